@@ -1,0 +1,371 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * carp_rs: kernel glue for the Rust CARP engine.
+ *
+ * The engine (kmod/src/, linked in as a static library) is sans-IO: it
+ * knows nothing of mbufs, ifnets, locks or clocks.  This file owns those:
+ * it registers the module (named "carp", so the kernel refuses to load it
+ * next to carp.ko or "device carp"), IP protocol 112 for IPv4 and IPv6,
+ * the net.inet.carp sysctl tree, the malloc type, one mutex that
+ * serializes every engine call and one callout for the engine's next
+ * deadline.  Packets are handed to the engine as plain bytes.
+ */
+
+#include "opt_inet.h"
+#include "opt_inet6.h"
+
+#include <sys/param.h>
+#include <sys/systm.h>
+#include <sys/callout.h>
+#include <sys/epoch.h>
+#include <sys/kernel.h>
+#include <sys/lock.h>
+#include <sys/malloc.h>
+#include <sys/mbuf.h>
+#include <sys/module.h>
+#include <sys/mutex.h>
+#include <sys/socket.h>
+#include <sys/sysctl.h>
+#include <sys/time.h>
+
+#include <net/if.h>
+#include <net/if_var.h>
+#include <net/vnet.h>
+
+#include <netinet/in.h>
+#include <netinet/in_systm.h>
+#include <netinet/in_var.h>
+#include <netinet/ip.h>
+#include <netinet/ip_var.h>
+#include <netinet/ip_carp.h>
+#include <netinet/ip6.h>
+#include <netinet6/ip6_var.h>
+
+#include "carp_rs_ffi.h"
+
+_Static_assert(sizeof(struct carpstats) == CARP_RS_NSTATS * sizeof(uint64_t),
+    "struct carpstats is not the 16 counters the engine keeps");
+_Static_assert(sizeof(struct carp_rs_tx) == CARP_RS_TX_SIZE,
+    "struct carp_rs_tx differs from the Rust definition");
+
+/*
+ * Largest CARP/VRRP payload accepted: a VRRPv3 advert with 255 IPv6
+ * addresses is 8 + 255 * 16 bytes.
+ */
+#define	CARP_RS_RXBUF	4096
+
+static MALLOC_DEFINE(M_CARP_RS, "carp_rs", "CARP (carp_rs engine)");
+
+/* Everything below is guarded by carp_rs_mtx once the module is loaded. */
+static struct mtx carp_rs_mtx;
+static struct callout carp_rs_callout;
+static struct carp_rs_engine *carp_rs_engine;
+static uint8_t *carp_rs_rxbuf;
+static uint8_t *carp_rs_txbuf;
+static bool carp_rs_loaded;
+
+/*
+ * The mutex lives as long as the file, not the module: the sysctl handler
+ * may run after a failed MOD_LOAD while the file is still linked.
+ */
+MTX_SYSINIT(carp_rs_mtx, &carp_rs_mtx, "carp_rs", MTX_DEF);
+
+static void	carp_rs_tick(void *);
+
+static SYSCTL_NODE(_net_inet, IPPROTO_CARP, carp,
+    CTLFLAG_RW | CTLFLAG_MPSAFE, 0, "CARP");
+
+/*
+ * Allocator and panic entry points for the Rust side.  M_NOWAIT because
+ * the engine runs in IP input and in a callout, where sleeping is not
+ * allowed; the Rust side copes with NULL.
+ */
+void *
+carp_rs_kmalloc(size_t size, size_t align, int zero)
+{
+	int flags;
+
+	flags = M_NOWAIT | (zero != 0 ? M_ZERO : 0);
+	if (align <= 16)
+		return (malloc(size, M_CARP_RS, flags));
+	if (align > PAGE_SIZE || !powerof2(align))
+		return (NULL);
+	return (malloc_aligned(size, align, M_CARP_RS, flags));
+}
+
+void
+carp_rs_kfree(void *p)
+{
+
+	free(p, M_CARP_RS);
+}
+
+void
+carp_rs_kpanic(const uint8_t *msg, size_t len)
+{
+
+	panic("carp_rs: %.*s", (int)MIN(len, (size_t)INT_MAX),
+	    (const char *)msg);
+}
+
+static uint64_t
+carp_rs_now(void)
+{
+
+	return (sbttons(sbinuptime()));
+}
+
+/*
+ * Sends what the engine queued.  Issue 5 (advertisement output) builds
+ * the IP packets; until then no vhid can be configured, so the engine
+ * never queues one, and anything it did queue would be dropped here.
+ */
+static void
+carp_rs_drain_locked(void)
+{
+	struct carp_rs_tx tx;
+
+	mtx_assert(&carp_rs_mtx, MA_OWNED);
+	while (carp_rs_engine_transmit(carp_rs_engine, carp_rs_txbuf,
+	    CARP_RS_TXBUF_MIN, &tx) == CARP_RS_OK)
+		;
+}
+
+/* Arms the callout for the engine's next deadline (ns of sbinuptime). */
+static void
+carp_rs_schedule_locked(uint64_t deadline)
+{
+
+	mtx_assert(&carp_rs_mtx, MA_OWNED);
+	if (deadline == 0)
+		callout_stop(&carp_rs_callout);
+	else
+		callout_reset_sbt(&carp_rs_callout, nstosbt(deadline), 0,
+		    carp_rs_tick, NULL, C_ABSOLUTE);
+}
+
+static void
+carp_rs_tick(void *arg __unused)
+{
+	uint64_t deadline;
+
+	mtx_assert(&carp_rs_mtx, MA_OWNED);
+	if (callout_pending(&carp_rs_callout) ||
+	    !callout_active(&carp_rs_callout))
+		return;
+	callout_deactivate(&carp_rs_callout);
+	deadline = carp_rs_engine_timeout(carp_rs_engine, carp_rs_now());
+	carp_rs_drain_locked();
+	carp_rs_schedule_locked(deadline);
+}
+
+/*
+ * Hands the bytes after the IP header to the engine.  The payload is
+ * passed in place when the first mbuf holds all of it, else copied into
+ * carp_rs_rxbuf (under the mutex).  The mbuf is always consumed.
+ */
+static void
+carp_rs_input_common(struct mbuf *m, int off, uint8_t af, const void *src,
+    const void *dst, uint8_t ttl)
+{
+	const uint8_t *payload;
+	uint32_t ifindex;
+	int len;
+
+	len = m->m_pkthdr.len - off;
+	if (len < 0 || len > CARP_RS_RXBUF || m->m_pkthdr.rcvif == NULL) {
+		m_freem(m);
+		return;
+	}
+	ifindex = if_getindex(m->m_pkthdr.rcvif);
+	mtx_lock(&carp_rs_mtx);
+	if (m->m_len >= off + len)
+		payload = mtod(m, const uint8_t *) + off;
+	else {
+		m_copydata(m, off, len, (caddr_t)carp_rs_rxbuf);
+		payload = carp_rs_rxbuf;
+	}
+	(void)carp_rs_engine_input(carp_rs_engine, carp_rs_now(), ifindex,
+	    af, src, dst, ttl, payload, (size_t)len);
+	carp_rs_drain_locked();
+	carp_rs_schedule_locked(carp_rs_engine_deadline(carp_rs_engine));
+	mtx_unlock(&carp_rs_mtx);
+	m_freem(m);
+}
+
+#ifdef INET
+static int
+carp_rs_input(struct mbuf **mp, int *offp, int proto __unused)
+{
+	struct mbuf *m;
+	struct ip *ip;
+
+	m = *mp;
+	*mp = NULL;
+	ip = mtod(m, struct ip *);
+	carp_rs_input_common(m, *offp, CARP_RS_AF_INET,
+	    &ip->ip_src, &ip->ip_dst, ip->ip_ttl);
+	return (IPPROTO_DONE);
+}
+#endif
+
+#ifdef INET6
+static int
+carp_rs_input6(struct mbuf **mp, int *offp, int proto __unused)
+{
+	struct mbuf *m;
+	struct ip6_hdr *ip6;
+
+	m = *mp;
+	*mp = NULL;
+	ip6 = mtod(m, struct ip6_hdr *);
+	carp_rs_input_common(m, *offp, CARP_RS_AF_INET6,
+	    &ip6->ip6_src, &ip6->ip6_dst, ip6->ip6_hlim);
+	return (IPPROTO_DONE);
+}
+#endif
+
+/*
+ * net.inet.carp.stats: struct carpstats, as netstat -s -p carp reads it.
+ * Any write zeroes the counters (netstat -z).
+ */
+static int
+carp_rs_stats_sysctl(SYSCTL_HANDLER_ARGS)
+{
+	struct carpstats cs;
+	int error;
+
+	memset(&cs, 0, sizeof(cs));
+	mtx_lock(&carp_rs_mtx);
+	if (carp_rs_loaded)
+		(void)carp_rs_engine_stats(carp_rs_engine, (uint64_t *)&cs,
+		    CARP_RS_NSTATS);
+	mtx_unlock(&carp_rs_mtx);
+	error = SYSCTL_OUT(req, &cs, sizeof(cs));
+	if (error != 0 || req->newptr == NULL)
+		return (error);
+	mtx_lock(&carp_rs_mtx);
+	if (carp_rs_loaded)
+		carp_rs_engine_stats_reset(carp_rs_engine);
+	mtx_unlock(&carp_rs_mtx);
+	return (0);
+}
+SYSCTL_PROC(_net_inet_carp, OID_AUTO, stats,
+    CTLTYPE_OPAQUE | CTLFLAG_RW | CTLFLAG_MPSAFE, NULL, 0,
+    carp_rs_stats_sysctl, "S,carpstats",
+    "CARP statistics (struct carpstats, netinet/ip_carp.h)");
+
+static void
+carp_rs_free_all(void)
+{
+
+	carp_rs_engine_free(carp_rs_engine);
+	carp_rs_engine = NULL;
+	free(carp_rs_rxbuf, M_CARP_RS);
+	carp_rs_rxbuf = NULL;
+	free(carp_rs_txbuf, M_CARP_RS);
+	carp_rs_txbuf = NULL;
+}
+
+/*
+ * Nothing the stack can see is registered until every allocation has
+ * succeeded; then the protocol registrations double as the exclusivity
+ * check (ipproto_register fails with EEXIST while another handler owns
+ * protocol 112) and are undone in reverse order on failure.
+ */
+static int
+carp_rs_load(void)
+{
+	int error;
+
+	callout_init_mtx(&carp_rs_callout, &carp_rs_mtx, 0);
+	carp_rs_engine = carp_rs_engine_new();
+	carp_rs_rxbuf = malloc(CARP_RS_RXBUF, M_CARP_RS, M_WAITOK);
+	carp_rs_txbuf = malloc(CARP_RS_TXBUF_MIN, M_CARP_RS, M_WAITOK);
+	if (carp_rs_engine == NULL) {
+		printf("carp_rs: cannot allocate the CARP engine\n");
+		error = ENOMEM;
+		goto fail;
+	}
+#ifdef INET6
+	error = ip6proto_register(IPPROTO_CARP, carp_rs_input6, NULL);
+	if (error != 0) {
+		printf("carp_rs: error %d registering with INET6: "
+		    "IP protocol %d is owned by another module\n",
+		    error, IPPROTO_CARP);
+		goto fail;
+	}
+#endif
+#ifdef INET
+	error = ipproto_register(IPPROTO_CARP, carp_rs_input, NULL);
+	if (error != 0) {
+		printf("carp_rs: error %d registering with INET: "
+		    "IP protocol %d is owned by another module\n",
+		    error, IPPROTO_CARP);
+#ifdef INET6
+		(void)ip6proto_unregister(IPPROTO_CARP);
+#endif
+		goto fail;
+	}
+#endif
+	mtx_lock(&carp_rs_mtx);
+	carp_rs_loaded = true;
+	mtx_unlock(&carp_rs_mtx);
+	if (bootverbose)
+		printf("carp_rs: CARP engine loaded\n");
+	return (0);
+
+fail:
+	carp_rs_free_all();
+	return (error);
+}
+
+static int
+carp_rs_unload(void)
+{
+
+	/* Also called after a failed MOD_LOAD, which has cleaned up. */
+	if (!carp_rs_loaded)
+		return (0);
+#ifdef INET
+	(void)ipproto_unregister(IPPROTO_CARP);
+#endif
+#ifdef INET6
+	(void)ip6proto_unregister(IPPROTO_CARP);
+#endif
+	/* Input runs in the net epoch: wait for the last packet to leave. */
+	NET_EPOCH_WAIT();
+	mtx_lock(&carp_rs_mtx);
+	carp_rs_loaded = false;
+	callout_stop(&carp_rs_callout);
+	mtx_unlock(&carp_rs_mtx);
+	callout_drain(&carp_rs_callout);
+	carp_rs_free_all();
+	return (0);
+}
+
+static int
+carp_rs_modevent(module_t mod __unused, int type, void *data __unused)
+{
+
+	switch (type) {
+	case MOD_LOAD:
+		return (carp_rs_load());
+	case MOD_UNLOAD:
+		return (carp_rs_unload());
+	case MOD_QUIESCE:
+		return (0);
+	default:
+		return (EOPNOTSUPP);
+	}
+}
+
+static moduledata_t carp_rs_mod = {
+	"carp",
+	carp_rs_modevent,
+	NULL
+};
+
+DECLARE_MODULE(carp, carp_rs_mod, SI_SUB_PROTO_DOMAIN, SI_ORDER_ANY);
+MODULE_VERSION(carp, 1);

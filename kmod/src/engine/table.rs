@@ -1,0 +1,191 @@
+//! The vhid table: a slab of [`Vhid`] records plus an open-addressing
+//! index on (interface, vhid), so input finds its vhid in O(1) however many
+//! interfaces and vhids there are.
+
+use alloc::vec::Vec;
+use core::ops::Range;
+
+use super::config::{ConfigError, VhidConfig};
+use super::vhid::Vhid;
+use super::IfIndex;
+
+const EMPTY: u32 = 0;
+const MIN_INDEX: usize = 16;
+
+#[derive(Default)]
+pub(crate) struct Table {
+    slots: Vec<Option<Vhid>>,
+    free: Vec<u32>,
+    /// slot + 1, or EMPTY; length a power of two, at most half full.
+    index: Vec<u32>,
+    indexed: usize,
+    next_gen: u32,
+}
+
+fn hash(iface: IfIndex, vhid: u8) -> u64 {
+    let key = (u64::from(iface) << 8) | u64::from(vhid);
+    key.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+impl Table {
+    /// Live (indexed) vhids.
+    pub fn len(&self) -> usize {
+        self.indexed
+    }
+
+    pub fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn capacity_after_insert(&self) -> usize {
+        if self.free.is_empty() {
+            self.slots.len() + 1
+        } else {
+            self.slots.len()
+        }
+    }
+
+    /// All slot numbers; callers skip empty ones. A range, so callers may
+    /// mutate the engine while walking it.
+    pub fn slots(&self) -> Range<u32> {
+        0..self.slots.len() as u32
+    }
+
+    pub fn get(&self, slot: u32) -> Option<&Vhid> {
+        self.slots.get(slot as usize).and_then(Option::as_ref)
+    }
+
+    pub fn get_mut(&mut self, slot: u32) -> Option<&mut Vhid> {
+        self.slots.get_mut(slot as usize).and_then(Option::as_mut)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &Vhid)> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|v| (i as u32, v)))
+    }
+
+    fn mask(&self) -> usize {
+        self.index.len().wrapping_sub(1)
+    }
+
+    pub fn lookup(&self, iface: IfIndex, vhid: u8) -> Option<u32> {
+        if self.index.is_empty() {
+            return None;
+        }
+        let mask = self.mask();
+        let mut i = (hash(iface, vhid) >> 32) as usize & mask;
+        for _ in 0..self.index.len() {
+            let e = *self.index.get(i)?;
+            if e == EMPTY {
+                return None;
+            }
+            let slot = e - 1;
+            if let Some(v) = self.get(slot) {
+                if v.iface == iface && v.cfg.vhid == vhid && !v.dying {
+                    return Some(slot);
+                }
+            }
+            i = (i + 1) & mask;
+        }
+        None
+    }
+
+    fn index_insert(&mut self, slot: u32) {
+        let Some((iface, vhid)) = self.get(slot).map(|v| (v.iface, v.cfg.vhid)) else {
+            return;
+        };
+        let mask = self.mask();
+        let mut i = (hash(iface, vhid) >> 32) as usize & mask;
+        for _ in 0..self.index.len() {
+            match self.index.get_mut(i) {
+                Some(e) if *e == EMPTY => {
+                    *e = slot + 1;
+                    return;
+                }
+                Some(_) => i = (i + 1) & mask,
+                None => return,
+            }
+        }
+    }
+
+    /// Rebuilds the index from the live slots, at `size` entries.
+    fn rebuild(&mut self, size: usize) -> Result<(), ConfigError> {
+        if self.index.len() != size {
+            let mut fresh = Vec::new();
+            fresh
+                .try_reserve_exact(size)
+                .map_err(|_| ConfigError::NoMemory)?;
+            fresh.resize(size, EMPTY);
+            self.index = fresh;
+        } else {
+            self.index.iter_mut().for_each(|e| *e = EMPTY);
+        }
+        self.indexed = 0;
+        for slot in self.slots() {
+            if self.get(slot).is_some_and(|v| !v.dying) {
+                self.index_insert(slot);
+                self.indexed += 1;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn insert(&mut self, iface: IfIndex, cfg: VhidConfig) -> Result<u32, ConfigError> {
+        if self.slots.len() >= u32::MAX as usize - 1 {
+            return Err(ConfigError::TooMany);
+        }
+        let want = (self.indexed + 1) * 2;
+        if self.index.len() < want {
+            self.rebuild(want.next_power_of_two().max(MIN_INDEX))?;
+        }
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.slots
+                    .try_reserve(1)
+                    .map_err(|_| ConfigError::NoMemory)?;
+                // `remove` pushes onto `free` without allocating.
+                self.free
+                    .try_reserve(self.slots.len() + 1)
+                    .map_err(|_| ConfigError::NoMemory)?;
+                self.slots.push(None);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.next_gen = self.next_gen.wrapping_add(1);
+        if let Some(s) = self.slots.get_mut(slot as usize) {
+            *s = Some(Vhid::new(self.next_gen, iface, cfg));
+        }
+        self.index_insert(slot);
+        self.indexed += 1;
+        Ok(slot)
+    }
+
+    /// Takes the vhid out of the index (it is dying) but keeps its record.
+    pub fn unindex(&mut self, slot: u32) {
+        if let Some(v) = self.get_mut(slot) {
+            v.dying = true;
+        }
+        let size = self.index.len();
+        // Same size: no allocation.
+        let _ = self.rebuild(size);
+    }
+
+    pub fn remove(&mut self, slot: u32) {
+        let was_live = self.get(slot).is_some_and(|v| !v.dying);
+        if let Some(s) = self.slots.get_mut(slot as usize) {
+            if s.take().is_none() {
+                return;
+            }
+        }
+        if was_live {
+            let size = self.index.len();
+            let _ = self.rebuild(size);
+        }
+        if self.free.len() < self.free.capacity() {
+            self.free.push(slot);
+        }
+    }
+}

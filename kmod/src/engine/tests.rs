@@ -1,0 +1,621 @@
+//! Engine behaviour on virtual time: elections, failover deadlines,
+//! preemption, demotion, ties, link state and every malformed-input class.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use alloc::vec::Vec;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use core::time::Duration;
+
+use super::*;
+use crate::auth::Key;
+use crate::wire::{CarpPacket, CarpRepr};
+
+const IF: IfIndex = 1;
+const VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 100);
+const SEC: u64 = 1_000_000_000;
+
+fn at(ns: u64) -> Instant {
+    Instant::from_nanos(ns)
+}
+
+struct Node {
+    e: Engine,
+    id: VhidId,
+    alive: bool,
+    events: Vec<Event>,
+}
+
+/// A loss-free, zero-delay segment of nodes, one vhid each.
+struct Net {
+    nodes: Vec<Node>,
+    now: Instant,
+    /// (time, sender index, transmit, bytes)
+    log: Vec<(Instant, usize, Transmit, Vec<u8>)>,
+}
+
+impl Net {
+    fn new(skews: &[u8], pass: &[u8]) -> Net {
+        let mut nodes = Vec::new();
+        for (i, &skew) in skews.iter().enumerate() {
+            let mut e = Engine::new();
+            e.seed_rng(i as u64 + 1);
+            let addr = Ipv4Addr::new(192, 0, 2, i as u8 + 1);
+            e.set_iface_addrs(IF, Some(addr), None).unwrap();
+            let mut cfg = VhidConfig::new(7);
+            cfg.advskew = skew;
+            cfg.key = Key::new(pass).unwrap();
+            let id = e.vhid_set(at(0), IF, &cfg).unwrap();
+            e.addr_add(at(0), id, IpAddr::V4(VIP)).unwrap();
+            nodes.push(Node {
+                e,
+                id,
+                alive: true,
+                events: Vec::new(),
+            });
+        }
+        let mut n = Net {
+            nodes,
+            now: at(0),
+            log: Vec::new(),
+        };
+        n.flush();
+        n
+    }
+
+    fn state(&self, i: usize) -> State {
+        self.nodes[i].e.vhid_state(self.nodes[i].id).unwrap()
+    }
+
+    fn states(&self) -> Vec<State> {
+        (0..self.nodes.len()).map(|i| self.state(i)).collect()
+    }
+
+    /// Drains events and packets; packets reach every other live node.
+    fn flush(&mut self) {
+        loop {
+            let mut sent = Vec::new();
+            for (i, n) in self.nodes.iter_mut().enumerate() {
+                while let Some(ev) = n.e.poll_event() {
+                    n.events.push(ev);
+                }
+                let mut buf = [0u8; 1500];
+                while let Some(tx) = n.e.poll_transmit(&mut buf) {
+                    if n.alive {
+                        sent.push((i, tx, buf[..tx.len].to_vec()));
+                    }
+                }
+            }
+            if sent.is_empty() {
+                return;
+            }
+            for (i, tx, bytes) in sent {
+                self.log.push((self.now, i, tx, bytes.clone()));
+                for (j, n) in self.nodes.iter_mut().enumerate() {
+                    if j != i && n.alive {
+                        let rx = Received {
+                            iface: IF,
+                            src: tx.src,
+                            dst: tx.dst,
+                            ttl: tx.ttl,
+                            payload: &bytes,
+                        };
+                        let _ = n.e.handle_packet(self.now, &rx);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs every timer up to and including `until`.
+    fn run_until(&mut self, until: Instant) {
+        loop {
+            let next = self
+                .nodes
+                .iter()
+                .filter(|n| n.alive)
+                .filter_map(|n| n.e.poll_timeout())
+                .min();
+            match next {
+                Some(t) if t <= until => {
+                    self.now = t;
+                    for n in self.nodes.iter_mut().filter(|n| n.alive) {
+                        if n.e.poll_timeout().is_some_and(|d| d <= t) {
+                            n.e.handle_timeout(t);
+                        }
+                    }
+                    self.flush();
+                }
+                _ => break,
+            }
+        }
+        self.now = until;
+    }
+
+    fn masters(&self) -> usize {
+        self.states()
+            .iter()
+            .filter(|s| **s == State::Master)
+            .count()
+    }
+
+    fn transitions_to_master(&self, i: usize) -> Vec<(Reason, State)> {
+        self.nodes[i]
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::StateChanged {
+                    to: State::Master,
+                    reason,
+                    from,
+                    ..
+                } => Some((*reason, *from)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn two_nodes_lower_skew_wins_at_exact_deadline() {
+    let mut net = Net::new(&[0, 100], b"testpass");
+    assert_eq!(net.states(), [State::Backup, State::Backup]);
+    // Node 0's master-down fires at exactly 3 s (advbase 1, skew 0).
+    assert_eq!(net.nodes[0].e.poll_timeout(), Some(at(3 * SEC)));
+    // Node 1's at 3 s + 100/256 s.
+    assert_eq!(
+        net.nodes[1].e.poll_timeout(),
+        Some(at(3 * SEC + 100 * 3_906_250))
+    );
+    net.run_until(at(3 * SEC));
+    assert_eq!(net.states(), [State::Master, State::Backup]);
+    assert_eq!(
+        net.transitions_to_master(0),
+        [(Reason::MasterTimedOut, State::Backup)]
+    );
+    // The new master advertised at once, and announced its VIP.
+    assert_eq!(net.log.len(), 1);
+    assert_eq!(net.log[0].0, at(3 * SEC));
+    assert!(net.nodes[0]
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Announce { vhid: 7, .. })));
+    net.run_until(at(60 * SEC));
+    assert_eq!(net.states(), [State::Master, State::Backup]);
+    // One advert per second from the master only.
+    assert!(net.log.iter().all(|(_, i, _, _)| *i == 0));
+    assert_eq!(net.log.len(), 58);
+}
+
+#[test]
+fn three_nodes_elect_lowest_skew() {
+    let mut net = Net::new(&[50, 0, 100], b"pw");
+    net.run_until(at(30 * SEC));
+    assert_eq!(net.states(), [State::Backup, State::Master, State::Backup]);
+}
+
+#[test]
+fn failover_after_master_falls_silent_at_exact_deadline() {
+    let mut net = Net::new(&[0, 100], b"testpass");
+    net.run_until(at(10 * SEC));
+    assert_eq!(net.states(), [State::Master, State::Backup]);
+    let last = net.log.last().unwrap().0;
+    net.nodes[0].alive = false;
+    // Backup's deadline: last advert + 3 * advbase + 100/256 s.
+    let deadline = last + Duration::from_nanos(3 * SEC + 100 * 3_906_250);
+    assert_eq!(net.nodes[1].e.poll_timeout(), Some(deadline));
+    net.run_until(deadline - Duration::from_nanos(1));
+    assert_eq!(net.state(1), State::Backup);
+    net.run_until(deadline);
+    assert_eq!(net.state(1), State::Master);
+    assert_eq!(
+        net.transitions_to_master(1),
+        [(Reason::MasterTimedOut, State::Backup)]
+    );
+}
+
+#[test]
+fn preemption_only_when_enabled() {
+    for preempt in [false, true] {
+        // Node 1 (skew 0) starts late: node 0 (skew 100) is master by then.
+        let mut net = Net::new(&[100, 0], b"pw");
+        net.nodes[1].alive = false;
+        net.run_until(at(10 * SEC));
+        assert_eq!(net.state(0), State::Master);
+        net.nodes[1].alive = true;
+        net.nodes[1].e.set_preempt(preempt);
+        // Restart node 1's vhid as a fresh boot would.
+        let n1 = &mut net.nodes[1];
+        n1.e.link_state(at(10 * SEC), IF, false);
+        n1.e.link_state(at(10 * SEC), IF, true);
+        net.flush();
+        net.run_until(at(20 * SEC));
+        if preempt {
+            assert_eq!(net.states(), [State::Backup, State::Master]);
+            assert_eq!(
+                net.transitions_to_master(1),
+                [(Reason::PreemptingSlowerMaster, State::Backup)]
+            );
+            assert_eq!(net.nodes[1].e.stats().preempt, 1);
+        } else {
+            assert_eq!(net.states(), [State::Master, State::Backup]);
+            assert!(net.transitions_to_master(1).is_empty());
+        }
+    }
+}
+
+#[test]
+fn demotion_raises_effective_advskew_and_hands_over() {
+    let mut net = Net::new(&[0, 100], b"pw");
+    for n in &mut net.nodes {
+        n.e.set_preempt(true);
+    }
+    net.run_until(at(10 * SEC));
+    assert_eq!(net.states(), [State::Master, State::Backup]);
+    let id = net.nodes[0].id;
+    net.nodes[0].e.demote(net.now, 200, DemoteReason::Sysctl);
+    assert_eq!(net.nodes[0].e.knobs().demotion, 200);
+    assert_eq!(net.nodes[0].e.vhid_effective_advskew(id), Some(200));
+    // The demoted master re-advertises at once with skew 200; the backup
+    // (skew 100, preempt on) takes over immediately.
+    net.flush();
+    assert_eq!(net.states(), [State::Backup, State::Master]);
+    let (_, _, _, bytes) = net.log.iter().rev().find(|(_, i, _, _)| *i == 0).unwrap();
+    let p = CarpPacket::new_checked(&bytes[..]).unwrap();
+    assert_eq!(CarpRepr::parse(&p).unwrap().advskew, 200);
+    // Clamped at 240 however far it is demoted; negative is harmless.
+    net.nodes[0].e.demote(net.now, 1000, DemoteReason::Sysctl);
+    assert_eq!(net.nodes[0].e.vhid_effective_advskew(id), Some(240));
+    net.nodes[0].e.demote(net.now, -5000, DemoteReason::Sysctl);
+    assert_eq!(net.nodes[0].e.vhid_effective_advskew(id), Some(0));
+    let demoted: Vec<_> = net.nodes[0]
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Demoted { by, total, .. } => Some((*by, *total)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(demoted, [(200, 200)]);
+}
+
+#[test]
+fn equal_adverts_make_a_master_step_down() {
+    // Two masters with identical advbase/advskew: FreeBSD steps down on an
+    // equal advert (§3.3), so both go BACKUP and re-elect by timers.
+    let mut net = Net::new(&[0, 0], b"pw");
+    net.nodes[1].alive = false;
+    net.run_until(at(5 * SEC));
+    net.nodes[1].alive = true;
+    net.nodes[0].alive = false;
+    let n1 = &mut net.nodes[1];
+    n1.e.vhid_force_state(at(5 * SEC), n1.id, State::Master)
+        .unwrap();
+    net.nodes[0].alive = true;
+    assert_eq!(net.states(), [State::Master, State::Master]);
+    net.flush();
+    // Node 1's advert reaches node 0: equal -> node 0 steps down.
+    assert_eq!(net.state(0), State::Backup);
+    let stepped = net.nodes[0].events.iter().any(|e| {
+        matches!(
+            e,
+            Event::StateChanged {
+                reason: Reason::MoreFrequentAdvert,
+                to: State::Backup,
+                ..
+            }
+        )
+    });
+    assert!(stepped);
+    net.run_until(at(30 * SEC));
+    assert_eq!(net.masters(), 1);
+}
+
+#[test]
+fn link_down_goes_init_and_demotes_once() {
+    let mut net = Net::new(&[0, 100], b"pw");
+    net.run_until(at(5 * SEC));
+    let id = net.nodes[0].id;
+    let e = &mut net.nodes[0].e;
+    e.link_state(at(5 * SEC), IF, false);
+    assert_eq!(e.vhid_state(id), Some(State::Init));
+    assert_eq!(e.knobs().demotion, 240);
+    assert_eq!(e.poll_timeout(), None);
+    e.link_state(at(5 * SEC), IF, false);
+    assert_eq!(e.knobs().demotion, 240);
+    e.link_state(at(6 * SEC), IF, true);
+    assert_eq!(e.vhid_state(id), Some(State::Backup));
+    assert_eq!(e.knobs().demotion, 0);
+    let mut seen = Vec::new();
+    while let Some(ev) = e.poll_event() {
+        if let Event::StateChanged {
+            from, to, reason, ..
+        } = ev
+        {
+            seen.push((from, to, reason));
+        }
+    }
+    assert!(seen.ends_with(&[
+        (State::Master, State::Init, Reason::HardwareDown),
+        (State::Init, State::Backup, Reason::InitComplete),
+    ]));
+}
+
+#[test]
+fn allow_zero_stops_everything_and_drops_input() {
+    let mut net = Net::new(&[0, 100], b"pw");
+    net.run_until(at(5 * SEC));
+    net.nodes[1].e.set_allow(net.now, false);
+    assert_eq!(net.state(1), State::Init);
+    let before = net.nodes[1].e.stats().ipackets;
+    net.run_until(at(8 * SEC));
+    assert_eq!(net.state(1), State::Init);
+    assert!(net.nodes[1].e.stats().ipackets > before);
+    net.nodes[1].e.set_allow(net.now, true);
+    assert_eq!(net.state(1), State::Backup);
+}
+
+fn engine_with_vhid(pass: &[u8]) -> (Engine, VhidId) {
+    let mut e = Engine::new();
+    e.set_iface_addrs(IF, Some(Ipv4Addr::new(192, 0, 2, 2)), None)
+        .unwrap();
+    let mut cfg = VhidConfig::new(7);
+    cfg.key = Key::new(pass).unwrap();
+    let id = e.vhid_set(at(0), IF, &cfg).unwrap();
+    e.addr_add(at(0), id, IpAddr::V4(VIP)).unwrap();
+    (e, id)
+}
+
+fn advert(pass: &[u8], vhid: u8, advskew: u8, counter: u64) -> [u8; 36] {
+    let signer = crate::auth::Signer::new(&Key::new(pass).unwrap(), vhid, &[VIP.octets()], &[]);
+    let repr = CarpRepr {
+        vhid,
+        advskew,
+        advbase: 1,
+        demote: 0,
+        counter,
+        digest: signer.sign(counter),
+    };
+    let mut buf = [0u8; 36];
+    repr.emit(&mut CarpPacket::new_unchecked(&mut buf[..]));
+    buf
+}
+
+fn rx(payload: &[u8], ttl: u8) -> Received<'_> {
+    Received {
+        iface: IF,
+        src: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
+        dst: IpAddr::V4(crate::wire::CARP_GROUP_V4),
+        ttl,
+        payload,
+    }
+}
+
+#[test]
+fn every_malformed_class_is_counted_and_ignored() {
+    let (mut e, id) = engine_with_vhid(b"testpass");
+    let deadline = e.poll_timeout();
+    let good = advert(b"testpass", 7, 0, 42);
+
+    let mut bad_sum = good;
+    bad_sum[6] ^= 0xff;
+    let mut bad_ver = good;
+    bad_ver[0] = 0x41;
+    let mut bad_ver_fixed = CarpPacket::new_unchecked(bad_ver);
+    bad_ver_fixed.fill_checksum();
+    let bad_ver = bad_ver_fixed.into_inner();
+    let wrong_pass = advert(b"wrongpass", 7, 0, 42);
+    let unknown = advert(b"testpass", 8, 0, 42);
+
+    let cases: [(&[u8], u8, Drop); 7] = [
+        (&good[..7], 255, Drop::BadLength),
+        (&good[..20], 255, Drop::BadLength),
+        (&bad_sum, 255, Drop::BadChecksum),
+        (&bad_ver, 255, Drop::BadVersion),
+        (&good, 64, Drop::BadTtl),
+        (&wrong_pass, 255, Drop::BadAuth),
+        (&unknown, 255, Drop::UnknownVhid),
+    ];
+    for (payload, ttl, want) in cases {
+        assert_eq!(e.handle_packet(at(SEC), &rx(payload, ttl)), Err(want));
+        // Nothing changed: still BACKUP, same deadline, nothing to send.
+        assert_eq!(e.vhid_state(id), Some(State::Backup));
+        assert_eq!(e.poll_timeout(), deadline);
+        assert!(e.poll_transmit(&mut [0u8; 1500]).is_none());
+    }
+    let s = *e.stats();
+    assert_eq!(s.ipackets, 7);
+    assert_eq!(
+        (s.badlen, s.badsum, s.badver, s.badttl, s.badauth, s.badvhid),
+        (2, 1, 1, 1, 1, 1)
+    );
+    assert_eq!(e.vhid_stats(id).unwrap().bad_auth, 1);
+    // An authentic advert is accepted and restarts the master-down timer.
+    assert_eq!(e.handle_packet(at(SEC), &rx(&good, 255)), Ok(()));
+    assert_eq!(e.poll_timeout(), Some(at(4 * SEC)));
+}
+
+#[test]
+fn looped_own_advert_is_dropped() {
+    let (mut e, _) = engine_with_vhid(b"pw");
+    let good = advert(b"pw", 7, 0, 1);
+    let mut r = rx(&good, 255);
+    r.src = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
+    assert_eq!(e.handle_packet(at(SEC), &r), Err(Drop::Looped));
+    assert_eq!(e.stats().badif, 1);
+}
+
+#[test]
+fn unicast_peer_skips_ttl_check() {
+    let mut e = Engine::new();
+    e.set_iface_addrs(IF, Some(Ipv4Addr::new(192, 0, 2, 2)), None)
+        .unwrap();
+    let mut cfg = VhidConfig::new(7);
+    cfg.key = Key::new(b"pw").unwrap();
+    // 198.51.100.224: a unicast peer whose last octet looks multicast in
+    // network byte order (PR 284872).
+    cfg.peer4 = Some(Ipv4Addr::new(198, 51, 100, 224));
+    let id = e.vhid_set(at(0), IF, &cfg).unwrap();
+    e.addr_add(at(0), id, IpAddr::V4(VIP)).unwrap();
+    let good = advert(b"pw", 7, 0, 1);
+    assert_eq!(e.handle_packet(at(SEC), &rx(&good, 17)), Ok(()));
+    // It sends to the peer, with the real MAC (no virtual source).
+    e.vhid_force_state(at(SEC), id, State::Master).unwrap();
+    let mut buf = [0u8; 1500];
+    let tx = e.poll_transmit(&mut buf).unwrap();
+    assert_eq!(tx.dst, IpAddr::V4(Ipv4Addr::new(198, 51, 100, 224)));
+    assert_eq!(tx.src_mac, None);
+}
+
+#[test]
+fn advert_fields_and_counter() {
+    let (mut e, id) = engine_with_vhid(b"pw");
+    e.seed_rng(99);
+    e.vhid_force_state(at(SEC), id, State::Master).unwrap();
+    let mut buf = [0u8; 1500];
+    let tx = e.poll_transmit(&mut buf).unwrap();
+    assert_eq!(tx.len, 36);
+    assert_eq!(tx.ttl, 255);
+    assert_eq!(tx.tos, 56 << 2);
+    assert_eq!(tx.src, IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)));
+    assert_eq!(tx.dst, IpAddr::V4(crate::wire::CARP_GROUP_V4));
+    assert_eq!(tx.src_mac, Some([0, 0, 0x5e, 0, 1, 7]));
+    let p = CarpPacket::new_checked(&buf[..36]).unwrap();
+    assert!(p.verify_checksum());
+    let first = CarpRepr::parse(&p).unwrap();
+    let signer = crate::auth::Signer::new(&Key::new(b"pw").unwrap(), 7, &[VIP.octets()], &[]);
+    assert!(signer.verify(first.counter, &first.digest));
+    // Next advert: counter + 1.
+    e.handle_timeout(at(2 * SEC));
+    let _ = e.poll_transmit(&mut buf).unwrap();
+    let second = CarpRepr::parse(&CarpPacket::new_checked(&buf[..36]).unwrap()).unwrap();
+    assert_eq!(second.counter, first.counter.wrapping_add(1));
+    assert_eq!(e.stats().opackets, 2);
+}
+
+#[test]
+fn dual_family_vhid_sends_both_and_times_each_family() {
+    let mut e = Engine::new();
+    let ll: Ipv6Addr = "fe80::2".parse().unwrap();
+    e.set_iface_addrs(IF, Some(Ipv4Addr::new(192, 0, 2, 2)), Some(ll))
+        .unwrap();
+    let id = e.vhid_set(at(0), IF, &VhidConfig::new(1)).unwrap();
+    e.addr_add(at(0), id, IpAddr::V4(VIP)).unwrap();
+    e.addr_add(at(0), id, "2001:db8::100".parse().unwrap())
+        .unwrap();
+    e.handle_timeout(at(3 * SEC));
+    assert_eq!(e.vhid_state(id), Some(State::Master));
+    let mut buf = [0u8; 1500];
+    let a = e.poll_transmit(&mut buf).unwrap();
+    let b = e.poll_transmit(&mut buf).unwrap();
+    assert!(a.dst.is_ipv4() && b.dst.is_ipv6());
+    assert_eq!(b.src, IpAddr::V6(ll));
+    assert!(e.poll_transmit(&mut buf).is_none());
+    assert_eq!((e.stats().opackets, e.stats().opackets6), (1, 1));
+}
+
+#[test]
+fn remove_master_sends_bowout() {
+    let (mut e, id) = engine_with_vhid(b"pw");
+    e.vhid_force_state(at(SEC), id, State::Master).unwrap();
+    let mut buf = [0u8; 1500];
+    e.poll_transmit(&mut buf).unwrap();
+    e.vhid_remove(at(2 * SEC), id).unwrap();
+    assert_eq!(e.vhid_lookup(IF, 7), None);
+    let tx = e.poll_transmit(&mut buf).unwrap();
+    let r = CarpRepr::parse(&CarpPacket::new_checked(&buf[..tx.len]).unwrap()).unwrap();
+    assert_eq!((r.advbase, r.advskew), (255, 255));
+    assert!(e.poll_transmit(&mut buf).is_none());
+    assert_eq!(e.poll_timeout(), None);
+    // The slot is reusable and the stale handle is refused.
+    assert_eq!(e.vhid_state(id), None);
+    let id2 = e.vhid_set(at(3 * SEC), IF, &VhidConfig::new(7)).unwrap();
+    assert_ne!(id, id2);
+}
+
+#[test]
+fn config_validation_and_version_lock() {
+    let mut e = Engine::new();
+    let mut c = VhidConfig::new(0);
+    assert_eq!(e.vhid_set(at(0), IF, &c), Err(ConfigError::Vhid));
+    c.vhid = 1;
+    c.advskew = 255;
+    assert_eq!(e.vhid_set(at(0), IF, &c), Err(ConfigError::Advskew));
+    c.advskew = 0;
+    c.advbase = 0;
+    assert_eq!(e.vhid_set(at(0), IF, &c), Err(ConfigError::Advbase));
+    c.advbase = 1;
+    e.vhid_set(at(0), IF, &c).unwrap();
+    c.version = Version::Vrrp3;
+    assert_eq!(e.vhid_set(at(0), IF, &c), Err(ConfigError::VersionChange));
+    assert_eq!(e.set_dscp(64), Err(ConfigError::Dscp));
+}
+
+#[test]
+fn many_vhids_lookup_and_timers() {
+    let mut e = Engine::new();
+    let mut ids = Vec::new();
+    for iface in 1..=16u32 {
+        for vhid in 1..=255u8 {
+            let id = e.vhid_set(at(0), iface, &VhidConfig::new(vhid)).unwrap();
+            let a = Ipv4Addr::new(10, iface as u8, vhid, 1);
+            e.addr_add(at(0), id, IpAddr::V4(a)).unwrap();
+            ids.push((iface, vhid, id));
+        }
+    }
+    for &(iface, vhid, id) in &ids {
+        assert_eq!(e.vhid_lookup(iface, vhid), Some(id));
+    }
+    e.handle_timeout(at(3 * SEC));
+    assert!(ids
+        .iter()
+        .all(|&(_, _, id)| e.vhid_state(id) == Some(State::Master)));
+    let mut buf = [0u8; 1500];
+    let mut n = 0;
+    while e.poll_transmit(&mut buf).is_some() {
+        n += 1;
+    }
+    assert_eq!(n, 4080);
+    // Remove half; lookups of the rest still work.
+    for &(iface, vhid, id) in ids.iter().filter(|(_, v, _)| v % 2 == 0) {
+        e.vhid_remove(at(4 * SEC), id).unwrap();
+        assert_eq!(e.vhid_lookup(iface, vhid), None);
+    }
+    while e.poll_transmit(&mut buf).is_some() {}
+    for &(iface, vhid, id) in ids.iter().filter(|(_, v, _)| v % 2 == 1) {
+        assert_eq!(e.vhid_lookup(iface, vhid), Some(id));
+    }
+}
+
+#[test]
+fn arpbalance_picks_one_master_per_requester() {
+    // Two hosts, vhids 1 and 2 both holding the VIP; host A masters vhid 1,
+    // host B vhid 2. Each requester must get exactly one answer.
+    let mk = |master_of: u8| {
+        let mut e = Engine::new();
+        e.set_arpbalance(true);
+        for vhid in [1u8, 2] {
+            let id = e.vhid_set(at(0), IF, &VhidConfig::new(vhid)).unwrap();
+            e.addr_add(at(0), id, IpAddr::V4(VIP)).unwrap();
+            if vhid == master_of {
+                e.vhid_force_state(at(0), id, State::Master).unwrap();
+            }
+        }
+        e
+    };
+    let a = mk(1);
+    let b = mk(2);
+    for last in 1..=254u8 {
+        let req = Ipv4Addr::new(198, 51, 100, last);
+        let ra = a.arp_reply_mac(IF, VIP, req);
+        let rb = b.arp_reply_mac(IF, VIP, req);
+        assert!(
+            ra.is_some() != rb.is_some(),
+            "requester {req}: {ra:?} {rb:?}"
+        );
+    }
+}

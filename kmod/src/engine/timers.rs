@@ -1,0 +1,201 @@
+//! An indexed binary min-heap of per-vhid deadlines.
+//!
+//! Each vhid has at most one entry (its earliest timer), so re-arming is an
+//! O(log n) sift and `poll_timeout` is O(1). Storage is reserved when vhids
+//! are created; arming a timer on the packet path never allocates.
+
+use alloc::vec::Vec;
+
+use super::time::Instant;
+
+const NONE: u32 = u32::MAX;
+
+#[derive(Debug, Default)]
+pub(crate) struct TimerHeap {
+    /// (deadline, slot), heap-ordered by deadline then slot.
+    heap: Vec<(Instant, u32)>,
+    /// slot -> position in `heap`, or NONE.
+    pos: Vec<u32>,
+}
+
+impl TimerHeap {
+    /// Makes room for `slots` entries; the only place that allocates.
+    pub(crate) fn reserve_slots(&mut self, slots: usize) -> bool {
+        if self.pos.len() >= slots {
+            return true;
+        }
+        let more = slots - self.pos.len();
+        if self.pos.try_reserve(more).is_err()
+            || self
+                .heap
+                .try_reserve(slots.saturating_sub(self.heap.len()))
+                .is_err()
+        {
+            return false;
+        }
+        self.pos.resize(slots, NONE);
+        true
+    }
+
+    pub(crate) fn peek(&self) -> Option<(Instant, u32)> {
+        self.heap.first().copied()
+    }
+
+    /// Sets or clears the deadline of `slot`.
+    pub(crate) fn set(&mut self, slot: u32, at: Option<Instant>) {
+        let Some(&p) = self.pos.get(slot as usize) else {
+            return;
+        };
+        match (p == NONE, at) {
+            (true, None) => {}
+            (true, Some(t)) => {
+                // Capacity was reserved for every slot, so this never grows.
+                if self.heap.len() >= self.heap.capacity() {
+                    return;
+                }
+                let i = self.heap.len();
+                self.heap.push((t, slot));
+                self.place(i);
+                self.sift_up(i);
+            }
+            (false, None) => self.remove_at(p as usize),
+            (false, Some(t)) => {
+                let i = p as usize;
+                let Some(e) = self.heap.get_mut(i) else {
+                    return;
+                };
+                let old = e.0;
+                e.0 = t;
+                if t < old {
+                    self.sift_up(i);
+                } else {
+                    self.sift_down(i);
+                }
+            }
+        }
+    }
+
+    fn key(&self, i: usize) -> Option<(Instant, u32)> {
+        self.heap.get(i).copied()
+    }
+
+    fn place(&mut self, i: usize) {
+        if let Some(&(_, slot)) = self.heap.get(i) {
+            if let Some(p) = self.pos.get_mut(slot as usize) {
+                *p = i as u32;
+            }
+        }
+    }
+
+    fn swap(&mut self, a: usize, b: usize) {
+        self.heap.swap(a, b);
+        self.place(a);
+        self.place(b);
+    }
+
+    fn sift_up(&mut self, mut i: usize) {
+        while i > 0 {
+            let parent = (i - 1) / 2;
+            match (self.key(i), self.key(parent)) {
+                (Some(c), Some(p)) if c < p => {
+                    self.swap(i, parent);
+                    i = parent;
+                }
+                _ => break,
+            }
+        }
+    }
+
+    fn sift_down(&mut self, mut i: usize) {
+        loop {
+            let l = 2 * i + 1;
+            let r = l + 1;
+            let mut m = i;
+            if let (Some(a), Some(b)) = (self.key(l), self.key(m)) {
+                if a < b {
+                    m = l;
+                }
+            }
+            if let (Some(a), Some(b)) = (self.key(r), self.key(m)) {
+                if a < b {
+                    m = r;
+                }
+            }
+            if m == i {
+                break;
+            }
+            self.swap(i, m);
+            i = m;
+        }
+    }
+
+    fn remove_at(&mut self, i: usize) {
+        let last = self.heap.len().saturating_sub(1);
+        if i > last || self.heap.is_empty() {
+            return;
+        }
+        if let Some(&(_, slot)) = self.heap.get(i) {
+            if let Some(p) = self.pos.get_mut(slot as usize) {
+                *p = NONE;
+            }
+        }
+        if i != last {
+            self.heap.swap(i, last);
+            self.heap.pop();
+            self.place(i);
+            self.sift_down(i);
+            self.sift_up(i);
+        } else {
+            self.heap.pop();
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.heap.len()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn orders_and_updates() {
+        let mut h = TimerHeap::default();
+        assert!(h.reserve_slots(8));
+        for (s, t) in [(0u32, 50u64), (1, 10), (2, 30), (3, 20), (4, 40)] {
+            h.set(s, Some(Instant::from_nanos(t)));
+        }
+        assert_eq!(h.peek(), Some((Instant::from_nanos(10), 1)));
+        h.set(1, Some(Instant::from_nanos(60)));
+        assert_eq!(h.peek(), Some((Instant::from_nanos(20), 3)));
+        h.set(3, None);
+        assert_eq!(h.peek(), Some((Instant::from_nanos(30), 2)));
+        h.set(0, Some(Instant::from_nanos(1)));
+        assert_eq!(h.peek(), Some((Instant::from_nanos(1), 0)));
+        assert_eq!(h.len(), 4);
+        let mut out = Vec::new();
+        while let Some((t, s)) = h.peek() {
+            out.push((t.as_nanos(), s));
+            h.set(s, None);
+        }
+        assert_eq!(out, vec![(1, 0), (30, 2), (40, 4), (60, 1)]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn heap_matches_model(ops in proptest::collection::vec((0u32..16, proptest::option::of(0u64..1000)), 0..200)) {
+            let mut h = TimerHeap::default();
+            assert!(h.reserve_slots(16));
+            let mut model = [None::<u64>; 16];
+            for (s, t) in ops {
+                h.set(s, t.map(Instant::from_nanos));
+                model[s as usize] = t;
+                let want = model.iter().enumerate().filter_map(|(i, t)| t.map(|t| (t, i as u32))).min();
+                proptest::prop_assert_eq!(h.peek().map(|(t, s)| (t.as_nanos(), s)), want);
+            }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! The C ABI that the kernel shim (`kmod/carp_rs_shim.c`) calls; declared
+//! for C in `kmod/carp_rs_ffi.h`, which must change with this module.
+//!
+//! The ABI carries only our own types: integers, byte pointers with lengths
+//! and `struct carp_rs_tx`. Kernel structures (mbufs, ifnets, `struct
+//! carpstats`) stay on the C side, which copies what the engine needs out of
+//! them, so a KBI change between FreeBSD releases never reaches this crate.
+//!
+//! Every entry point is null-safe and cannot panic: a bad argument is an
+//! error return, never a kernel panic. None of them locks: the shim holds
+//! its engine mutex around every call, which is also what makes the `&mut`
+//! borrows below exclusive.
+
+mod engine;
+mod tx;
+
+pub use engine::*;
+pub use tx::CarpRsTx;
+
+/// Address family tags of this ABI (`CARP_RS_AF_*`): the address length
+/// in bytes, independent of any OS's `AF_*` numbering.
+pub const CARP_RS_AF_INET: u8 = 4;
+/// IPv6: 16-byte addresses.
+pub const CARP_RS_AF_INET6: u8 = 6;
+
+/// Success, or "a packet was produced" for [`carp_rs_engine_transmit`].
+pub const CARP_RS_OK: i32 = 0;
+/// The engine looked at the packet and dropped it (and counted why).
+pub const CARP_RS_DROPPED: i32 = 1;
+/// A null pointer, an unknown address family or a buffer that is too small.
+pub const CARP_RS_EINVAL: i32 = -1;
+/// Memory could not be allocated.
+pub const CARP_RS_ENOMEM: i32 = -2;
+
+/// Number of `uint64_t` counters in `struct carpstats`.
+pub const CARP_RS_NSTATS: usize = 16;
+
+/// Smallest transmit buffer the shim may pass: an Ethernet MTU.
+pub const CARP_RS_TXBUF_MIN: usize = 1500;

@@ -1,0 +1,87 @@
+//! `struct carp_rs_tx`: what the shim needs to wrap an outgoing
+//! advertisement in an IP header and send it.
+
+use core::net::IpAddr;
+
+use super::{CARP_RS_AF_INET, CARP_RS_AF_INET6};
+
+/// One outgoing packet's metadata; the payload is in the caller's buffer.
+///
+/// Field order avoids padding so C and Rust agree without relying on
+/// compiler-inserted holes; both sides assert the size.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CarpRsTx {
+    /// Interface index of the parent to send on.
+    pub ifindex: u32,
+    /// Payload bytes written to the buffer (the CARP/VRRP header and data).
+    pub len: u32,
+    /// The vhid (VRRP: vrid) that sends.
+    pub vhid: u8,
+    /// `CARP_RS_AF_INET` or `CARP_RS_AF_INET6`; both addresses use it.
+    pub af: u8,
+    /// IP TTL / hop limit.
+    pub ttl: u8,
+    /// IP TOS / traffic class (DSCP << 2).
+    pub tos: u8,
+    /// 1 if `src_mac` holds the virtual MAC to send from, else 0.
+    pub has_src_mac: u8,
+    /// Ethernet source for multicast adverts.
+    pub src_mac: [u8; 6],
+    /// Always zero.
+    pub pad: u8,
+    /// Source address; IPv4 uses the first 4 bytes, the rest are zero.
+    pub src: [u8; 16],
+    /// Destination address, laid out like `src`.
+    pub dst: [u8; 16],
+}
+
+/// `sizeof(struct carp_rs_tx)`, asserted by the shim as well.
+pub const CARP_RS_TX_SIZE: usize = 52;
+const _: () = assert!(core::mem::size_of::<CarpRsTx>() == CARP_RS_TX_SIZE);
+
+/// Address bytes in the ABI's 16-byte slot, with the family tag.
+pub(crate) fn addr_bytes(addr: IpAddr) -> (u8, [u8; 16]) {
+    let mut out = [0u8; 16];
+    match addr {
+        IpAddr::V4(a) => {
+            for (dst, src) in out.iter_mut().zip(a.octets()) {
+                *dst = src;
+            }
+            (CARP_RS_AF_INET, out)
+        }
+        IpAddr::V6(a) => (CARP_RS_AF_INET6, a.octets()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::net::{Ipv4Addr, Ipv6Addr};
+
+    #[test]
+    fn v4_fills_first_four_bytes_only() {
+        let (af, b) = addr_bytes(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7)));
+        assert_eq!(af, CARP_RS_AF_INET);
+        assert_eq!(&b[..4], &[192, 0, 2, 7]);
+        assert!(b[4..].iter().all(|&x| x == 0));
+    }
+
+    #[test]
+    fn v6_uses_all_sixteen() {
+        let a: Ipv6Addr = "2001:db8::12".parse().unwrap();
+        let (af, b) = addr_bytes(IpAddr::V6(a));
+        assert_eq!(af, CARP_RS_AF_INET6);
+        assert_eq!(b, a.octets());
+    }
+
+    #[test]
+    fn field_offsets_match_the_c_header() {
+        let tx = CarpRsTx::default();
+        let base = core::ptr::addr_of!(tx) as usize;
+        assert_eq!(core::ptr::addr_of!(tx.vhid) as usize - base, 8);
+        assert_eq!(core::ptr::addr_of!(tx.src_mac) as usize - base, 13);
+        assert_eq!(core::ptr::addr_of!(tx.src) as usize - base, 20);
+        assert_eq!(core::ptr::addr_of!(tx.dst) as usize - base, 36);
+    }
+}

@@ -1,0 +1,31 @@
+/*
+ * The kernel headers carp_rs.ko compiles against (kmod/carp_rs_shim.c).
+ * Macros and static inline functions stay in the shim; bindgen sees only
+ * types, constants and extern functions.
+ */
+#include <sys/param.h>
+#include <sys/systm.h>
+#include <sys/callout.h>
+#include <sys/epoch.h>
+#include <sys/kernel.h>
+#include <sys/lock.h>
+#include <sys/malloc.h>
+#include <sys/mbuf.h>
+#include <sys/module.h>
+#include <sys/mutex.h>
+#include <sys/socket.h>
+#include <sys/sysctl.h>
+#include <sys/time.h>
+
+#include <net/if.h>
+#include <net/if_var.h>
+#include <net/vnet.h>
+
+#include <netinet/in.h>
+#include <netinet/in_systm.h>
+#include <netinet/in_var.h>
+#include <netinet/ip.h>
+#include <netinet/ip_var.h>
+#include <netinet/ip_carp.h>
+#include <netinet/ip6.h>
+#include <netinet6/ip6_var.h>

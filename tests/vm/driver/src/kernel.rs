@@ -1,0 +1,387 @@
+//! The administrator-facing kernel interfaces the scenarios drive, as
+//! `ifconfig`, `kldload`, `sysctl` and `netstat` would use them.
+
+use carpvm::addr::{mask, sockaddr_in, sockaddr_in6};
+use carpvm::barrier;
+use carpvm::netlink as nl;
+use carpvm::stats::{self, CarpStats};
+
+use crate::sys;
+
+const AF_INET: i32 = 2;
+const AF_INET6: i32 = 28;
+const AF_NETLINK: i32 = 38;
+const SOCK_DGRAM: i32 = 2;
+const SOCK_RAW: i32 = 3;
+const SOL_SOCKET: i32 = 0xffff;
+const SO_RCVTIMEO: i32 = 0x1006;
+
+const fn ioc(dir: u64, group: u8, num: u8, len: u64) -> u64 {
+    dir | ((len & 0x1fff) << 16) | ((group as u64) << 8) | num as u64
+}
+const IN: u64 = 0x8000_0000;
+const OUT: u64 = 0x4000_0000;
+const INOUT: u64 = IN | OUT;
+const IFREQ: u64 = 32;
+
+pub const SIOCAIFADDR: u64 = ioc(IN, b'i', 43, 68);
+pub const SIOCAIFADDR_IN6: u64 = ioc(IN, b'i', 27, 136);
+pub const SIOCSVH: u64 = ioc(INOUT, b'i', 245, IFREQ);
+pub const SIOCGVH: u64 = ioc(INOUT, b'i', 246, IFREQ);
+pub const SIOCIFCREATE2: u64 = ioc(INOUT, b'i', 124, IFREQ);
+const BIOCGBLEN: u64 = ioc(OUT, b'B', 102, 4);
+const BIOCSETIF: u64 = ioc(IN, b'B', 108, IFREQ);
+const BIOCSRTIMEOUT: u64 = ioc(IN, b'B', 109, 16);
+const BIOCIMMEDIATE: u64 = ioc(IN, b'B', 112, 4);
+
+/// An owned socket/descriptor closed on drop.
+pub struct Fd(pub i32);
+
+impl Drop for Fd {
+    fn drop(&mut self) {
+        sys::close(self.0);
+    }
+}
+
+fn ifname(name: &str) -> Result<[u8; 16], i32> {
+    let mut n = [0u8; 16];
+    let dst = n
+        .get_mut(..name.len())
+        .filter(|_| name.len() < 16)
+        .ok_or(22)?;
+    dst.copy_from_slice(name.as_bytes());
+    Ok(n)
+}
+
+pub fn add_v4(ifn: &str, a: [u8; 4], len: u8, vhid: u32) -> Result<(), i32> {
+    let s = Fd(sys::socket(AF_INET, SOCK_DGRAM, 0)?);
+    let mut req = [0u8; 68];
+    req[..16].copy_from_slice(&ifname(ifn)?);
+    req[16..32].copy_from_slice(&sockaddr_in(a, 0));
+    req[48..64].copy_from_slice(&sockaddr_in(mask::<4>(len), 0));
+    req[64..68].copy_from_slice(&vhid.to_ne_bytes());
+    // SAFETY: req is a struct ifaliasreq image of the encoded size.
+    unsafe { sys::ioctl(s.0, SIOCAIFADDR, req.as_mut_ptr()) }.map(|_| ())
+}
+
+pub fn add_v6(ifn: &str, a: [u8; 16], len: u8, vhid: u32, nodad: bool) -> Result<(), i32> {
+    let s = Fd(sys::socket(AF_INET6, SOCK_DGRAM, 0)?);
+    let mut req = [0u8; 136];
+    req[..16].copy_from_slice(&ifname(ifn)?);
+    req[16..44].copy_from_slice(&sockaddr_in6(a, 0));
+    req[72..100].copy_from_slice(&sockaddr_in6(mask::<16>(len), 0));
+    const IN6_IFF_NODAD: u32 = 0x20;
+    req[100..104].copy_from_slice(&(if nodad { IN6_IFF_NODAD } else { 0 }).to_ne_bytes());
+    req[120..124].copy_from_slice(&u32::MAX.to_ne_bytes()); // vltime: infinite
+    req[124..128].copy_from_slice(&u32::MAX.to_ne_bytes()); // pltime: infinite
+    req[128..132].copy_from_slice(&vhid.to_ne_bytes());
+    // SAFETY: req is a struct in6_aliasreq image of the encoded size.
+    unsafe { sys::ioctl(s.0, SIOCAIFADDR_IN6, req.as_mut_ptr()) }.map(|_| ())
+}
+
+/// `struct carpreq` (10.0+ layout, 40 bytes).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CarpReq {
+    pub count: i32,
+    pub vhid: i32,
+    pub state: i32,
+    pub advskew: i32,
+    pub advbase: i32,
+    pub key: [u8; 20],
+}
+
+impl CarpReq {
+    fn to_bytes(self) -> [u8; 40] {
+        let mut b = [0u8; 40];
+        for (c, v) in b.chunks_exact_mut(4).zip([
+            self.count,
+            self.vhid,
+            self.state,
+            self.advskew,
+            self.advbase,
+        ]) {
+            c.copy_from_slice(&v.to_ne_bytes());
+        }
+        b[20..40].copy_from_slice(&self.key);
+        b
+    }
+
+    fn from_bytes(b: &[u8; 40]) -> CarpReq {
+        let w = |i: usize| {
+            let mut x = [0u8; 4];
+            x.copy_from_slice(&b[i * 4..i * 4 + 4]);
+            i32::from_ne_bytes(x)
+        };
+        let mut key = [0u8; 20];
+        key.copy_from_slice(&b[20..40]);
+        CarpReq {
+            count: w(0),
+            vhid: w(1),
+            state: w(2),
+            advskew: w(3),
+            advbase: w(4),
+            key,
+        }
+    }
+}
+
+pub fn key(pass: &str) -> [u8; 20] {
+    let mut k = [0u8; 20];
+    for (d, s) in k.iter_mut().zip(pass.bytes()) {
+        *d = s;
+    }
+    k
+}
+
+fn carp_ioctl(ifn: &str, req: u64, cr: &mut [u8; 40]) -> Result<(), i32> {
+    let s = Fd(sys::socket(AF_INET, SOCK_DGRAM, 0)?);
+    let mut ifr = [0u8; 32];
+    ifr[..16].copy_from_slice(&ifname(ifn)?);
+    ifr[16..24].copy_from_slice(&(cr.as_mut_ptr() as usize).to_ne_bytes());
+    // SAFETY: ifr is a struct ifreq whose ifr_data points at a live carpreq.
+    unsafe { sys::ioctl(s.0, req, ifr.as_mut_ptr()) }.map(|_| ())
+}
+
+pub fn carp_set(ifn: &str, cr: CarpReq) -> Result<(), i32> {
+    carp_ioctl(ifn, SIOCSVH, &mut cr.to_bytes())
+}
+
+pub fn carp_get(ifn: &str, vhid: i32) -> Result<CarpReq, i32> {
+    let mut b = CarpReq {
+        count: 1,
+        vhid,
+        ..CarpReq::default()
+    }
+    .to_bytes();
+    carp_ioctl(ifn, SIOCGVH, &mut b)?;
+    Ok(CarpReq::from_bytes(&b))
+}
+
+pub fn state_name(s: i32) -> &'static str {
+    match s {
+        0 => "INIT",
+        1 => "BACKUP",
+        2 => "MASTER",
+        _ => "UNKNOWN",
+    }
+}
+
+/// `ifconfig <name> create` through SIOCIFCREATE2; returns the name given.
+pub fn if_create(name: &str) -> Result<(), i32> {
+    let s = Fd(sys::socket(AF_INET, SOCK_DGRAM, 0)?);
+    let mut ifr = [0u8; 32];
+    ifr[..16].copy_from_slice(&ifname(name)?);
+    // SAFETY: ifr is a struct ifreq (ifr_data NULL: no cloner parameters).
+    unsafe { sys::ioctl(s.0, SIOCIFCREATE2, ifr.as_mut_ptr()) }.map(|_| ())
+}
+
+pub fn sysctl_int(name: &str) -> Result<i32, i32> {
+    let mut b = [0u8; 4];
+    let n = sys::sysctl(name, Some(&mut b), None)?;
+    if n != 4 {
+        return Err(22);
+    }
+    Ok(i32::from_ne_bytes(b))
+}
+
+pub fn sysctl_set_int(name: &str, v: i32) -> Result<(), i32> {
+    sys::sysctl(name, None, Some(&v.to_ne_bytes())).map(|_| ())
+}
+
+pub fn sysctl_str<'a>(name: &str, buf: &'a mut [u8]) -> &'a str {
+    match sys::sysctl(name, Some(buf), None) {
+        Ok(n) => carpvm::cstr(buf.get(..n).unwrap_or(&[])),
+        Err(_) => "?",
+    }
+}
+
+pub fn carp_stats() -> Result<CarpStats, i32> {
+    let mut b = [0u8; stats::SIZE];
+    let n = sys::sysctl("net.inet.carp.stats", Some(&mut b), None)?;
+    CarpStats::decode(b.get(..n).ok_or(22)?).ok_or(22)
+}
+
+/// The UDP rendezvous between the two VMs of a scenario.
+pub struct Barrier {
+    fd: Fd,
+    peer: [u8; 16],
+    vm: [u8; 8],
+    vm_len: usize,
+}
+
+pub const BARRIER_PORT: u16 = 5555;
+
+impl Barrier {
+    pub fn new(vm: &str, peer: [u8; 4]) -> Result<Barrier, i32> {
+        let fd = Fd(sys::socket(AF_INET, SOCK_DGRAM, 0)?);
+        sys::bind(fd.0, &sockaddr_in([0; 4], BARRIER_PORT))?;
+        let tv = [0i64, 200_000];
+        let mut tvb = [0u8; 16];
+        tvb[..8].copy_from_slice(&tv[0].to_ne_bytes());
+        tvb[8..].copy_from_slice(&tv[1].to_ne_bytes());
+        sys::setsockopt(fd.0, SOL_SOCKET, SO_RCVTIMEO, &tvb)?;
+        let mut v = [0u8; 8];
+        let vm_len = vm.len().min(8);
+        v[..vm_len].copy_from_slice(&vm.as_bytes()[..vm_len]);
+        Ok(Barrier {
+            fd,
+            peer: sockaddr_in(peer, BARRIER_PORT),
+            vm: v,
+            vm_len,
+        })
+    }
+
+    /// Sends `(phase, value)` until the peer's message for the same phase
+    /// arrives, then keeps sending for `linger_ms` so the peer gets ours
+    /// too. Returns the peer's value, or `None` at `timeout_ms`.
+    pub fn sync(
+        &self,
+        phase: &str,
+        value: &str,
+        timeout_ms: u64,
+        out: &mut [u8; 32],
+    ) -> Option<usize> {
+        let me = core::str::from_utf8(&self.vm[..self.vm_len]).unwrap_or("?");
+        let mut msg = [0u8; 96];
+        let n = barrier::Msg {
+            vm: me,
+            phase,
+            value,
+        }
+        .encode(&mut msg)?;
+        let start = sys::now_ms();
+        let mut got: Option<(usize, u64)> = None;
+        let linger_ms = 1200;
+        loop {
+            let now = sys::now_ms();
+            if let Some((len, t)) = got {
+                if now >= t + linger_ms {
+                    return Some(len);
+                }
+            } else if now >= start + timeout_ms {
+                return None;
+            }
+            let _ = sys::sendto(self.fd.0, &msg[..n], &self.peer);
+            let mut rb = [0u8; 128];
+            if let Ok(r) = sys::recv(self.fd.0, &mut rb) {
+                if let Some(m) = barrier::Msg::decode(&rb[..r.min(128)]) {
+                    if m.phase == phase && m.vm != me && got.is_none() {
+                        let l = m.value.len().min(32);
+                        out[..l].copy_from_slice(&m.value.as_bytes()[..l]);
+                        got = Some((l, now));
+                    }
+                }
+            } else {
+                sys::sleep_ms(50);
+            }
+        }
+    }
+}
+
+/// ARP for `target` on `ifn` through bpf(4); returns every reply's
+/// sender hardware address seen within `wait_ms`.
+pub fn arp_probe(
+    ifn: &str,
+    mac: [u8; 6],
+    spa: [u8; 4],
+    target: [u8; 4],
+    wait_ms: u64,
+    replies: &mut [[u8; 6]; 4],
+) -> Result<usize, i32> {
+    const O_RDWR: i32 = 2;
+    let fd = Fd(sys::open(b"/dev/bpf\0", O_RDWR)?);
+    let mut ifr = [0u8; 32];
+    ifr[..16].copy_from_slice(&ifname(ifn)?);
+    let mut one = 1u32.to_ne_bytes();
+    let mut tv = [0u8; 16];
+    tv[8..16].copy_from_slice(&200_000i64.to_ne_bytes());
+    let mut blen = [0u8; 4];
+    // SAFETY: each argument is the structure its request encodes.
+    unsafe {
+        sys::ioctl(fd.0, BIOCSETIF, ifr.as_mut_ptr())?;
+        sys::ioctl(fd.0, BIOCIMMEDIATE, one.as_mut_ptr())?;
+        sys::ioctl(fd.0, BIOCSRTIMEOUT, tv.as_mut_ptr())?;
+        sys::ioctl(fd.0, BIOCGBLEN, blen.as_mut_ptr())?;
+    }
+    let blen = (u32::from_ne_bytes(blen) as usize).min(16384);
+    let frame = carpvm::arp::request(mac, spa, target);
+    sys::write(fd.0, &frame)?;
+    let mut buf = [0u8; 16384];
+    let mut n = 0;
+    let end = sys::now_ms() + wait_ms;
+    while sys::now_ms() < end {
+        let Ok(r) = sys::read(fd.0, &mut buf[..blen]) else {
+            continue;
+        };
+        for pkt in carpvm::arp::BpfRecords::new(&buf[..r.min(blen)]) {
+            if let Some(a) = carpvm::arp::parse(pkt) {
+                if a.op == 2 && a.spa == target && n < replies.len() {
+                    replies[n] = a.sha;
+                    n += 1;
+                }
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// Netlink: resolve the `carp` family and dump `ifn`'s vhids.
+pub fn nl_carp_get(ifn: &str, out: &mut [nl::VhidInfo; 4]) -> Result<usize, i32> {
+    let fd = Fd(sys::socket(AF_NETLINK, SOCK_RAW, nl::NETLINK_GENERIC)?);
+    let mut tv = [0u8; 16];
+    tv[..8].copy_from_slice(&1i64.to_ne_bytes());
+    sys::setsockopt(fd.0, SOL_SOCKET, SO_RCVTIMEO, &tv)?;
+    let mut req = [0u8; 128];
+    let n = nl::Builder::new(
+        &mut req,
+        nl::GENL_ID_CTRL,
+        nl::NLM_F_REQUEST,
+        1,
+        nl::CTRL_CMD_GETFAMILY,
+    )
+    .attr(nl::CTRL_ATTR_FAMILY_NAME, b"carp\0")
+    .finish()
+    .ok_or(22)?;
+    sys::write(fd.0, &req[..n])?;
+    let mut rb = [0u8; 8192];
+    let r = sys::read(fd.0, &mut rb)?;
+    let mut fam = None;
+    for m in nl::Msgs::new(&rb[..r.min(rb.len())]) {
+        if let Some(e) = m.error() {
+            if e != 0 {
+                return Err(-e);
+            }
+        }
+        fam = fam.or(nl::family_id(&m));
+    }
+    let fam = fam.ok_or(2)?;
+    let mut name = [0u8; 17];
+    name[..ifn.len().min(16)].copy_from_slice(&ifn.as_bytes()[..ifn.len().min(16)]);
+    let n = nl::Builder::new(
+        &mut req,
+        fam,
+        nl::NLM_F_REQUEST | nl::NLM_F_DUMP,
+        2,
+        nl::CARP_NL_CMD_GET,
+    )
+    .attr(nl::CARP_NL_IFNAME, &name[..ifn.len().min(16) + 1])
+    .finish()
+    .ok_or(22)?;
+    sys::write(fd.0, &req[..n])?;
+    let mut count = 0;
+    loop {
+        let r = sys::read(fd.0, &mut rb)?;
+        for m in nl::Msgs::new(&rb[..r.min(rb.len())]) {
+            if m.ty == nl::NLMSG_DONE {
+                return Ok(count);
+            }
+            if let Some(e) = m.error() {
+                return if e == 0 { Ok(count) } else { Err(-e) };
+            }
+            if m.ty == fam && count < out.len() {
+                out[count] = nl::vhid_info(&m);
+                count += 1;
+            }
+        }
+    }
+}

@@ -1,0 +1,300 @@
+#!/usr/bin/env python3
+"""`make vmtest`: boot FreeBSD under qemu with the carpvm PID-1 driver and
+run every scenario; print a summary table.
+
+Per VM an El Torito (no emulation) ISO is built with xorriso: cdboot, the
+loader, a loader.rc (serial console, scenario parameters in the kenv), the
+kernel and a preloaded cd9660 root image (`load -t md_image`) holding the
+driver as /carpvm and the modules under /modules. Two-VM scenarios join
+their NICs with qemu UDP socket networking on 127.0.0.1 only.
+"""
+
+import argparse
+import concurrent.futures
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import parse  # noqa: E402
+
+OURS = "/modules/carp_rs.ko"
+STOCK = "/modules/carp.ko"
+MAC = {"a": "58:9c:fc:00:00:0a", "b": "58:9c:fc:00:00:0b"}
+IP = {"a": "192.0.2.11", "b": "192.0.2.12"}
+IP6 = {"a": "2001:db8::11/64", "b": "2001:db8::12/64"}
+PEER = {"a": "b", "b": "a"}
+
+
+def pair(ko_a, ko_b, skew_a=0, skew_b=100, **extra):
+    """Parameters for a two-VM election scenario."""
+    vms = {}
+    for vm, ko, skew in (("a", ko_a, skew_a), ("b", ko_b, skew_b)):
+        p = {
+            "vm": vm,
+            "ko": ko,
+            "ip": IP[vm] + "/24",
+            "ip6": IP6[vm],
+            "peer": IP[PEER[vm]],
+            "vip": "192.0.2.1/24",
+            "advskew": str(skew),
+            "pass": "foobar",
+            "preempt": "1",
+            "mac": MAC[vm],
+        }
+        p.update(extra.get(vm, {}))
+        p.update(extra.get("both", {}))
+        vms[vm] = p
+    return vms
+
+
+ELECT = ["elect.load", "elect.vip", "elect.one_master", "elect.by_advskew", "elect.failover"]
+
+# name -> (driver scenario, per-VM params, required checks, one_master, needs)
+SCENARIOS = [
+    ("smoke", "smoke", {"a": {"vm": "a"}}, ["smoke.osrelease", "smoke.pid1"], False, ()),
+    ("loadunload", "loadunload", {"a": {"vm": "a", "ko": OURS, "count": "50"}}, ["loadunload.cycles"], False, ("ours",)),
+    (
+        "refused_load",
+        "refused_load",
+        {"a": {"vm": "a", "ko": OURS, "stock": STOCK}},
+        ["refused.load_refused", "refused.sysctl_intact", "refused.stock_works"],
+        False,
+        ("ours", "stock"),
+    ),
+    ("stock_baseline", "elect_v4", pair(STOCK, STOCK), ELECT, True, ("stock",)),
+    (
+        "loadunload_vhids",
+        "loadunload_vhids",
+        {"a": {"vm": "a", "ko": OURS, "count": "50"}},
+        ["loadunload_vhids.cycles", "loadunload_vhids.sysctls"],
+        False,
+        ("ours",),
+    ),
+    ("basic_v4", "elect_v4", pair(OURS, OURS), ELECT + ["elect.arp_vmac"], True, ("ours",)),
+    (
+        "basic_v6",
+        "elect_v6",
+        pair(OURS, OURS, both={"vip": "2001:db8::1/64"}),
+        ELECT + ["elect.base_addr6"],
+        True,
+        ("ours",),
+    ),
+    ("legacy_carp0", "legacy_carp0", pair(OURS, OURS), ELECT + ["elect.carp0_create", "elect.arp_vmac"], True, ("ours",)),
+    ("interop_rs_master", "elect_v4", pair(OURS, STOCK), ELECT, True, ("ours", "stock")),
+    ("interop_stock_master", "elect_v4", pair(STOCK, OURS), ELECT, True, ("ours", "stock")),
+    (
+        "negative_demotion",
+        "negative_demotion",
+        pair(OURS, OURS, a={"demote_neg": "1"}),
+        ELECT + ["elect.demotion_set"],
+        True,
+        ("ours",),
+    ),
+    (
+        "badauth",
+        "badauth",
+        pair(OURS, OURS, a={"pass": "right"}, b={"pass": "wrong"}),
+        ["badauth.counted"],
+        False,
+        ("ours",),
+    ),
+]
+
+
+def free_udp_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def run(cmd, **kw):
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
+
+
+def build_root(work, driver, ours, stock):
+    """The cd9660 root image shared by every VM of one run."""
+    root = os.path.join(work, "root")
+    shutil.rmtree(root, ignore_errors=True)
+    os.makedirs(os.path.join(root, "dev"))
+    os.makedirs(os.path.join(root, "modules"))
+    os.makedirs(os.path.join(root, "tmp"))
+    dst = os.path.join(root, "carpvm")
+    shutil.copyfile(driver, dst)
+    with open(dst, "r+b") as f:  # EI_OSABI = ELFOSABI_FREEBSD
+        f.seek(7)
+        f.write(bytes([9]))
+    os.chmod(dst, 0o555)
+    for src, name in ((ours, "carp_rs.ko"), (stock, "carp.ko")):
+        if src:
+            shutil.copyfile(src, os.path.join(root, "modules", name))
+    img = os.path.join(work, "root.img")
+    run(["xorriso", "-as", "mkisofs", "-quiet", "-R", "-V", "CARPVMROOT", "-o", img, root])
+    return img
+
+
+def loader_rc(params):
+    lines = [
+        "set console=comconsole",
+        "set comconsole_speed=115200",
+        "set boot_serial=YES",
+        "set hw.uart.console=io:1016,br:115200",
+        "set debug.debugger_on_panic=0",
+        "set kern.panic_reboot_wait_time=0",
+        "set vfs.root.mountfrom=cd9660:/dev/md0",
+        "set init_path=/carpvm",
+        "set kern.hz=100",
+    ]
+    lines += [f"set carpvm.{k}={v}" for k, v in sorted(params.items())]
+    lines += ["load /boot/kernel/kernel", "load -t md_image /boot/root.img", "boot"]
+    return "\n".join(lines) + "\n"
+
+
+def build_iso(work, name, kernel, boot, root_img, params):
+    stage = os.path.join(work, name)
+    shutil.rmtree(stage, ignore_errors=True)
+    os.makedirs(os.path.join(stage, "boot", "kernel"))
+    shutil.copyfile(boot["cdboot"], os.path.join(stage, "boot", "cdboot"))
+    shutil.copyfile(boot["loader"], os.path.join(stage, "boot", "loader"))
+    shutil.copyfile(kernel, os.path.join(stage, "boot", "kernel", "kernel"))
+    shutil.copyfile(root_img, os.path.join(stage, "boot", "root.img"))
+    with open(os.path.join(stage, "boot", "loader.rc"), "w") as f:
+        f.write(loader_rc(params))
+    iso = os.path.join(work, name + ".iso")
+    run(
+        ["xorriso", "-as", "mkisofs", "-quiet", "-R", "-V", "CARPVM", "-b", "boot/cdboot", "-no-emul-boot",
+         "-o", iso, stage]
+    )
+    shutil.rmtree(stage)
+    return iso
+
+
+def qemu_cmd(iso, log, mac, local, remote, mem):
+    return [
+        "qemu-system-x86_64", "-accel", "tcg", "-m", str(mem), "-smp", "1",
+        "-display", "none", "-monitor", "none", "-no-reboot",
+        "-serial", f"file:{log}",
+        "-cdrom", iso, "-boot", "d",
+        "-netdev", f"socket,id=n0,udp=127.0.0.1:{remote},localaddr=127.0.0.1:{local}",
+        "-device", f"virtio-net-pci,netdev=n0,mac={mac}",
+    ]
+
+
+def run_scenario(args, kernel_label, kernel, boot, root_img, entry):
+    name, driver_scen, vms, required, one_master, _ = entry
+    work = os.path.join(args.out, kernel_label, name)
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    ports = {vm: free_udp_port() for vm in vms}
+    procs, logs = {}, {}
+    t0 = time.monotonic()
+    for vm, p in vms.items():
+        params = dict(p, scenario=driver_scen)
+        iso = build_iso(work, vm, kernel, boot, root_img, params)
+        logs[vm] = os.path.join(work, f"{vm}.log")
+        remote = ports[PEER[vm]] if PEER.get(vm) in ports else free_udp_port()
+        cmd = qemu_cmd(iso, logs[vm], MAC.get(vm, "58:9c:fc:00:00:01"), ports[vm], remote, args.mem)
+        procs[vm] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    timed_out = []
+    for vm, pr in procs.items():
+        left = max(1.0, args.timeout - (time.monotonic() - t0))
+        try:
+            pr.wait(timeout=left)
+        except subprocess.TimeoutExpired:
+            timed_out.append(vm)
+            pr.kill()
+            pr.wait()
+    parsed = {}
+    for vm, path in logs.items():
+        try:
+            with open(path, errors="replace") as f:
+                parsed[vm] = parse.parse_log(f.read())
+        except FileNotFoundError:
+            parsed[vm] = parse.parse_log("")
+    passed, why, n, failed = parse.evaluate(parsed, required=required, one_master=one_master)
+    if timed_out:
+        why = f"timeout {args.timeout}s ({','.join(timed_out)}); " + why
+        passed = False
+    for vm in procs:
+        iso = os.path.join(work, vm + ".iso")
+        if os.path.exists(iso):
+            os.unlink(iso)
+    return (kernel_label, name, passed, n, failed, why, time.monotonic() - t0)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--kernel", action="append", required=True, help="LABEL=PATH or PATH; repeatable")
+    ap.add_argument("--boot", required=True, help="directory with cdboot and loader_simp (or loader)")
+    ap.add_argument("--module", help="our carp_rs.ko")
+    ap.add_argument("--stock-ko", help="stock carp.ko (for refused-load, baseline and interop)")
+    ap.add_argument("--driver", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--only", help="comma-separated scenario names")
+    ap.add_argument("--jobs", type=int, default=2, help="VMs run at once (a two-VM scenario counts 2)")
+    ap.add_argument("--timeout", type=int, default=300, help="seconds per scenario")
+    ap.add_argument("--mem", type=int, default=512)
+    args = ap.parse_args()
+
+    boot = {"cdboot": os.path.join(args.boot, "cdboot")}
+    for cand in ("loader_simp", "loader"):
+        if os.path.exists(os.path.join(args.boot, cand)):
+            boot["loader"] = os.path.join(args.boot, cand)
+            break
+    for key, path in list(boot.items()) + [("driver", args.driver)]:
+        if not os.path.isfile(path):
+            sys.exit(f"vmtest: {key} not found at {path}")
+    if "loader" not in boot:
+        sys.exit(f"vmtest: no loader_simp or loader in {args.boot}")
+    have = set()
+    if args.module and os.path.isfile(args.module):
+        have.add("ours")
+    if args.stock_ko and os.path.isfile(args.stock_ko):
+        have.add("stock")
+    only = set(args.only.split(",")) if args.only else None
+    os.makedirs(args.out, exist_ok=True)
+
+    rows = []
+    for k in args.kernel:
+        label, _, path = k.rpartition("=")
+        label = label or os.path.basename(os.path.dirname(path)) or "kernel"
+        if not os.path.isfile(path):
+            sys.exit(f"vmtest: kernel not found at {path}")
+        root_img = build_root(os.path.join(args.out, label), args.driver,
+                              args.module if "ours" in have else None,
+                              args.stock_ko if "stock" in have else None)
+        todo = []
+        for entry in SCENARIOS:
+            if only and entry[0] not in only:
+                continue
+            missing = [n for n in entry[5] if n not in have]
+            if missing:
+                what = {"ours": "carp_rs.ko (--module)", "stock": "stock carp.ko (STOCK_CARP_KO)"}
+                rows.append((label, entry[0], False, 0, 0, "not run: no " + ", ".join(what[m] for m in missing), 0.0))
+                continue
+            todo.append(entry)
+        # Scenarios run side by side up to --jobs VMs at once.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs // 2)) as ex:
+            futs = [ex.submit(run_scenario, args, label, path, boot, root_img, e) for e in todo]
+            for fut in futs:
+                r = fut.result()
+                print(f"vmtest: {r[0]} {r[1]}: {'PASS' if r[2] else 'FAIL'} ({r[6]:.0f}s) {r[5]}", flush=True)
+                rows.append(r)
+    order = {e[0]: i for i, e in enumerate(SCENARIOS)}
+    rows.sort(key=lambda r: (r[0], order.get(r[1], 99)))
+    summary = parse.table([r[:6] for r in rows])
+    print("\n" + summary)
+    with open(os.path.join(args.out, "summary.md"), "w") as f:
+        f.write(summary + "\n")
+    npass = sum(1 for r in rows if r[2])
+    print(f"\nvmtest: {npass}/{len(rows)} scenarios passed; logs in {args.out}")
+    sys.exit(0 if npass == len(rows) else 1)
+
+
+if __name__ == "__main__":
+    main()
