@@ -619,3 +619,252 @@ fn arpbalance_picks_one_master_per_requester() {
         );
     }
 }
+
+/// Builds `n` VRRPv3 nodes (vrid 7, interval `cs`), priorities given.
+fn vrrp_net(prios: &[u8], cs: u16) -> Net {
+    let mut nodes = Vec::new();
+    for (i, &prio) in prios.iter().enumerate() {
+        let mut e = Engine::new();
+        let addr = Ipv4Addr::new(192, 0, 2, i as u8 + 1);
+        e.set_iface_addrs(IF, Some(addr), None).unwrap();
+        let mut cfg = VhidConfig::new(7);
+        cfg.version = Version::Vrrp3;
+        cfg.vrrp_priority = prio;
+        cfg.vrrp_interval = cs;
+        let id = e.vhid_set(at(0), IF, &cfg).unwrap();
+        e.addr_add(at(0), id, IpAddr::V4(VIP)).unwrap();
+        nodes.push(Node {
+            e,
+            id,
+            alive: true,
+            events: Vec::new(),
+        });
+    }
+    let mut n = Net {
+        nodes,
+        now: at(0),
+        log: Vec::new(),
+    };
+    n.flush();
+    n
+}
+
+#[test]
+fn vrrp_elects_highest_priority_with_rfc_timers() {
+    let mut net = vrrp_net(&[100, 200], 100);
+    // Master_Down_Interval = 3 * 1 s + (256 - prio) / 256 s.
+    let md_200 = 3 * SEC + (56 * 1_000_000_000) / 256;
+    assert_eq!(net.nodes[1].e.poll_timeout(), Some(at(md_200)));
+    net.run_until(at(20 * SEC));
+    assert_eq!(net.states(), [State::Backup, State::Master]);
+    let (_, _, tx, bytes) = net.log.last().unwrap();
+    assert_eq!(tx.dst, IpAddr::V4(crate::wire::CARP_GROUP_V4));
+    assert_eq!(tx.src_mac, Some([0, 0, 0x5e, 0, 1, 7]));
+    let p = crate::wire::VrrpPacket::new_checked(&bytes[..]).unwrap();
+    assert!(p.verify_checksum(&tx.src, &tx.dst));
+    assert_eq!((p.priority(), p.max_adver_int(), p.count_addr()), (200, 100, 1));
+    assert_eq!(p.addresses(false), &VIP.octets());
+}
+
+#[test]
+fn vrrp_equal_priority_tie_broken_by_higher_address() {
+    let mut net = vrrp_net(&[100, 100], 100);
+    // Force both MASTER: the higher source address must win, at once.
+    let t = at(SEC);
+    for n in &mut net.nodes {
+        let id = n.id;
+        n.e.vhid_force_state(t, id, State::Master).unwrap();
+    }
+    net.flush();
+    assert_eq!(net.states(), [State::Backup, State::Master]);
+    net.run_until(at(20 * SEC));
+    assert_eq!(net.states(), [State::Backup, State::Master]);
+}
+
+#[test]
+fn vrrp_bowout_hands_over_after_skew_time() {
+    let mut net = vrrp_net(&[100, 200], 100);
+    net.run_until(at(10 * SEC));
+    assert_eq!(net.states(), [State::Backup, State::Master]);
+    let t = net.now;
+    let id = net.nodes[1].id;
+    net.nodes[1].e.vhid_remove(t, id).unwrap();
+    net.flush();
+    let (_, _, _, bytes) = net.log.last().unwrap();
+    let p = crate::wire::VrrpPacket::new_checked(&bytes[..]).unwrap();
+    assert_eq!(p.priority(), 0);
+    // Backup (prio 100) takes over after Skew_Time = 156/256 s, not 3.6 s.
+    let skew = Duration::from_nanos(156 * 10_000_000 * 100 / 256);
+    assert_eq!(net.nodes[0].e.poll_timeout(), Some(t + skew));
+    net.run_until(t + skew);
+    assert_eq!(net.state(0), State::Master);
+}
+
+#[test]
+fn vrrp_preempts_lower_priority_only_with_preempt() {
+    for preempt in [false, true] {
+        let mut net = vrrp_net(&[100, 200], 100);
+        net.nodes[1].alive = false;
+        net.run_until(at(10 * SEC));
+        assert_eq!(net.state(0), State::Master);
+        net.nodes[1].alive = true;
+        net.nodes[1].e.set_preempt(preempt);
+        let t = net.now;
+        net.nodes[1].e.link_state(t, IF, false);
+        net.nodes[1].e.link_state(t, IF, true);
+        net.flush();
+        net.run_until(at(20 * SEC));
+        let want = if preempt {
+            [State::Backup, State::Master]
+        } else {
+            [State::Master, State::Backup]
+        };
+        assert_eq!(net.states(), want);
+    }
+}
+
+#[test]
+fn vrrp_rejects_bad_ttl_and_carp_on_vrrp_vhid() {
+    let mut net = vrrp_net(&[100, 200], 100);
+    net.run_until(at(5 * SEC));
+    let (_, _, tx, bytes) = net.log.last().unwrap().clone();
+    let e = &mut net.nodes[0].e;
+    let mut r = Received {
+        iface: IF,
+        src: tx.src,
+        dst: tx.dst,
+        ttl: 254,
+        payload: &bytes,
+    };
+    assert_eq!(e.handle_packet(at(5 * SEC), &r), Err(Drop::BadTtl));
+    let carp = advert(b"", 7, 0, 1);
+    r.payload = &carp;
+    r.ttl = 255;
+    assert_eq!(e.handle_packet(at(5 * SEC), &r), Err(Drop::BadVersion));
+}
+
+#[test]
+fn ipv6_only_vhid_elects_and_checks_family() {
+    let mut e = Engine::new();
+    let ll: Ipv6Addr = "fe80::1".parse().unwrap();
+    e.set_iface_addrs(IF, None, Some(ll)).unwrap();
+    let id = e.vhid_set(at(0), IF, &VhidConfig::new(3)).unwrap();
+    e.addr_add(at(0), id, "2001:db8::1".parse().unwrap()).unwrap();
+    // An IPv4 advert for vhid 3 finds no IPv4 address on it: badvhid.
+    let signer = crate::auth::Signer::new(&Key::ZERO, 3, &[], &["2001:db8::1".parse::<Ipv6Addr>().unwrap().octets()]);
+    let repr = CarpRepr {
+        vhid: 3,
+        advskew: 0,
+        advbase: 1,
+        demote: 0,
+        counter: 5,
+        digest: signer.sign(5),
+    };
+    let mut buf = [0u8; 36];
+    repr.emit(&mut CarpPacket::new_unchecked(&mut buf[..]));
+    let v4 = rx(&buf, 255);
+    assert_eq!(e.handle_packet(at(SEC), &v4), Err(Drop::UnknownVhid));
+    let v6 = Received {
+        iface: IF,
+        src: IpAddr::V6("fe80::2".parse().unwrap()),
+        dst: IpAddr::V6(crate::wire::CARP_GROUP_V6),
+        ttl: 255,
+        payload: &buf,
+    };
+    assert_eq!(e.handle_packet(at(SEC), &v6), Ok(()));
+    assert_eq!(e.stats().ipackets6, 1);
+    assert_eq!(e.vhid_last_peer(id), Some(v6.src));
+}
+
+#[test]
+fn send_errors_demote_after_three_and_recover_after_three() {
+    let (mut e, id) = engine_with_vhid(b"pw");
+    e.transmit_result(at(1), id, false);
+    e.transmit_result(at(2), id, false);
+    assert_eq!(e.knobs().demotion, 0);
+    // Two successes after fewer than three errors undo nothing.
+    e.transmit_result(at(3), id, true);
+    assert_eq!(e.knobs().demotion, 0);
+    for t in 4..7 {
+        e.transmit_result(at(t), id, false);
+    }
+    assert_eq!(e.knobs().demotion, 240);
+    for t in 7..9 {
+        e.transmit_result(at(t), id, true);
+    }
+    assert_eq!(e.knobs().demotion, 240);
+    e.transmit_result(at(9), id, true);
+    assert_eq!(e.knobs().demotion, 0);
+}
+
+#[test]
+fn suppress_preempt_forces_skew_240_and_holds_preemption() {
+    let (mut e, id) = engine_with_vhid(b"pw");
+    e.set_preempt(true);
+    e.adjust_suppress_preempt(at(0), 1);
+    assert_eq!(e.vhid_effective_advskew(id), Some(240));
+    // A slower master (skew 100) is not preempted while suppressed.
+    let slow = advert(b"pw", 7, 100, 1);
+    assert_eq!(e.handle_packet(at(SEC), &rx(&slow, 255)), Ok(()));
+    assert_eq!(e.vhid_state(id), Some(State::Backup));
+    e.adjust_suppress_preempt(at(SEC), -1);
+    assert_eq!(e.handle_packet(at(SEC), &rx(&slow, 255)), Ok(()));
+    assert_eq!(e.vhid_state(id), Some(State::Master));
+}
+
+#[test]
+fn master_will_time_out_on_very_slow_master() {
+    let (mut e, id) = engine_with_vhid(b"pw");
+    // advbase 4 > 3 * our advbase 1: take over at once, even without preempt.
+    let signer = crate::auth::Signer::new(&Key::new(b"pw").unwrap(), 7, &[VIP.octets()], &[]);
+    let repr = CarpRepr {
+        vhid: 7,
+        advskew: 0,
+        advbase: 4,
+        demote: 0,
+        counter: 9,
+        digest: signer.sign(9),
+    };
+    let mut buf = [0u8; 36];
+    repr.emit(&mut CarpPacket::new_unchecked(&mut buf[..]));
+    assert_eq!(e.handle_packet(at(SEC), &rx(&buf, 255)), Ok(()));
+    assert_eq!(e.vhid_state(id), Some(State::Master));
+    let reason = core::iter::from_fn(|| e.poll_event()).find_map(|ev| match ev {
+        Event::StateChanged { to: State::Master, reason, .. } => Some(reason),
+        _ => None,
+    });
+    assert_eq!(reason, Some(Reason::MasterWillTimeOut));
+}
+
+#[test]
+fn log_level_two_reports_bad_packets() {
+    let (mut e, _) = engine_with_vhid(b"pw");
+    while e.poll_event().is_some() {}
+    let wrong = advert(b"other", 7, 0, 1);
+    let _ = e.handle_packet(at(SEC), &rx(&wrong, 255));
+    assert_eq!(e.poll_event(), None);
+    e.set_log(2);
+    let _ = e.handle_packet(at(SEC), &rx(&wrong, 255));
+    assert_eq!(
+        e.poll_event(),
+        Some(Event::BadPacket {
+            iface: IF,
+            vhid: 7,
+            drop: Drop::BadAuth
+        })
+    );
+}
+
+#[test]
+fn readding_same_address_is_idempotent() {
+    let (mut e, id) = engine_with_vhid(b"pw");
+    e.vhid_force_state(at(SEC), id, State::Master).unwrap();
+    while e.poll_event().is_some() {}
+    e.addr_add(at(SEC), id, IpAddr::V4(VIP)).unwrap();
+    assert_eq!(e.vhid_state(id), Some(State::Master));
+    assert_eq!(e.poll_event(), None);
+    let cfg = e.vhid_config(id).unwrap().clone();
+    e.vhid_set(at(SEC), IF, &cfg).unwrap();
+    assert_eq!(e.vhid_state(id), Some(State::Master));
+    assert_eq!(e.poll_event(), None);
+}
