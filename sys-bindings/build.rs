@@ -68,7 +68,10 @@ fn main() {
         copy_ck_headers(&ck);
         args.push(format!("--target={triple}"));
         args.push(format!("-D__FreeBSD_version={version}"));
-        args.push(format!("-isystem{}", inc.join("x86_64-freebsd-none").display()));
+        args.push(format!(
+            "-isystem{}",
+            inc.join("x86_64-freebsd-none").display()
+        ));
         args.push(format!("-isystem{}", inc.join("generic-freebsd").display()));
         args.push(format!("-isystem{}", ck.display()));
     }
@@ -89,7 +92,9 @@ fn main() {
         .default_macro_constant_type(bindgen::MacroTypeVariation::Signed)
         .layout_tests(true)
         .derive_default(true)
-        .allowlist_type("carpstats|carp_header|carpreq|moduledata|mod_metadata|mod_depend|mod_version")
+        .allowlist_type(
+            "carpstats|carp_header|carpreq|moduledata|mod_metadata|mod_depend|mod_version",
+        )
         .allowlist_function(
             "ipproto_(un)?register|ip6proto_(un)?register|malloc|malloc_aligned|free|panic|printf\
              |m_freem|m_copydata|if_getindex|if_name|sbinuptime|binuptime|epoch_wait_preempt\
@@ -112,7 +117,9 @@ fn main() {
 /// copy them apart so no Linux header can be found by accident.
 fn copy_ck_headers(dst: &Path) {
     let src = Path::new("/usr/include");
-    let Ok(entries) = fs::read_dir(src) else { return };
+    let Ok(entries) = fs::read_dir(src) else {
+        return;
+    };
     fs::create_dir_all(dst).expect("create ck-include");
     for e in entries.flatten() {
         let name = e.file_name();
@@ -127,7 +134,9 @@ fn copy_ck_headers(dst: &Path) {
 }
 
 fn copy_tree(src: &Path, dst: &Path) {
-    let Ok(entries) = fs::read_dir(src) else { return };
+    let Ok(entries) = fs::read_dir(src) else {
+        return;
+    };
     fs::create_dir_all(dst).expect("create dir");
     for e in entries.flatten() {
         let p = e.path();

@@ -11,7 +11,10 @@
 #     (EXPORT_SYMS=NO), strip debug info.
 #
 # Environment: BUILD_DIR (default build/kmod), CARP_RS_MANIFEST (the crate
-# to link, default kmod/Cargo.toml).
+# to link, default kmod/Cargo.toml), KMOD_INFALLIBLE_ALLOC (default
+# "forbid": alloc is built with no_global_oom_handling, so code that could
+# only fail by panicking the kernel on an M_NOWAIT NULL does not compile;
+# "allow" drops that, for an engine that still uses Vec::push).
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 variant=${1:?usage: build-ko.sh 15|14 OUT.ko}
@@ -48,9 +51,14 @@ fi
 # 1. Rust staticlib (identical for both variants: it sees no kernel header).
 sysroot=$(cd "$TOP" && rustc --print sysroot)
 rust_target=$BUILD_DIR/cargo
+case ${KMOD_INFALLIBLE_ALLOC:-forbid} in
+forbid) oom_cfg="--cfg no_global_oom_handling" ;;
+allow) oom_cfg= ;;
+*) echo "build-ko.sh: KMOD_INFALLIBLE_ALLOC must be forbid or allow" >&2; exit 2 ;;
+esac
 export RUSTC_BOOTSTRAP=1
 export RUSTFLAGS="-C relocation-model=static -C relro-level=off -C code-model=kernel \
--C force-frame-pointers=yes --cfg sha1_backend=\"soft\" --cfg no_global_oom_handling \
+-C force-frame-pointers=yes --cfg sha1_backend=\"soft\" $oom_cfg \
 --remap-path-prefix=$TOP=/carp_rs --remap-path-prefix=$sysroot=/rustc \
 --remap-path-prefix=$HOME/.cargo=/cargo --remap-path-prefix=$BUILD_DIR=/build"
 (cd "$TOP" && cargo rustc --quiet --manifest-path "$MANIFEST" -p carp_rs --release --locked \

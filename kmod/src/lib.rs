@@ -17,8 +17,10 @@
 extern crate alloc;
 
 pub mod auth;
+pub mod ctl;
 pub mod engine;
 pub mod ffi;
 #[cfg(target_os = "none")]
 pub mod kernel;
+pub mod util;
 pub mod wire;

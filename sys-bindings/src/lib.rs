@@ -9,7 +9,12 @@
 //! test time, that what the engine assumes about the kernel's structures
 //! matches the headers (bindgen's layout assertions, `tests/abi.rs`).
 #![no_std]
-#![allow(non_camel_case_types, non_upper_case_globals, non_snake_case, dead_code)]
+#![allow(
+    non_camel_case_types,
+    non_upper_case_globals,
+    non_snake_case,
+    dead_code
+)]
 #![allow(clippy::all)]
 
 include!(concat!(env!("OUT_DIR"), "/bindings.rs"));

@@ -126,6 +126,11 @@ impl Engine {
         if !up {
             if let Some(v) = self.table.get_mut(slot) {
                 v.stop_timers();
+                // An earlier vhid's interface-down demotion in this same
+                // pass may have queued an advert for us through send_all.
+                // FreeBSD's sendall task runs after the pass, when this
+                // vhid is INIT and sends nothing, so neither do we.
+                v.pending &= !(pending::ADVERT4 | pending::ADVERT6);
             }
             self.set_state(slot, State::Init, Reason::HardwareDown);
             let newly = self
@@ -200,9 +205,8 @@ impl Engine {
             return;
         }
         // Capacity for every slot was reserved at configuration.
-        if self.txq.len() < self.txq.capacity() {
+        if self.txq.push_back(slot).is_ok() {
             v.queued = true;
-            self.txq.push_back(slot);
         }
     }
 

@@ -22,7 +22,6 @@ mod vhid;
 #[cfg(test)]
 mod tests;
 
-use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -34,6 +33,7 @@ pub use state::{Reason, State};
 pub use stats::{Drop, Stats, VhidStats};
 pub use time::Instant;
 
+use crate::util::{try_push, Ring};
 use table::Table;
 use timers::TimerHeap;
 use vhid::Vhid;
@@ -87,8 +87,8 @@ pub struct Engine {
     ifaces: Vec<Iface>,
     timers: TimerHeap,
     /// Slots with adverts to hand out, each at most once.
-    txq: VecDeque<u32>,
-    events: VecDeque<Event>,
+    txq: Ring<u32>,
+    events: Ring<Event>,
     events_dropped: u64,
     rng: u64,
 }
@@ -108,8 +108,8 @@ impl Engine {
             table: Table::default(),
             ifaces: Vec::new(),
             timers: TimerHeap::default(),
-            txq: VecDeque::new(),
-            events: VecDeque::new(),
+            txq: Ring::new(),
+            events: Ring::new(),
             events_dropped: 0,
             rng: 0x9e37_79b9_7f4a_7c15,
         }
@@ -191,8 +191,10 @@ impl Engine {
     /// `carp_demote_adj`: the demotion is *added* (a sysctl write of -1
     /// lowers it by one), logged, and every MASTER re-advertises at once.
     pub fn demote(&mut self, now: Instant, adj: i32, reason: DemoteReason) {
-        if adj == 0 {
-            return;
+        // Configuration path: make sure the event has room even before any
+        // vhid exists (packet-path callers always have vhids, hence room).
+        if self.events.capacity() < EVENTS_MIN {
+            let _ = self.events.try_grow(EVENTS_MIN);
         }
         self.knobs.demotion = self.knobs.demotion.saturating_add(adj);
         self.push_event(Event::Demoted {
@@ -213,15 +215,16 @@ impl Engine {
         if let Some(pos) = self.ifaces.iter().position(|i| i.index == index) {
             return self.ifaces.get_mut(pos).ok_or(ConfigError::NoSuchVhid);
         }
-        self.ifaces
-            .try_reserve(1)
-            .map_err(|_| ConfigError::NoMemory)?;
-        self.ifaces.push(Iface {
-            index,
-            v4: None,
-            v6: None,
-            up: true,
-        });
+        try_push(
+            &mut self.ifaces,
+            Iface {
+                index,
+                v4: None,
+                v6: None,
+                up: true,
+            },
+        )
+        .map_err(|_| ConfigError::NoMemory)?;
         self.ifaces.last_mut().ok_or(ConfigError::NoMemory)
     }
 
@@ -301,31 +304,17 @@ impl Engine {
             return self.id_of(slot).ok_or(ConfigError::NoSuchVhid);
         }
         self.iface_mut(iface)?;
-        let want = self.table.len() + 1;
-        if !self
-            .timers
-            .reserve_slots(self.table.capacity_after_insert())
-            || self
-                .txq
-                .try_reserve(want.saturating_sub(self.txq.len()))
-                .is_err()
-        {
-            return Err(ConfigError::NoMemory);
-        }
-        let events_cap = EVENTS_MIN + EVENTS_PER_VHID * want;
-        if self
-            .events
-            .try_reserve(events_cap.saturating_sub(self.events.len()))
-            .is_err()
+        // Reserve everything the packet and timer paths may need for one
+        // more vhid before creating it, so they never allocate.
+        let slots = self.table.capacity_after_insert();
+        let events_cap = EVENTS_MIN + EVENTS_PER_VHID * (self.table.len() + 1);
+        if !self.timers.reserve_slots(slots)
+            || self.txq.try_grow(slots).is_err()
+            || self.events.try_grow(events_cap).is_err()
         {
             return Err(ConfigError::NoMemory);
         }
         let slot = self.table.insert(iface, cfg.clone())?;
-        // The heap is indexed by slot: make sure the new slot fits.
-        if !self.timers.reserve_slots(self.table.slot_count()) {
-            self.table.remove(slot);
-            return Err(ConfigError::NoMemory);
-        }
         self.id_of(slot).ok_or(ConfigError::NoSuchVhid)
     }
 
@@ -453,12 +442,10 @@ impl Engine {
         }
         match addr {
             IpAddr::V4(a) => {
-                v.addrs4.try_reserve(1).map_err(|_| ConfigError::NoMemory)?;
-                v.addrs4.push(a.octets());
+                try_push(&mut v.addrs4, a.octets()).map_err(|_| ConfigError::NoMemory)?;
             }
             IpAddr::V6(a) => {
-                v.addrs6.try_reserve(1).map_err(|_| ConfigError::NoMemory)?;
-                v.addrs6.push(a.octets());
+                try_push(&mut v.addrs6, a.octets()).map_err(|_| ConfigError::NoMemory)?;
             }
         }
         v.prepare_signer();
@@ -591,9 +578,7 @@ impl Engine {
 
     fn push_event(&mut self, ev: Event) {
         // Capacity was reserved at configuration; never grow here.
-        if self.events.len() < self.events.capacity() {
-            self.events.push_back(ev);
-        } else {
+        if self.events.push_back(ev).is_err() {
             self.events_dropped = self.events_dropped.saturating_add(1);
         }
     }

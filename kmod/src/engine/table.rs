@@ -8,6 +8,7 @@ use core::ops::Range;
 use super::config::{ConfigError, VhidConfig};
 use super::vhid::Vhid;
 use super::IfIndex;
+use crate::util::{push_within_capacity, try_push, try_resize};
 
 const EMPTY: u32 = 0;
 const MIN_INDEX: usize = 16;
@@ -31,10 +32,6 @@ impl Table {
     /// Live (indexed) vhids.
     pub fn len(&self) -> usize {
         self.indexed
-    }
-
-    pub fn slot_count(&self) -> usize {
-        self.slots.len()
     }
 
     pub fn capacity_after_insert(&self) -> usize {
@@ -117,7 +114,7 @@ impl Table {
             fresh
                 .try_reserve_exact(size)
                 .map_err(|_| ConfigError::NoMemory)?;
-            fresh.resize(size, EMPTY);
+            try_resize(&mut fresh, size, EMPTY).map_err(|_| ConfigError::NoMemory)?;
             self.index = fresh;
         } else {
             self.index.iter_mut().for_each(|e| *e = EMPTY);
@@ -143,14 +140,11 @@ impl Table {
         let slot = match self.free.pop() {
             Some(s) => s,
             None => {
-                self.slots
-                    .try_reserve(1)
-                    .map_err(|_| ConfigError::NoMemory)?;
                 // `remove` pushes onto `free` without allocating.
                 self.free
                     .try_reserve(self.slots.len() + 1)
                     .map_err(|_| ConfigError::NoMemory)?;
-                self.slots.push(None);
+                try_push(&mut self.slots, None).map_err(|_| ConfigError::NoMemory)?;
                 (self.slots.len() - 1) as u32
             }
         };
@@ -184,8 +178,6 @@ impl Table {
             let size = self.index.len();
             let _ = self.rebuild(size);
         }
-        if self.free.len() < self.free.capacity() {
-            self.free.push(slot);
-        }
+        let _ = push_within_capacity(&mut self.free, slot);
     }
 }

@@ -662,7 +662,10 @@ fn vrrp_elects_highest_priority_with_rfc_timers() {
     assert_eq!(tx.src_mac, Some([0, 0, 0x5e, 0, 1, 7]));
     let p = crate::wire::VrrpPacket::new_checked(&bytes[..]).unwrap();
     assert!(p.verify_checksum(&tx.src, &tx.dst));
-    assert_eq!((p.priority(), p.max_adver_int(), p.count_addr()), (200, 100, 1));
+    assert_eq!(
+        (p.priority(), p.max_adver_int(), p.count_addr()),
+        (200, 100, 1)
+    );
     assert_eq!(p.addresses(false), &VIP.octets());
 }
 
@@ -749,9 +752,15 @@ fn ipv6_only_vhid_elects_and_checks_family() {
     let ll: Ipv6Addr = "fe80::1".parse().unwrap();
     e.set_iface_addrs(IF, None, Some(ll)).unwrap();
     let id = e.vhid_set(at(0), IF, &VhidConfig::new(3)).unwrap();
-    e.addr_add(at(0), id, "2001:db8::1".parse().unwrap()).unwrap();
+    e.addr_add(at(0), id, "2001:db8::1".parse().unwrap())
+        .unwrap();
     // An IPv4 advert for vhid 3 finds no IPv4 address on it: badvhid.
-    let signer = crate::auth::Signer::new(&Key::ZERO, 3, &[], &["2001:db8::1".parse::<Ipv6Addr>().unwrap().octets()]);
+    let signer = crate::auth::Signer::new(
+        &Key::ZERO,
+        3,
+        &[],
+        &["2001:db8::1".parse::<Ipv6Addr>().unwrap().octets()],
+    );
     let repr = CarpRepr {
         vhid: 3,
         advskew: 0,
@@ -830,7 +839,11 @@ fn master_will_time_out_on_very_slow_master() {
     assert_eq!(e.handle_packet(at(SEC), &rx(&buf, 255)), Ok(()));
     assert_eq!(e.vhid_state(id), Some(State::Master));
     let reason = core::iter::from_fn(|| e.poll_event()).find_map(|ev| match ev {
-        Event::StateChanged { to: State::Master, reason, .. } => Some(reason),
+        Event::StateChanged {
+            to: State::Master,
+            reason,
+            ..
+        } => Some(reason),
         _ => None,
     });
     assert_eq!(reason, Some(Reason::MasterWillTimeOut));

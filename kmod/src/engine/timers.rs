@@ -7,6 +7,7 @@
 use alloc::vec::Vec;
 
 use super::time::Instant;
+use crate::util::{push_within_capacity, try_resize};
 
 const NONE: u32 = u32::MAX;
 
@@ -24,17 +25,14 @@ impl TimerHeap {
         if self.pos.len() >= slots {
             return true;
         }
-        let more = slots - self.pos.len();
-        if self.pos.try_reserve(more).is_err()
-            || self
-                .heap
-                .try_reserve(slots.saturating_sub(self.heap.len()))
-                .is_err()
+        if self
+            .heap
+            .try_reserve(slots.saturating_sub(self.heap.len()))
+            .is_err()
         {
             return false;
         }
-        self.pos.resize(slots, NONE);
-        true
+        try_resize(&mut self.pos, slots, NONE).is_ok()
     }
 
     pub(crate) fn peek(&self) -> Option<(Instant, u32)> {
@@ -50,11 +48,10 @@ impl TimerHeap {
             (true, None) => {}
             (true, Some(t)) => {
                 // Capacity was reserved for every slot, so this never grows.
-                if self.heap.len() >= self.heap.capacity() {
+                let i = self.heap.len();
+                if push_within_capacity(&mut self.heap, (t, slot)).is_err() {
                     return;
                 }
-                let i = self.heap.len();
-                self.heap.push((t, slot));
                 self.place(i);
                 self.sift_up(i);
             }

@@ -55,6 +55,7 @@ pub(crate) fn addr_bytes(addr: IpAddr) -> (u8, [u8; 16]) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use core::net::{Ipv4Addr, Ipv6Addr};

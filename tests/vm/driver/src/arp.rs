@@ -22,15 +22,18 @@ pub fn request(sha: [u8; 6], spa: [u8; 4], target: [u8; 4]) -> [u8; FRAME_LEN] {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Arp {
+    pub eth_dst: [u8; 6],
     pub eth_src: [u8; 6],
     pub op: u16,
     pub sha: [u8; 6],
     pub spa: [u8; 4],
+    pub tha: [u8; 6],
     pub tpa: [u8; 4],
 }
 
 /// Parses an Ethernet/IPv4 ARP frame; `None` for anything else.
 pub fn parse(frame: &[u8]) -> Option<Arp> {
+    let eth_dst: [u8; 6] = frame.get(0..6)?.try_into().ok()?;
     let eth_src: [u8; 6] = frame.get(6..12)?.try_into().ok()?;
     if frame.get(12..14)? != ETHERTYPE_ARP.to_be_bytes() || frame.get(14..20)? != [0, 1, 8, 0, 6, 4]
     {
@@ -38,10 +41,12 @@ pub fn parse(frame: &[u8]) -> Option<Arp> {
     }
     let op = u16::from_be_bytes(frame.get(20..22)?.try_into().ok()?);
     Some(Arp {
+        eth_dst,
         eth_src,
         op,
         sha: frame.get(22..28)?.try_into().ok()?,
         spa: frame.get(28..32)?.try_into().ok()?,
+        tha: frame.get(32..38)?.try_into().ok()?,
         tpa: frame.get(38..42)?.try_into().ok()?,
     })
 }
@@ -88,7 +93,8 @@ mod tests {
         assert_eq!(a.sha, MAC);
         assert_eq!(a.spa, [192, 0, 2, 12]);
         assert_eq!(a.tpa, [192, 0, 2, 1]);
-        assert_eq!(&f[..6], &[0xff; 6]);
+        assert_eq!(a.eth_dst, [0xff; 6]);
+        assert_eq!(a.tha, [0; 6]);
     }
 
     #[test]
@@ -97,8 +103,11 @@ mod tests {
         f[21] = 2;
         f[6..12].copy_from_slice(&[0, 0, 0x5e, 0, 1, 1]);
         f[22..28].copy_from_slice(&[0, 0, 0x5e, 0, 1, 1]);
+        f[0..6].copy_from_slice(&MAC);
+        f[32..38].copy_from_slice(&MAC);
         let a = parse(&f).unwrap();
         assert_eq!((a.op, a.sha[5], a.eth_src[2]), (2, 1, 0x5e));
+        assert_eq!((a.eth_dst, a.tha), (MAC, MAC));
         let mut ip = f;
         ip[12..14].copy_from_slice(&[8, 0]);
         assert_eq!(parse(&ip), None);
@@ -111,7 +120,7 @@ mod tests {
         r[20..24].copy_from_slice(&(pkt.len() as u32).to_ne_bytes());
         r[24..26].copy_from_slice(&26u16.to_ne_bytes());
         r.extend_from_slice(pkt);
-        while r.len() % 8 != 0 {
+        while !r.len().is_multiple_of(8) {
             r.push(0);
         }
         r

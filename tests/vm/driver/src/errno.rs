@@ -34,6 +34,7 @@ pub fn name(e: i32) -> &'static str {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     #[test]
     fn names() {

@@ -315,7 +315,9 @@ pub fn arp_probe(
         };
         for pkt in carpvm::arp::BpfRecords::new(&buf[..r.min(blen)]) {
             if let Some(a) = carpvm::arp::parse(pkt) {
-                if a.op == 2 && a.spa == target && n < replies.len() {
+                // Only replies addressed to us: with BIOCSSEESENT bpf also
+                // shows this host's own replies to the peer's probe.
+                if a.op == 2 && a.spa == target && a.tha == mac && n < replies.len() {
                     replies[n] = a.sha;
                     n += 1;
                 }

@@ -36,6 +36,7 @@ pub fn cstr(buf: &[u8]) -> &str {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -29,6 +29,19 @@ impl<const N: usize> Line<N> {
         self.truncated
     }
 
+    /// Ends the line with a raw `\n` (which `write_str` would blank out),
+    /// overwriting the last byte if the buffer is full.
+    pub fn end_line(&mut self) {
+        if self.len == N {
+            self.len -= 1;
+            self.truncated = true;
+        }
+        if let Some(slot) = self.buf.get_mut(self.len) {
+            *slot = b'\n';
+            self.len += 1;
+        }
+    }
+
     pub fn clear(&mut self) {
         self.len = 0;
         self.truncated = false;
@@ -56,6 +69,7 @@ impl<const N: usize> fmt::Write for Line<N> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use core::fmt::Write;
@@ -63,13 +77,17 @@ mod tests {
     #[test]
     fn formats_and_truncates() {
         let mut l = Line::<16>::default();
-        write!(l, "CHECK {} {}", "x", 42).unwrap();
+        let name = "x";
+        write!(l, "CHECK {name} {}", 42).unwrap();
         assert_eq!(l.as_bytes(), b"CHECK x 42");
         assert!(!l.truncated());
         write!(l, " and a lot more\ntext").unwrap();
         assert_eq!(l.as_bytes().len(), 16);
         assert!(l.truncated());
         assert!(!l.as_bytes().contains(&b'\n'));
+        l.end_line();
+        assert_eq!(l.as_bytes().len(), 16);
+        assert_eq!(l.as_bytes().last(), Some(&b'\n'));
         l.clear();
         assert_eq!(l.as_bytes(), b"");
     }

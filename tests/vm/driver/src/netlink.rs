@@ -64,7 +64,7 @@ impl<'a> Builder<'a> {
         self.put(&l16.to_ne_bytes());
         self.put(&ty.to_ne_bytes());
         self.put(payload);
-        while self.len % 4 != 0 {
+        while !self.len.is_multiple_of(4) {
             self.put(&[0]);
         }
         self

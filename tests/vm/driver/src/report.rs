@@ -23,11 +23,7 @@ pub fn emit(args: fmt::Arguments<'_>) {
     let mut l = Line::<512>::default();
     let _ = l.write_str("CARPVM ");
     let _ = l.write_fmt(args);
-    let _ = l.write_str("\n");
-    if l.truncated() {
-        l.clear();
-        let _ = l.write_str("CARPVM INFO truncated-line -\n");
-    }
+    l.end_line();
     let fd = CONSOLE.load(Ordering::Relaxed);
     let _ = sys::write(if fd >= 0 { fd } else { 1 }, l.as_bytes());
 }

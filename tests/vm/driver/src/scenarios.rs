@@ -316,7 +316,7 @@ pub fn elect(style: &str, af: u32) {
     check(
         "elect.base_addr",
         r.is_ok(),
-        format_args!("{}/{} {:?}", ip.str(), len4, r),
+        format_args!("{} {:?}", ip.str(), r),
     );
     if af == 6 {
         let ip6 = Env::get("ip6");

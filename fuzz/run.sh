@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# fuzz/run.sh smoke|long: seeds the corpora from the captured vectors, then
+# runs every cargo-fuzz target for a bounded time (smoke: FUZZ_SMOKE_TIME,
+# default 20 s each; long: FUZZ_TIME, default 600 s each). Prints executions
+# and crashes per target; exits non-zero on any crash. Skips (exit 0, with
+# a loud message) when the nightly toolchain or cargo-fuzz is missing.
+set -euo pipefail
+cd "$(dirname "$0")"
+export PATH="$HOME/.cargo/bin:$PATH"
+mode=${1:-smoke}
+case $mode in
+smoke) secs=${FUZZ_SMOKE_TIME:-20} ;;
+long) secs=${FUZZ_TIME:-600} ;;
+*) echo "usage: $0 smoke|long" >&2; exit 2 ;;
+esac
+vectors=${VECTORS:-../../shared/vectors}
+targets="wire_parsers handle_packet auth_verify"
+
+if ! cargo +nightly --version >/dev/null 2>&1 || ! cargo fuzz --version >/dev/null 2>&1; then
+	echo "fuzz: SKIPPED: needs the nightly toolchain and cargo-fuzz (scripts/setup.d/50-sim.sh installs cargo-fuzz)"
+	exit 0
+fi
+
+python3 seed_corpus.py "$vectors" corpus
+# Own target dir: ASan-instrumented nightly artefacts must not mix with the
+# workspace's.
+export CARGO_TARGET_DIR=${FUZZ_TARGET_DIR:-$PWD/target}
+cargo +nightly fuzz build --release 2>&1 | tail -n 3
+
+total=0
+crashes=0
+summary=""
+for t in $targets; do
+	log=$(mktemp)
+	set +e
+	cargo +nightly fuzz run --release "$t" "corpus/$t" -- \
+		-max_total_time="$secs" -print_final_stats=1 -rss_limit_mb=1024 >"$log" 2>&1
+	rc=$?
+	set -e
+	runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -n1)
+	runs=${runs:-0}
+	total=$((total + runs))
+	if [ $rc -ne 0 ]; then
+		crashes=$((crashes + 1))
+		echo "fuzz: $t FAILED (exit $rc); last lines:"
+		tail -n 40 "$log"
+		summary+="$t: $runs executions, CRASH (see fuzz/artifacts/$t)\n"
+	else
+		summary+="$t: $runs executions, 0 crashes\n"
+	fi
+	rm -f "$log"
+done
+printf "fuzz (%s, %ss per target):\n$summary" "$mode" "$secs"
+echo "fuzz: $total executions, $crashes crashing targets"
+[ $crashes -eq 0 ]

@@ -1,0 +1,76 @@
+//! Fallible collections for a kernel without an OOM handler.
+//!
+//! The kernel build compiles `alloc` with `no_global_oom_handling`, which
+//! removes every growing operation that would abort on allocation failure
+//! (`Vec::push`, `resize`, `VecDeque`, ...). These helpers grow only through
+//! `try_reserve` and report failure as a value, so a short `M_NOWAIT`
+//! allocation becomes ENOMEM instead of a panic.
+
+mod ring;
+
+pub use ring::Ring;
+
+use alloc::collections::TryReserveError;
+use alloc::vec::Vec;
+
+/// Appends within the existing capacity; gives the value back if full.
+/// Never allocates, so it is safe on the packet path.
+pub fn push_within_capacity<T>(v: &mut Vec<T>, value: T) -> Result<(), T> {
+    let len = v.len();
+    match v.spare_capacity_mut().first_mut() {
+        Some(slot) => {
+            slot.write(value);
+        }
+        None => return Err(value),
+    }
+    // SAFETY: the element at index `len` lies within the capacity and was
+    // initialised just above; nothing else has touched the vector since.
+    unsafe { v.set_len(len + 1) };
+    Ok(())
+}
+
+/// `Vec::push` that fails instead of aborting when memory is short.
+pub fn try_push<T>(v: &mut Vec<T>, value: T) -> Result<(), TryReserveError> {
+    v.try_reserve(1)?;
+    // Capacity for one more is now guaranteed; the push cannot fail.
+    let _ = push_within_capacity(v, value);
+    Ok(())
+}
+
+/// `Vec::resize` (growing or shrinking) without the aborting allocator.
+pub fn try_resize<T: Clone>(v: &mut Vec<T>, len: usize, value: T) -> Result<(), TryReserveError> {
+    if len <= v.len() {
+        v.truncate(len);
+        return Ok(());
+    }
+    v.try_reserve(len - v.len())?;
+    while v.len() < len {
+        if push_within_capacity(v, value.clone()).is_err() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_and_resize() {
+        let mut v: Vec<u8> = Vec::new();
+        assert_eq!(push_within_capacity(&mut v, 1), Err(1));
+        try_push(&mut v, 1).unwrap();
+        try_resize(&mut v, 4, 9).unwrap();
+        assert_eq!(v, [1, 9, 9, 9]);
+        try_resize(&mut v, 2, 0).unwrap();
+        assert_eq!(v, [1, 9]);
+        v.truncate(0);
+        let cap = v.capacity();
+        for i in 0..cap {
+            assert_eq!(push_within_capacity(&mut v, i as u8), Ok(()));
+        }
+        assert!(push_within_capacity(&mut v, 0).is_err());
+    }
+}
