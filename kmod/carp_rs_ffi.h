@@ -73,6 +73,166 @@ void	carp_rs_engine_stats_reset(struct carp_rs_engine *);
 int	carp_rs_engine_transmit(struct carp_rs_engine *, uint8_t *buf,
 	    size_t buflen, struct carp_rs_tx *tx);
 
+/* ---- Control plane (kmod/src/ffi/ctl.rs); int returns are errno values. */
+
+/* What the shim found for the interface a request names. */
+struct carp_rs_ifinfo {
+	uint32_t	index;
+	uint32_t	flags;		/* if_flags */
+	uint8_t		if_type;
+	uint8_t		pad[3];
+};
+
+/* What a SET did. */
+struct carp_rs_setres {
+	uint64_t	id;		/* vhid handle */
+	uint8_t		created;	/* the vhid is new on this interface */
+	uint8_t		forced;		/* 1 BACKUP, 2 MASTER forced; 0 none */
+	uint8_t		pad[6];
+};
+
+/* The interface a netlink request names. */
+struct carp_rs_nlreq {
+	uint8_t		cmd;
+	uint8_t		has_ifname;
+	uint8_t		pad[2];
+	uint32_t	ifindex;
+	char		ifname[16];
+};
+
+/* net.inet.carp knobs, in the order of Knob::ALL. */
+#define	CARP_RS_SYSCTL_ALLOW		0
+#define	CARP_RS_SYSCTL_PREEMPT		1
+#define	CARP_RS_SYSCTL_LOG		2
+#define	CARP_RS_SYSCTL_DEMOTION		3
+#define	CARP_RS_SYSCTL_SENDERR		4
+#define	CARP_RS_SYSCTL_IFDOWN		5
+#define	CARP_RS_SYSCTL_DSCP		6
+#define	CARP_RS_SYSCTL_ARPBALANCE	7
+#define	CARP_RS_SYSCTL_SUPPRESS		8
+#define	CARP_RS_SYSCTL_COUNT		9
+
+int	carp_rs_ioctl_set(struct carp_rs_engine *, uint64_t now_ns,
+	    const struct carp_rs_ifinfo *, const uint8_t *req, size_t len,
+	    int privileged, struct carp_rs_setres *);
+int	carp_rs_ioctl_get(const struct carp_rs_engine *,
+	    const struct carp_rs_ifinfo *, const uint8_t *req, size_t len,
+	    int privileged, uint8_t *out, size_t outlen, size_t *used);
+int	carp_rs_nl_parse(const uint8_t *genl, size_t len,
+	    struct carp_rs_nlreq *);
+int	carp_rs_nl_set(struct carp_rs_engine *, uint64_t now_ns,
+	    const uint8_t *genl, size_t len, const struct carp_rs_ifinfo *,
+	    int privileged, struct carp_rs_setres *);
+int	carp_rs_nl_get(const struct carp_rs_engine *, const uint8_t *genl,
+	    size_t len, const struct carp_rs_ifinfo *, int privileged,
+	    uint16_t msg_type, uint32_t seq, uint32_t pid, uint8_t *out,
+	    size_t outlen, size_t *used);
+int	carp_rs_sysctl(struct carp_rs_engine *, uint64_t now_ns,
+	    uint32_t knob, const int32_t *newval, int32_t *old);
+int32_t	carp_rs_sysctl_read(const struct carp_rs_engine *, uint32_t knob);
+int	carp_rs_addr_attach(struct carp_rs_engine *, uint64_t now_ns,
+	    uint32_t ifindex, uint8_t vhid, uint8_t af, const uint8_t *addr,
+	    uint64_t *id);
+int	carp_rs_addr_detach(struct carp_rs_engine *, uint64_t now_ns,
+	    uint64_t id, uint8_t af, const uint8_t *addr, int keep,
+	    int *destroyed);
+int	carp_rs_vhid_remove(struct carp_rs_engine *, uint64_t now_ns,
+	    uint64_t id);
+uint32_t carp_rs_iface_vhids(const struct carp_rs_engine *, uint32_t ifindex);
+size_t	carp_rs_vhid_list(const struct carp_rs_engine *, uint64_t *out,
+	    size_t n);
+void	carp_rs_link_state(struct carp_rs_engine *, uint64_t now_ns,
+	    uint32_t ifindex, int up);
+int	carp_rs_iface_addrs(struct carp_rs_engine *, uint32_t ifindex,
+	    const uint8_t *v4, const uint8_t *v6);
+int	carp_rs_vhid_state(const struct carp_rs_engine *, uint64_t id);
+void	carp_rs_tx_result(struct carp_rs_engine *, uint64_t now_ns,
+	    uint32_t ifindex, uint8_t vhid, int ok);
+void	carp_rs_seed(struct carp_rs_engine *, uint64_t seed);
+void	carp_rs_count(struct carp_rs_engine *, int nomem);
+
+/* ---- Events and data path (kmod/src/ffi/event.rs). */
+
+#define	CARP_RS_EV_STATE	1
+#define	CARP_RS_EV_ANNOUNCE	2
+#define	CARP_RS_EV_DEMOTED	3
+#define	CARP_RS_EV_BADPACKET	4
+
+/* One engine event, its text already formatted (NUL-terminated). */
+struct carp_rs_event {
+	uint32_t	kind;
+	uint32_t	ifindex;	/* parent; 0 for demotion */
+	uint64_t	id;
+	uint32_t	legacy_ifindex;	/* owning carpN, 0 none */
+	int32_t		legacy_link;	/* new carpN link state, -1 none */
+	uint8_t		vhid;
+	uint8_t		from;
+	uint8_t		to;
+	uint8_t		log_pri;	/* LOG_INFO/LOG_DEBUG; 0: no log line */
+	uint8_t		pad[4];
+	char		log[128];
+	char		devd_subsystem[24];	/* empty: no devd event */
+	char		devd_type[8];
+};
+#define	CARP_RS_EVENT_SIZE	192
+
+/* Writes ifindex's name (no NUL) to buf; returns its length, 0 unknown. */
+typedef size_t	carp_rs_ifname_fn(void *arg, uint32_t ifindex, char *buf,
+		    size_t len);
+
+int	carp_rs_engine_event(struct carp_rs_engine *, carp_rs_ifname_fn *,
+	    void *arg, struct carp_rs_event *);
+int	carp_rs_forus(const struct carp_rs_engine *, uint32_t ifindex,
+	    const uint8_t *mac);
+int	carp_rs_is_master(const struct carp_rs_engine *, uint32_t ifindex,
+	    uint8_t vhid);
+int	carp_rs_arp_reply_mac(const struct carp_rs_engine *, uint32_t ifindex,
+	    const uint8_t *vip, const uint8_t *requester, uint8_t *mac);
+int	carp_rs_legacy_link(uint8_t state);
+
+/* ---- Legacy carpN registry (kmod/src/ffi/legacy.rs). */
+
+struct carp_rs_cand {
+	uint32_t	ifindex;
+	uint32_t	flags;
+	uint8_t		if_type;
+	uint8_t		af;		/* CARP_RS_AF_* */
+	uint8_t		prefixlen;
+	uint8_t		pad;
+	uint8_t		addr[16];
+};
+
+struct carp_rs_legacy_out {
+	uint64_t	id;		/* live vhid, if has_id */
+	uint64_t	destroyed;	/* vhid destroyed, if has_destroyed */
+	uint32_t	parent;		/* 0: none */
+	uint8_t		has_id;
+	uint8_t		created;
+	uint8_t		has_destroyed;
+	uint8_t		forced;
+};
+
+int	carp_rs_clone_create(struct carp_rs_engine *, uint32_t ifindex);
+int	carp_rs_clone_destroy(struct carp_rs_engine *, uint64_t now_ns,
+	    uint32_t ifindex, struct carp_rs_legacy_out *);
+int	carp_rs_clone_known(const struct carp_rs_engine *, uint32_t ifindex);
+uint8_t	carp_rs_clone_vhid(const struct carp_rs_engine *, uint32_t ifindex);
+int	carp_rs_clone_ioctl_set(struct carp_rs_engine *, uint64_t now_ns,
+	    uint32_t ifindex, const uint8_t *req, size_t len, int privileged,
+	    struct carp_rs_legacy_out *);
+int	carp_rs_clone_ioctl_get(const struct carp_rs_engine *, uint32_t ifindex,
+	    const uint8_t *req, size_t len, int privileged, uint8_t *out,
+	    size_t outlen, size_t *used);
+int	carp_rs_clone_add_addr(struct carp_rs_engine *, uint64_t now_ns,
+	    uint32_t ifindex, uint8_t af, const uint8_t *addr,
+	    const struct carp_rs_cand *cands, size_t n,
+	    struct carp_rs_legacy_out *);
+int	carp_rs_clone_remove_addr(struct carp_rs_engine *, uint64_t now_ns,
+	    uint32_t ifindex, uint8_t af, const uint8_t *addr,
+	    struct carp_rs_legacy_out *);
+int	carp_rs_clone_set_up(struct carp_rs_engine *, uint64_t now_ns,
+	    uint32_t ifindex, int up, struct carp_rs_legacy_out *);
+
 /* Provided by the shim for the Rust global allocator and panic handler. */
 void	*carp_rs_kmalloc(size_t size, size_t align, int zero);
 void	carp_rs_kfree(void *);

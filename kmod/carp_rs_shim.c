@@ -26,11 +26,14 @@
 #include <sys/module.h>
 #include <sys/mutex.h>
 #include <sys/socket.h>
+#include <sys/sx.h>
 #include <sys/sysctl.h>
 #include <sys/time.h>
 
+#include <net/ethernet.h>
 #include <net/if.h>
 #include <net/if_var.h>
+#include <net/if_private.h>
 #include <net/vnet.h>
 
 #include <netinet/in.h>
@@ -40,14 +43,20 @@
 #include <netinet/ip_var.h>
 #include <netinet/ip_carp.h>
 #include <netinet/ip6.h>
+#include <netinet6/in6_var.h>
 #include <netinet6/ip6_var.h>
+#include <netinet6/scope6_var.h>
 
 #include "carp_rs_ffi.h"
+#include "carp_rs_var.h"
 
 _Static_assert(sizeof(struct carpstats) == CARP_RS_NSTATS * sizeof(uint64_t),
     "struct carpstats is not the 16 counters the engine keeps");
 _Static_assert(sizeof(struct carp_rs_tx) == CARP_RS_TX_SIZE,
     "struct carp_rs_tx differs from the Rust definition");
+_Static_assert(sizeof(struct carp_rs_event) == CARP_RS_EVENT_SIZE,
+    "struct carp_rs_event differs from the Rust definition");
+_Static_assert(sizeof(struct carpreq) == 40, "struct carpreq");
 
 /*
  * Largest CARP/VRRP payload accepted: a VRRPv3 advert with 255 IPv6
@@ -55,25 +64,27 @@ _Static_assert(sizeof(struct carp_rs_tx) == CARP_RS_TX_SIZE,
  */
 #define	CARP_RS_RXBUF	4096
 
-static MALLOC_DEFINE(M_CARP_RS, "carp_rs", "CARP (carp_rs engine)");
+MALLOC_DEFINE(M_CARP_RS, "carp_rs", "CARP (carp_rs engine)");
 
-/* Everything below is guarded by carp_rs_mtx once the module is loaded. */
-static struct mtx carp_rs_mtx;
+/* Guarded by carp_rs_mtx once the module is loaded. */
+struct mtx carp_rs_mtx;
+struct sx carp_rs_sx;
+struct carp_rs_engine *carp_rs_engine;
+struct carp_rs_if_list carp_rs_ifs = LIST_HEAD_INITIALIZER(carp_rs_ifs);
 static struct callout carp_rs_callout;
-static struct carp_rs_engine *carp_rs_engine;
 static uint8_t *carp_rs_rxbuf;
-static uint8_t *carp_rs_txbuf;
 static bool carp_rs_loaded;
 
 /*
- * The mutex lives as long as the file, not the module: the sysctl handler
+ * The locks live as long as the file, not the module: a sysctl handler
  * may run after a failed MOD_LOAD while the file is still linked.
  */
 MTX_SYSINIT(carp_rs_mtx, &carp_rs_mtx, "carp_rs", MTX_DEF);
+SX_SYSINIT(carp_rs_sx, &carp_rs_sx, "carp_rs config");
 
 static void	carp_rs_tick(void *);
 
-static SYSCTL_NODE(_net_inet, IPPROTO_CARP, carp,
+SYSCTL_NODE(_net_inet, IPPROTO_CARP, carp,
     CTLFLAG_RW | CTLFLAG_MPSAFE, 0, "CARP");
 
 /*
@@ -109,35 +120,37 @@ carp_rs_kpanic(const uint8_t *msg, size_t len)
 	    (const char *)msg);
 }
 
-static uint64_t
+uint64_t
 carp_rs_now(void)
 {
 
 	return (sbttons(sbinuptime()));
 }
 
-/*
- * Sends what the engine queued.  Issue 5 (advertisement output) builds
- * the IP packets; until then no vhid can be configured, so the engine
- * never queues one, and anything it did queue would be dropped here.
- */
-static void
-carp_rs_drain_locked(void)
+/* What the control plane needs to know of an ifnet. */
+void
+carp_rs_ifinfo(struct ifnet *ifp, struct carp_rs_ifinfo *ii)
 {
-	struct carp_rs_tx tx;
 
-	mtx_assert(&carp_rs_mtx, MA_OWNED);
-	while (carp_rs_engine_transmit(carp_rs_engine, carp_rs_txbuf,
-	    CARP_RS_TXBUF_MIN, &tx) == CARP_RS_OK)
-		;
+	memset(ii, 0, sizeof(*ii));
+	ii->index = if_getindex(ifp);
+	ii->flags = if_getflags(ifp);
+	ii->if_type = if_gettype(ifp);
 }
 
-/* Arms the callout for the engine's next deadline (ns of sbinuptime). */
-static void
-carp_rs_schedule_locked(uint64_t deadline)
+/*
+ * Re-arms the callout for the engine's next deadline (ns of sbinuptime).
+ * Called after every engine call, with the mutex held.
+ */
+void
+carp_rs_run_locked(void)
 {
+	uint64_t deadline;
 
 	mtx_assert(&carp_rs_mtx, MA_OWNED);
+	if (!carp_rs_loaded)
+		return;
+	deadline = carp_rs_engine_deadline(carp_rs_engine);
 	if (deadline == 0)
 		callout_stop(&carp_rs_callout);
 	else
@@ -148,16 +161,18 @@ carp_rs_schedule_locked(uint64_t deadline)
 static void
 carp_rs_tick(void *arg __unused)
 {
-	uint64_t deadline;
 
 	mtx_assert(&carp_rs_mtx, MA_OWNED);
 	if (callout_pending(&carp_rs_callout) ||
-	    !callout_active(&carp_rs_callout))
+	    !callout_active(&carp_rs_callout)) {
+		mtx_unlock(&carp_rs_mtx);
 		return;
+	}
 	callout_deactivate(&carp_rs_callout);
-	deadline = carp_rs_engine_timeout(carp_rs_engine, carp_rs_now());
-	carp_rs_drain_locked();
-	carp_rs_schedule_locked(deadline);
+	(void)carp_rs_engine_timeout(carp_rs_engine, carp_rs_now());
+	carp_rs_run_locked();
+	mtx_unlock(&carp_rs_mtx);
+	carp_rs_process();
 }
 
 /*
@@ -180,6 +195,11 @@ carp_rs_input_common(struct mbuf *m, int off, uint8_t af, const void *src,
 	}
 	ifindex = if_getindex(m->m_pkthdr.rcvif);
 	mtx_lock(&carp_rs_mtx);
+	if (!carp_rs_loaded) {
+		mtx_unlock(&carp_rs_mtx);
+		m_freem(m);
+		return;
+	}
 	if (m->m_len >= off + len)
 		payload = mtod(m, const uint8_t *) + off;
 	else {
@@ -188,10 +208,10 @@ carp_rs_input_common(struct mbuf *m, int off, uint8_t af, const void *src,
 	}
 	(void)carp_rs_engine_input(carp_rs_engine, carp_rs_now(), ifindex,
 	    af, src, dst, ttl, payload, (size_t)len);
-	carp_rs_drain_locked();
-	carp_rs_schedule_locked(carp_rs_engine_deadline(carp_rs_engine));
+	carp_rs_run_locked();
 	mtx_unlock(&carp_rs_mtx);
 	m_freem(m);
+	carp_rs_process();
 }
 
 #ifdef INET
@@ -200,12 +220,15 @@ carp_rs_input(struct mbuf **mp, int *offp, int proto __unused)
 {
 	struct mbuf *m;
 	struct ip *ip;
+	struct in_addr src, dst;
 
 	m = *mp;
 	*mp = NULL;
 	ip = mtod(m, struct ip *);
-	carp_rs_input_common(m, *offp, CARP_RS_AF_INET,
-	    &ip->ip_src, &ip->ip_dst, ip->ip_ttl);
+	src = ip->ip_src;
+	dst = ip->ip_dst;
+	carp_rs_input_common(m, *offp, CARP_RS_AF_INET, &src, &dst,
+	    ip->ip_ttl);
 	return (IPPROTO_DONE);
 }
 #endif
@@ -216,12 +239,22 @@ carp_rs_input6(struct mbuf **mp, int *offp, int proto __unused)
 {
 	struct mbuf *m;
 	struct ip6_hdr *ip6;
+	struct in6_addr src, dst;
 
 	m = *mp;
 	*mp = NULL;
+	if (m->m_len < (int)sizeof(*ip6)) {
+		m_freem(m);
+		return (IPPROTO_DONE);
+	}
 	ip6 = mtod(m, struct ip6_hdr *);
-	carp_rs_input_common(m, *offp, CARP_RS_AF_INET6,
-	    &ip6->ip6_src, &ip6->ip6_dst, ip6->ip6_hlim);
+	/* The engine sees addresses as on the wire: no embedded zone. */
+	src = ip6->ip6_src;
+	dst = ip6->ip6_dst;
+	in6_clearscope(&src);
+	in6_clearscope(&dst);
+	carp_rs_input_common(m, *offp, CARP_RS_AF_INET6, &src, &dst,
+	    ip6->ip6_hlim);
 	return (IPPROTO_DONE);
 }
 #endif
@@ -256,6 +289,62 @@ SYSCTL_PROC(_net_inet_carp, OID_AUTO, stats,
     carp_rs_stats_sysctl, "S,carpstats",
     "CARP statistics (struct carpstats, netinet/ip_carp.h)");
 
+/*
+ * The integer knobs: the engine holds the value and its meaning
+ * (ctl/sysctl.rs); arg2 is the knob number.
+ */
+static int
+carp_rs_knob_sysctl(SYSCTL_HANDLER_ARGS)
+{
+	int32_t old, new;
+	int error, v;
+
+	old = 0;
+	mtx_lock(&carp_rs_mtx);
+	if (carp_rs_loaded)
+		old = carp_rs_sysctl_read(carp_rs_engine, arg2);
+	mtx_unlock(&carp_rs_mtx);
+	v = old;
+	error = sysctl_handle_int(oidp, &v, 0, req);
+	if (error != 0 || req->newptr == NULL)
+		return (error);
+	new = v;
+	mtx_lock(&carp_rs_mtx);
+	if (!carp_rs_loaded) {
+		mtx_unlock(&carp_rs_mtx);
+		return (ENXIO);
+	}
+	error = carp_rs_sysctl(carp_rs_engine, carp_rs_now(), arg2, &new,
+	    &old);
+	carp_rs_run_locked();
+	mtx_unlock(&carp_rs_mtx);
+	carp_rs_process();
+	return (error);
+}
+
+#define	CARP_RS_KNOB(name, knob, flags, descr)				\
+	SYSCTL_PROC(_net_inet_carp, OID_AUTO, name,			\
+	    CTLTYPE_INT | CTLFLAG_MPSAFE | (flags), NULL, knob,		\
+	    carp_rs_knob_sysctl, "I", descr)
+
+CARP_RS_KNOB(allow, CARP_RS_SYSCTL_ALLOW, CTLFLAG_RW,
+    "Accept incoming CARP packets");
+CARP_RS_KNOB(preempt, CARP_RS_SYSCTL_PREEMPT, CTLFLAG_RW,
+    "High-priority backup preemption mode");
+CARP_RS_KNOB(log, CARP_RS_SYSCTL_LOG, CTLFLAG_RW, "CARP log level");
+CARP_RS_KNOB(demotion, CARP_RS_SYSCTL_DEMOTION, CTLFLAG_RW,
+    "Adjust demotion factor (skew of advskew)");
+CARP_RS_KNOB(senderr_demotion_factor, CARP_RS_SYSCTL_SENDERR, CTLFLAG_RW,
+    "Send error demotion factor adjustment");
+CARP_RS_KNOB(ifdown_demotion_factor, CARP_RS_SYSCTL_IFDOWN, CTLFLAG_RW,
+    "Interface down demotion factor adjustment");
+CARP_RS_KNOB(dscp, CARP_RS_SYSCTL_DSCP, CTLFLAG_RW,
+    "DSCP value for carp packets");
+CARP_RS_KNOB(arpbalance, CARP_RS_SYSCTL_ARPBALANCE, CTLFLAG_RW,
+    "balance arp responses");
+CARP_RS_KNOB(suppress_preempt, CARP_RS_SYSCTL_SUPPRESS, CTLFLAG_RD,
+    "Preemption is suppressed");
+
 static void
 carp_rs_free_all(void)
 {
@@ -264,63 +353,95 @@ carp_rs_free_all(void)
 	carp_rs_engine = NULL;
 	free(carp_rs_rxbuf, M_CARP_RS);
 	carp_rs_rxbuf = NULL;
-	free(carp_rs_txbuf, M_CARP_RS);
-	carp_rs_txbuf = NULL;
 }
 
 /*
  * Nothing the stack can see is registered until every allocation has
  * succeeded; then the protocol registrations double as the exclusivity
  * check (ipproto_register fails with EEXIST while another handler owns
- * protocol 112) and are undone in reverse order on failure.
+ * protocol 112).  Each later step is undone in reverse order on failure,
+ * so a refused load leaves nothing registered.
  */
 static int
 carp_rs_load(void)
 {
 	int error;
 
-	callout_init_mtx(&carp_rs_callout, &carp_rs_mtx, 0);
+	callout_init_mtx(&carp_rs_callout, &carp_rs_mtx,
+	    CALLOUT_RETURNUNLOCKED);
 	carp_rs_engine = carp_rs_engine_new();
 	carp_rs_rxbuf = malloc(CARP_RS_RXBUF, M_CARP_RS, M_WAITOK);
-	carp_rs_txbuf = malloc(CARP_RS_TXBUF_MIN, M_CARP_RS, M_WAITOK);
 	if (carp_rs_engine == NULL) {
 		printf("carp_rs: cannot allocate the CARP engine\n");
 		error = ENOMEM;
 		goto fail;
 	}
+	carp_rs_seed(carp_rs_engine,
+	    ((uint64_t)arc4random() << 32) | arc4random());
 #ifdef INET6
 	error = ip6proto_register(IPPROTO_CARP, carp_rs_input6, NULL);
 	if (error != 0) {
-		printf("carp_rs: error %d registering with INET6: "
-		    "IP protocol %d is owned by another module\n",
-		    error, IPPROTO_CARP);
+		printf("carp: error %d registering with INET6\n", error);
 		goto fail;
 	}
 #endif
 #ifdef INET
 	error = ipproto_register(IPPROTO_CARP, carp_rs_input, NULL);
 	if (error != 0) {
-		printf("carp_rs: error %d registering with INET: "
-		    "IP protocol %d is owned by another module\n",
-		    error, IPPROTO_CARP);
-#ifdef INET6
-		(void)ip6proto_unregister(IPPROTO_CARP);
-#endif
-		goto fail;
+		printf("carp: error %d registering with INET\n", error);
+		goto fail_inet6;
 	}
 #endif
+	error = carp_rs_nl_init();
+	if (error != 0) {
+		printf("carp_rs: error %d registering the carp netlink "
+		    "family\n", error);
+		goto fail_inet;
+	}
+	error = carp_rs_clone_init();
+	if (error != 0) {
+		printf("carp_rs: error %d registering the carp cloner\n",
+		    error);
+		goto fail_nl;
+	}
 	mtx_lock(&carp_rs_mtx);
 	carp_rs_loaded = true;
 	mtx_unlock(&carp_rs_mtx);
+	error = carp_rs_hooks_init();
+	if (error != 0) {
+		printf("carp_rs: carp hooks are owned by another module\n");
+		mtx_lock(&carp_rs_mtx);
+		carp_rs_loaded = false;
+		mtx_unlock(&carp_rs_mtx);
+		goto fail_clone;
+	}
 	if (bootverbose)
 		printf("carp_rs: CARP engine loaded\n");
 	return (0);
 
+fail_clone:
+	carp_rs_clone_fini();
+fail_nl:
+	carp_rs_nl_fini();
+fail_inet:
+#ifdef INET
+	(void)ipproto_unregister(IPPROTO_CARP);
+#endif
+fail_inet6:
+#ifdef INET6
+	(void)ip6proto_unregister(IPPROTO_CARP);
+#endif
 fail:
+	NET_EPOCH_WAIT();
 	carp_rs_free_all();
 	return (error);
 }
 
+/*
+ * Unload works with live vhids (carp(4) says EBUSY): every MASTER bows
+ * out, addresses are handed back to the stack as plain ones, multicast
+ * groups are left and parents leave promiscuous mode.
+ */
 static int
 carp_rs_unload(void)
 {
@@ -328,19 +449,26 @@ carp_rs_unload(void)
 	/* Also called after a failed MOD_LOAD, which has cleaned up. */
 	if (!carp_rs_loaded)
 		return (0);
+	carp_rs_clone_fini();
+	carp_rs_nl_fini();
+	/* Bow-out adverts leave while the hooks still tag them. */
+	carp_rs_teardown();
+	carp_rs_hooks_fini();
 #ifdef INET
 	(void)ipproto_unregister(IPPROTO_CARP);
 #endif
 #ifdef INET6
 	(void)ip6proto_unregister(IPPROTO_CARP);
 #endif
-	/* Input runs in the net epoch: wait for the last packet to leave. */
+	/* Input and hooks run in the net epoch: wait for the last one. */
 	NET_EPOCH_WAIT();
 	mtx_lock(&carp_rs_mtx);
 	carp_rs_loaded = false;
 	callout_stop(&carp_rs_callout);
 	mtx_unlock(&carp_rs_mtx);
 	callout_drain(&carp_rs_callout);
+	/* Deferred frees of parents and addresses. */
+	NET_EPOCH_DRAIN_CALLBACKS();
 	carp_rs_free_all();
 	return (0);
 }

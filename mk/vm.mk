@@ -4,6 +4,7 @@
 #
 #   make vmtest KERNEL=/path/to/kernel BOOT=/path/with/cdboot+loader_simp \
 #               [STOCK_CARP_KO=/path/to/carp.ko] [VMTEST_ONLY=smoke,loadunload]
+#               [VMTEST_OUT=build/vmtest] [VMTEST_JOBS=2]
 #
 # KERNEL may list several kernels (e.g. plain and INVARIANTS+WITNESS), each
 # as PATH or LABEL=PATH. On a FreeBSD host: KERNEL=/boot/kernel/kernel
@@ -13,7 +14,7 @@ VM_DRIVER_TARGET := x86_64-unknown-none
 VM_TARGET_DIR ?= $(if $(CARGO_TARGET_DIR),$(CARGO_TARGET_DIR),$(TOP)/target)
 VM_DRIVER := $(VM_TARGET_DIR)/$(VM_DRIVER_TARGET)/release/carpvm
 VM_MODULE ?= $(BUILD)/freebsd15/carp_rs.ko
-VM_OUT ?= $(BUILD)/vmtest
+VMTEST_OUT ?= $(BUILD)/vmtest
 VMTEST_JOBS ?= 2
 
 .PHONY: vm-driver vm-driver-test vmtest vmtest-skip-check
@@ -40,7 +41,7 @@ else
 	@test -f $(VM_MODULE) || echo "vmtest: note: $(VM_MODULE) missing (run make); scenarios needing it will fail"
 	python3 tests/vm/vmtest.py $(foreach k,$(KERNEL),--kernel $(k)) --boot $(BOOT) \
 		--module $(VM_MODULE) $(if $(STOCK_CARP_KO),--stock-ko $(STOCK_CARP_KO)) \
-		--driver $(VM_DRIVER) --out $(VM_OUT) --jobs $(VMTEST_JOBS) \
+		--driver $(VM_DRIVER) --out $(VMTEST_OUT) --jobs $(VMTEST_JOBS) \
 		$(if $(VMTEST_ONLY),--only $(VMTEST_ONLY))
 endif
 

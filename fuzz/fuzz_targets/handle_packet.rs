@@ -28,7 +28,8 @@ fn engine() -> Engine {
     e.set_preempt(true);
     e.set_log(2);
     e.set_iface_addrs(1, Some(v4(1)), Some(v6(1))).unwrap();
-    e.set_iface_addrs(2, Some(Ipv4Addr::new(198, 51, 100, 1)), Some(v6(0x51))).unwrap();
+    e.set_iface_addrs(2, Some(Ipv4Addr::new(198, 51, 100, 1)), Some(v6(0x51)))
+        .unwrap();
     // The captured ucarp group: vhid 7, pass testpass, VIP 192.0.2.100.
     let mut c = VhidConfig::new(7);
     c.key = Key::new(b"testpass").unwrap();
@@ -67,7 +68,11 @@ fn drain(e: &mut Engine, now: u64) {
             }
             v => panic!("emitted version {v:?}"),
         }
-        assert_eq!(e.vhid_state(tx.id), Some(State::Master), "advert from non-master");
+        assert_eq!(
+            e.vhid_state(tx.id),
+            Some(State::Master),
+            "advert from non-master"
+        );
         e.transmit_result(Instant::from_nanos(now), tx.id, true);
     }
     while e.poll_event().is_some() {}
@@ -87,7 +92,11 @@ fuzz_target!(|data: &[u8]| {
         rest = next;
         // Let time pass, firing every timer due on the way.
         now += u64::from(ctl >> 5) * 700 * MS;
-        while let Some(t) = e.poll_timeout().map(Instant::as_nanos).filter(|t| *t <= now) {
+        while let Some(t) = e
+            .poll_timeout()
+            .map(Instant::as_nanos)
+            .filter(|t| *t <= now)
+        {
             e.handle_timeout(Instant::from_nanos(t));
             drain(&mut e, t);
         }
@@ -98,13 +107,22 @@ fuzz_target!(|data: &[u8]| {
             (false, 0) => (IpAddr::V4(v4(2)), IpAddr::V4(wire::CARP_GROUP_V4)),
             (false, 1) => (IpAddr::V4(v4(1)), IpAddr::V4(wire::CARP_GROUP_V4)),
             (false, 2) => (IpAddr::V4(v4(3)), IpAddr::V4(v4(1))),
-            (false, _) => (IpAddr::V4(Ipv4Addr::new(198, 51, 100, 9)), IpAddr::V4(wire::CARP_GROUP_V4)),
+            (false, _) => (
+                IpAddr::V4(Ipv4Addr::new(198, 51, 100, 9)),
+                IpAddr::V4(wire::CARP_GROUP_V4),
+            ),
             (true, 0) => (IpAddr::V6(v6(2)), IpAddr::V6(wire::CARP_GROUP_V6)),
             (true, 1) => (IpAddr::V6(v6(1)), IpAddr::V6(wire::CARP_GROUP_V6)),
             (true, 2) => (IpAddr::V6(v6(3)), IpAddr::V6(v6(1))),
             (true, _) => (IpAddr::V6(v6(0x99)), IpAddr::V6(wire::CARP_GROUP_V6)),
         };
-        let rx = Received { iface, src, dst, ttl, payload };
+        let rx = Received {
+            iface,
+            src,
+            dst,
+            ttl,
+            payload,
+        };
         let _ = e.handle_packet(Instant::from_nanos(now), &rx);
         drain(&mut e, now);
     }

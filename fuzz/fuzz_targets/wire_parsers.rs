@@ -4,9 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use carp_rs::wire::{
-    self, CarpPacket, CarpRepr, Vrrp2Packet, Vrrp2Repr, VrrpPacket, VrrpRepr,
-};
+use carp_rs::wire::{self, CarpPacket, CarpRepr, Vrrp2Packet, Vrrp2Repr, VrrpPacket, VrrpRepr};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -39,8 +37,10 @@ fuzz_target!(|data: &[u8]| {
                     .expect("emit what parsed");
                 let again = VrrpRepr::parse(&VrrpPacket::new_unchecked(&out[..]), &src, &dst)
                     .expect("emitted VRRPv3 advert must parse");
-                assert_eq!((again.vrid, again.priority, again.max_adver_int, again.addrs),
-                           (r.vrid, r.priority, r.max_adver_int, r.addrs));
+                assert_eq!(
+                    (again.vrid, again.priority, again.max_adver_int, again.addrs),
+                    (r.vrid, r.priority, r.max_adver_int, r.addrs)
+                );
             }
         }
     }
@@ -52,8 +52,24 @@ fuzz_target!(|data: &[u8]| {
                 .expect("emit what parsed");
             let again = Vrrp2Repr::parse(&Vrrp2Packet::new_unchecked(&out[..]))
                 .expect("emitted VRRPv2 advert must parse");
-            assert_eq!((again.vrid, again.priority, again.adver_int, again.auth_type, again.addrs, again.auth_data),
-                       (r.vrid, r.priority, r.adver_int, r.auth_type, r.addrs, r.auth_data));
+            assert_eq!(
+                (
+                    again.vrid,
+                    again.priority,
+                    again.adver_int,
+                    again.auth_type,
+                    again.addrs,
+                    again.auth_data
+                ),
+                (
+                    r.vrid,
+                    r.priority,
+                    r.adver_int,
+                    r.auth_type,
+                    r.addrs,
+                    r.auth_data
+                )
+            );
         }
     }
 });

@@ -10,11 +10,14 @@ use super::{
     CARP_RS_AF_INET, CARP_RS_AF_INET6, CARP_RS_DROPPED, CARP_RS_EINVAL, CARP_RS_NSTATS, CARP_RS_OK,
     CARP_RS_TXBUF_MIN,
 };
+use crate::ctl::legacy::Clones;
 use crate::engine::{Engine, Instant, Received, Stats};
 
-/// `struct carp_rs_engine`, opaque to C.
+/// `struct carp_rs_engine`, opaque to C: the engine and the legacy `carpN`
+/// registry that feeds it.
 pub struct CarpRsEngine {
-    engine: Engine,
+    pub(super) engine: Engine,
+    pub(super) clones: Clones,
 }
 
 // The stats copy-out reads `Stats` as the 16 counters of `struct carpstats`.
@@ -34,6 +37,7 @@ pub extern "C" fn carp_rs_engine_new() -> *mut CarpRsEngine {
     unsafe {
         p.as_ptr().write(CarpRsEngine {
             engine: Engine::new(),
+            clones: Clones::new(),
         })
     };
     p.as_ptr()
@@ -60,7 +64,7 @@ pub unsafe extern "C" fn carp_rs_engine_free(h: *mut CarpRsEngine) {
 ///
 /// # Safety
 /// `p` is NULL or points at 4 (IPv4) or 16 (IPv6) readable bytes.
-unsafe fn read_addr(af: u8, p: *const u8) -> Option<IpAddr> {
+pub(super) unsafe fn read_addr(af: u8, p: *const u8) -> Option<IpAddr> {
     if p.is_null() {
         return None;
     }

@@ -11,10 +11,19 @@
 //! its engine mutex around every call, which is also what makes the `&mut`
 //! borrows below exclusive.
 
+mod ctl;
 mod engine;
+mod event;
+mod legacy;
 mod tx;
 
+#[cfg(test)]
+mod tests;
+
+pub use ctl::*;
 pub use engine::*;
+pub use event::*;
+pub use legacy::*;
 pub use tx::CarpRsTx;
 
 /// Address family tags of this ABI (`CARP_RS_AF_*`): the address length

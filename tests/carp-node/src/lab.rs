@@ -44,6 +44,8 @@ pub struct Lab {
     procs: Vec<Proc>,
     capture: Option<(u32, PathBuf)>,
     made_ns: Vec<String>,
+    /// Directories outside `dir` made for peers (FRR's pathspace).
+    made_dirs: Vec<PathBuf>,
     deadline: Instant,
     keep: bool,
 }
@@ -95,6 +97,7 @@ impl Lab {
             procs: Vec::new(),
             capture: None,
             made_ns: vec![br_ns.clone()],
+            made_dirs: Vec::new(),
             deadline: Instant::now() + budget,
             keep: std::env::var_os("CARP_LAB_KEEP").is_some(),
         };
@@ -417,6 +420,11 @@ impl Lab {
         got
     }
 
+    /// Registers a directory made outside the lab dir, removed on drop.
+    pub fn own_dir(&mut self, p: PathBuf) {
+        self.made_dirs.push(p);
+    }
+
     /// Keeps the log directory (for a failing test's message).
     pub fn keep(&mut self) {
         self.keep = true;
@@ -442,6 +450,9 @@ impl Drop for Lab {
         }
         for ns in self.made_ns.iter().rev() {
             let _ = run(&["ip", "netns", "del", ns]);
+        }
+        for d in &self.made_dirs {
+            let _ = std::fs::remove_dir_all(d);
         }
         if self.keep {
             eprintln!("lab {}: logs kept in {}", self.name, self.dir.display());

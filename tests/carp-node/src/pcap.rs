@@ -142,12 +142,10 @@ fn decode_eth(ts_ns: u64, f: &[u8], cap: &mut Capture) {
                 push_advert(cap, ts_ns, src_mac, IpAddr::from(s), hl, tclass, p);
             }
         }
-        0x0806 => {
-            // Request (op 1) with sender IP == target IP.
-            if l3.get(6..8) == Some(&[0, 1]) && l3.get(14..18) == l3.get(24..28) {
-                if let Some(ip) = l3.get(14..18).and_then(|s| <[u8; 4]>::try_from(s).ok()) {
-                    cap.garps.push(Garp { ts_ns, src_mac, ip });
-                }
+        // Request (op 1) with sender IP == target IP.
+        0x0806 if l3.get(6..8) == Some(&[0, 1]) && l3.get(14..18) == l3.get(24..28) => {
+            if let Some(ip) = l3.get(14..18).and_then(|s| <[u8; 4]>::try_from(s).ok()) {
+                cap.garps.push(Garp { ts_ns, src_mac, ip });
             }
         }
         _ => {}
@@ -200,6 +198,31 @@ fn push_advert(
     });
 }
 
+impl Capture {
+    /// Adverts of one group (protocol version and vhid), bow-outs included.
+    pub fn group(&self, version: u8, vhid: u8) -> impl Iterator<Item = &Advert> + '_ {
+        self.adverts
+            .iter()
+            .filter(move |a| a.version == version && a.vhid == vhid)
+    }
+
+    /// Regular (non bow-out) adverts of the group sent by `src` at or after
+    /// `since_ns`.
+    pub fn from_since(&self, version: u8, vhid: u8, src: IpAddr, since_ns: u64) -> Vec<&Advert> {
+        self.group(version, vhid)
+            .filter(|a| a.src == src && a.ts_ns >= since_ns && !a.is_bowout())
+            .collect()
+    }
+
+    /// The sender of the group's most recent regular advert.
+    pub fn last_sender(&self, version: u8, vhid: u8) -> Option<IpAddr> {
+        self.group(version, vhid)
+            .filter(|a| !a.is_bowout())
+            .last()
+            .map(|a| a.src)
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
@@ -229,30 +252,5 @@ mod tests {
         d.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0, 0, 100, 0, 0, 0]);
         let c = parse(&d);
         assert!(c.adverts.is_empty());
-    }
-}
-
-impl Capture {
-    /// Adverts of one group (protocol version and vhid), bow-outs included.
-    pub fn group(&self, version: u8, vhid: u8) -> impl Iterator<Item = &Advert> + '_ {
-        self.adverts
-            .iter()
-            .filter(move |a| a.version == version && a.vhid == vhid)
-    }
-
-    /// Regular (non bow-out) adverts of the group sent by `src` at or after
-    /// `since_ns`.
-    pub fn from_since(&self, version: u8, vhid: u8, src: IpAddr, since_ns: u64) -> Vec<&Advert> {
-        self.group(version, vhid)
-            .filter(|a| a.src == src && a.ts_ns >= since_ns && !a.is_bowout())
-            .collect()
-    }
-
-    /// The sender of the group's most recent regular advert.
-    pub fn last_sender(&self, version: u8, vhid: u8) -> Option<IpAddr> {
-        self.group(version, vhid)
-            .filter(|a| !a.is_bowout())
-            .last()
-            .map(|a| a.src)
     }
 }

@@ -261,6 +261,7 @@ pub fn frr(
         .collect();
     let rund = PathBuf::from("/var/run/frr").join(&ps);
     std::fs::create_dir_all(&rund)?;
+    lab.own_dir(rund.clone());
     std::process::Command::new("chown")
         .args(["frr:frr"])
         .arg(&rund)

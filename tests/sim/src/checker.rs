@@ -76,7 +76,13 @@ fn advert_interval(sc: &Scenario, g: usize, skew: u8) -> u64 {
 /// The slowest a MASTER of group `g` can advertise: skew 240 (the demotion
 /// clamp) or the configured skew if larger.
 fn worst_advert(sc: &Scenario, g: usize) -> u64 {
-    let worst = sc.groups[g].pref.iter().copied().max().unwrap_or(0).max(240);
+    let worst = sc.groups[g]
+        .pref
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(240);
     advert_interval(sc, g, worst)
 }
 
@@ -224,7 +230,11 @@ impl Checker {
                     format!(
                         "h{h}: {from} -> {to} ({}) on a packet that was {}",
                         reason.as_str(),
-                        if c.accepted { "accepted but not authentic" } else { "dropped" }
+                        if c.accepted {
+                            "accepted but not authentic"
+                        } else {
+                            "dropped"
+                        }
                     ),
                     trace,
                 );
@@ -240,7 +250,10 @@ impl Checker {
                     now,
                     "master-without-packet",
                     Some(g),
-                    format!("h{h}: MASTER ({}) with no packet being handled", reason.as_str()),
+                    format!(
+                        "h{h}: MASTER ({}) with no packet being handled",
+                        reason.as_str()
+                    ),
                     trace,
                 );
             }
@@ -305,7 +318,11 @@ impl Checker {
         if res.is_ok() && !authentic {
             self.violation(
                 now,
-                if echo { "accepted-own-advert" } else { "accepted-unauthenticated" },
+                if echo {
+                    "accepted-own-advert"
+                } else {
+                    "accepted-unauthenticated"
+                },
                 Some(g),
                 format!("h{h} accepted a packet that is not authentic"),
                 trace,
@@ -317,6 +334,7 @@ impl Checker {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub fn on_transmit(
         &mut self,
         now: u64,

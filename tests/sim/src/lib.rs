@@ -139,7 +139,14 @@ pub fn describe(sc: &Scenario) -> String {
     for (g, grp) in sc.groups.iter().enumerate() {
         s += &format!(
             "  g{g}: vhid {} {:?} v4 {} v6 {} advbase {} vrrp_int {} pref {:?} bad_key {:?}\n",
-            grp.vhid, grp.proto, grp.v4, grp.v6, grp.advbase, grp.vrrp_interval, grp.pref, grp.bad_key
+            grp.vhid,
+            grp.proto,
+            grp.v4,
+            grp.v6,
+            grp.advbase,
+            grp.vrrp_interval,
+            grp.pref,
+            grp.bad_key
         );
     }
     s

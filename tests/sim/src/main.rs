@@ -34,21 +34,30 @@ fn main() -> ExitCode {
                 i += 1;
             }
             "--seeds" => {
-                let Some((a, b)) = val.split_once("..") else { return usage() };
-                let (Ok(a), Ok(b)) = (a.parse(), b.parse()) else { return usage() };
+                let Some((a, b)) = val.split_once("..") else {
+                    return usage();
+                };
+                let (Ok(a), Ok(b)) = (a.parse(), b.parse()) else {
+                    return usage();
+                };
                 seeds = Some((a, b));
                 i += 1;
             }
             "--verbose" => opts.verbose = true,
             "--keep" => {
-                let parsed: Result<Vec<usize>, _> =
-                    val.split(',').filter(|s| !s.is_empty()).map(str::parse).collect();
+                let parsed: Result<Vec<usize>, _> = val
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::parse)
+                    .collect();
                 let Ok(k) = parsed else { return usage() };
                 keep = Some(k);
                 i += 1;
             }
             "--mutant" => {
-                let Some(m) = Mutant::parse(&val) else { return usage() };
+                let Some(m) = Mutant::parse(&val) else {
+                    return usage();
+                };
                 opts.mutant = Some(m);
                 i += 1;
             }
@@ -56,7 +65,9 @@ fn main() -> ExitCode {
         }
         i += 1;
     }
-    let Some((start, end)) = seeds else { return usage() };
+    let Some((start, end)) = seeds else {
+        return usage();
+    };
     let mutant_arg = opts
         .mutant
         .map(|m| format!(" --mutant {}", m.name()))
@@ -93,14 +104,21 @@ fn main() -> ExitCode {
             continue;
         };
         failed += 1;
-        println!("FAIL seed {seed}: {} at {} ns: {}", first.kind, first.at, first.detail);
+        println!(
+            "FAIL seed {seed}: {} at {} ns: {}",
+            first.kind, first.at, first.detail
+        );
         print!("{}", describe(&sc));
         let kept = if keep.is_none() {
             shrink(&sc, &opts, first.kind, 300)
         } else {
             (0..sc.actions.len()).collect()
         };
-        let small = if keep.is_none() { sc.keep(&kept) } else { sc.clone() };
+        let small = if keep.is_none() {
+            sc.keep(&kept)
+        } else {
+            sc.clone()
+        };
         let min = run(
             &small,
             &Options {
@@ -109,9 +127,17 @@ fn main() -> ExitCode {
                 ..opts.clone()
             },
         );
-        println!("minimal scenario keeps {} of {} actions:", kept.len(), sc.actions.len());
+        println!(
+            "minimal scenario keeps {} of {} actions:",
+            kept.len(),
+            sc.actions.len()
+        );
         for (t, a) in &small.actions {
-            println!("  {:>4}.{:06} {a}", t / 1_000_000_000, (t / 1000) % 1_000_000);
+            println!(
+                "  {:>4}.{:06} {a}",
+                t / 1_000_000_000,
+                (t / 1000) % 1_000_000
+            );
         }
         let v = min.violations.first().unwrap_or(&first);
         let g = v.group.map(|g| format!("vhid {}", sc.groups[g].vhid));

@@ -77,7 +77,11 @@ impl Action {
     pub fn heals(&self) -> bool {
         matches!(
             self,
-            Action::Heal | Action::Loss(0) | Action::Corrupt(0) | Action::Dup(_) | Action::Jitter(_)
+            Action::Heal
+                | Action::Loss(0)
+                | Action::Corrupt(0)
+                | Action::Dup(_)
+                | Action::Jitter(_)
         )
     }
 
@@ -186,7 +190,8 @@ impl Scenario {
                     Proto::Carp => bytes(distinct(&mut r, n, 0, 200)),
                     Proto::Vrrp => bytes(distinct(&mut r, n, 1, 254)),
                 };
-                let bad_key = (proto == Proto::Carp && r.chance(250)).then(|| r.below(n as u64) as usize);
+                let bad_key =
+                    (proto == Proto::Carp && r.chance(250)).then(|| r.below(n as u64) as usize);
                 groups.push(Group {
                     vhid: vhid as u8,
                     proto,
@@ -284,9 +289,15 @@ fn timeline(r: &mut Rng, n: usize, groups: &[Group], duration: u64) -> Vec<(u64,
             t = end;
         } else {
             // One host-level change, then quiet.
-            out.push((t, host_action(r, n, groups, &mut crashed, &mut down, &mut demoted)));
+            out.push((
+                t,
+                host_action(r, n, groups, &mut crashed, &mut down, &mut demoted),
+            ));
             if r.chance(300) {
-                out.push((t + r.range(0, 5) * SEC, Action::Forge(r.below(groups.len() as u64) as usize)));
+                out.push((
+                    t + r.range(0, 5) * SEC,
+                    Action::Forge(r.below(groups.len() as u64) as usize),
+                ));
             }
         }
         // Calm long enough for every group to settle (advbase 3: 9 s + skew).

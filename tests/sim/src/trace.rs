@@ -23,7 +23,11 @@ impl Trace {
     }
 
     pub fn line(&mut self, now: u64, text: String) {
-        let text = format!("{:>4}.{:06} {text}", now / 1_000_000_000, (now / 1000) % 1_000_000);
+        let text = format!(
+            "{:>4}.{:06} {text}",
+            now / 1_000_000_000,
+            (now / 1000) % 1_000_000
+        );
         // FNV-1a over the line and a separator.
         for b in text.bytes().chain([b'\n']) {
             self.hash ^= u64::from(b);

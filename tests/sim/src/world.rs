@@ -9,9 +9,7 @@ use std::collections::BinaryHeap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use carp_rs::auth::Key;
-use carp_rs::engine::{
-    Engine, Event, Instant, Received, State, Version, VhidConfig, VhidId,
-};
+use carp_rs::engine::{Engine, Event, Instant, Received, State, Version, VhidConfig, VhidId};
 use carp_rs::wire::{self, CarpPacket, CarpRepr, CARP_GROUP_V4};
 
 use crate::checker::{Checker, RxCause};
@@ -245,10 +243,7 @@ impl<'a> World<'a> {
     /// Drains events and adverts of host `h` and re-arms its timer.
     fn drain(&mut self, h: usize) {
         let now = self.now;
-        loop {
-            let Some(ev) = self.hosts[h].engine.as_mut().and_then(Engine::poll_event) else {
-                break;
-            };
+        while let Some(ev) = self.hosts[h].engine.as_mut().and_then(Engine::poll_event) {
             self.on_event(h, ev);
         }
         loop {
@@ -275,8 +270,16 @@ impl<'a> World<'a> {
                 let state = self.hosts[h].state(g);
                 let skew = (self.sc.groups[g].proto == Proto::Carp)
                     .then(|| payload.get(2).copied().unwrap_or(0));
-                self.checker
-                    .on_transmit(now, h, g, tx.src.is_ipv6(), state, skew, self.sc, &mut self.trace);
+                self.checker.on_transmit(
+                    now,
+                    h,
+                    g,
+                    tx.src.is_ipv6(),
+                    state,
+                    skew,
+                    self.sc,
+                    &mut self.trace,
+                );
             }
             // A transmit may carry events (none today), so loop on both.
             while let Some(ev) = self.hosts[h].engine.as_mut().and_then(Engine::poll_event) {
@@ -359,8 +362,10 @@ impl<'a> World<'a> {
                 self.checker.on_demoted(h);
             }
             Event::BadPacket { vhid, drop, .. } => {
-                self.trace
-                    .line(now, format!("h{h} bad packet vhid {vhid}: {}", drop.as_str()));
+                self.trace.line(
+                    now,
+                    format!("h{h} bad packet vhid {vhid}: {}", drop.as_str()),
+                );
             }
         }
     }
@@ -378,7 +383,15 @@ impl<'a> World<'a> {
     /// Puts one advert on the segment: a copy to every other host (and to
     /// the sender itself when the segment echoes), each subject to the
     /// partition, loss, duplication, corruption and delay of its link.
-    fn send(&mut self, h: usize, g: Option<usize>, src: IpAddr, dst: IpAddr, ttl: u8, payload: Vec<u8>) {
+    fn send(
+        &mut self,
+        h: usize,
+        g: Option<usize>,
+        src: IpAddr,
+        dst: IpAddr,
+        ttl: u8,
+        payload: Vec<u8>,
+    ) {
         for r in 0..self.hosts.len() {
             let echo = r == h;
             if echo && !self.net.echo {
@@ -485,7 +498,10 @@ impl<'a> World<'a> {
         };
         self.trace.line(
             now,
-            format!("h{r} rx from {from}{tag} {}: {verdict}", describe(&pkt.payload)),
+            format!(
+                "h{r} rx from {from}{tag} {}: {verdict}",
+                describe(&pkt.payload)
+            ),
         );
         if let Some(g) = g {
             self.checker.on_receive(
@@ -694,7 +710,9 @@ impl<'a> World<'a> {
         for g in 0..self.sc.groups.len() {
             let grp = &self.sc.groups[g];
             let live: Vec<usize> = (0..self.hosts.len())
-                .filter(|&h| self.hosts[h].alive() && self.hosts[h].link_up && grp.bad_key != Some(h))
+                .filter(|&h| {
+                    self.hosts[h].alive() && self.hosts[h].link_up && grp.bad_key != Some(h)
+                })
                 .collect();
             if live.is_empty() {
                 all_steady = false;
@@ -796,7 +814,8 @@ impl<'a> World<'a> {
                         .collect();
                     let other = live.iter().any(|&h| {
                         let e = self.hosts[h].engine.as_ref().expect("alive");
-                        e.arp_reply_mac(IFACE, vip, requester).is_some_and(|m| m != want)
+                        e.arp_reply_mac(IFACE, vip, requester)
+                            .is_some_and(|m| m != want)
                     });
                     if answering.len() != 1 || other {
                         self.checker.violation(

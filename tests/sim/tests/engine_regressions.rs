@@ -27,7 +27,10 @@ fn two_masters() -> (Engine, [VhidId; 2], u64) {
     }
     let mut now = 0;
     let mut buf = [0u8; 1500];
-    while ids.iter().any(|&id| e.vhid_state(id) != Some(State::Master)) {
+    while ids
+        .iter()
+        .any(|&id| e.vhid_state(id) != Some(State::Master))
+    {
         now = e.poll_timeout().unwrap().as_nanos();
         assert!(now < 10 * SEC);
         e.handle_timeout(Instant::from_nanos(now));
@@ -86,7 +89,10 @@ fn demotion_still_advertises_on_other_interfaces() {
     .unwrap();
     let mut buf = [0u8; 1500];
     let mut now = 0;
-    while [a, b].iter().any(|&id| e.vhid_state(id) != Some(State::Master)) {
+    while [a, b]
+        .iter()
+        .any(|&id| e.vhid_state(id) != Some(State::Master))
+    {
         now = e.poll_timeout().unwrap().as_nanos();
         e.handle_timeout(Instant::from_nanos(now));
         while e.poll_transmit(&mut buf).is_some() {}

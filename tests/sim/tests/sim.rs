@@ -15,7 +15,10 @@ fn same_seed_same_trace_hash() {
         let a = run_seed(seed, &quiet());
         let b = run_seed(seed, &quiet());
         assert!(a.trace_lines > 100, "seed {seed} did almost nothing");
-        assert_eq!(a.trace_hash, b.trace_hash, "seed {seed} is not deterministic");
+        assert_eq!(
+            a.trace_hash, b.trace_hash,
+            "seed {seed} is not deterministic"
+        );
         assert_eq!(a.stats.adverts, b.stats.adverts);
     }
     assert_ne!(
@@ -92,7 +95,10 @@ fn deaf_master_is_caught() {
         ..quiet()
     };
     let out = run(&split_and_heal(), &opts);
-    let v = out.violations.first().expect("a never-stepping-down master went unnoticed");
+    let v = out
+        .violations
+        .first()
+        .expect("a never-stepping-down master went unnoticed");
     assert_eq!(v.kind, "heal-dual-master");
     // Caught at the first step after one advert interval (+ skew 240 and
     // two trips) from the heal.

@@ -490,8 +490,15 @@ fn bench(n: usize, only: &[String]) -> i32 {
     );
     println!("| --- | --- | --- | --- | --- | --- | --- |");
     for (imp, s) in &rows {
-        let each: Vec<String> = s.iter().map(|x| format!("{:.1}", x.late * 1000.0)).collect();
-        eprintln!("{} lateness per failover (ms): {}", imp.name(), each.join(" "));
+        let each: Vec<String> = s
+            .iter()
+            .map(|x| format!("{:.1}", x.late * 1000.0))
+            .collect();
+        eprintln!(
+            "{} lateness per failover (ms): {}",
+            imp.name(),
+            each.join(" ")
+        );
     }
     for (imp, s) in &rows {
         let f: Vec<f64> = s.iter().map(|x| x.failover).collect();

@@ -64,7 +64,8 @@ fn one_vhid(own: Ipv4Addr, skew: u8) -> (Engine, VhidId) {
     c.key = key();
     c.advskew = skew;
     let id = e.vhid_set(Instant::ZERO, IF, &c).expect("vhid");
-    e.addr_add(Instant::ZERO, id, IpAddr::V4(VIP)).expect("addr");
+    e.addr_add(Instant::ZERO, id, IpAddr::V4(VIP))
+        .expect("addr");
     (e, id)
 }
 
@@ -94,24 +95,12 @@ fn peer_advert() -> Vec<u8> {
 
 /// The per-op closures the benchmarks share; `setup` is excluded from the
 /// callgrind difference because both runs pay it.
+#[allow(clippy::large_enum_variant)] // one lives per process
 enum Op {
-    Verify {
-        e: Engine,
-        pkt: Vec<u8>,
-        now: u64,
-    },
-    Emit {
-        e: Engine,
-        buf: [u8; 1500],
-    },
-    Hmac {
-        s: Signer,
-        digest: [u8; 20],
-    },
-    Sha1 {
-        state: [u32; 5],
-        block: [u8; 64],
-    },
+    Verify { e: Engine, pkt: Vec<u8>, now: u64 },
+    Emit { e: Engine, buf: [u8; 1500] },
+    Hmac { s: Signer, digest: [u8; 20] },
+    Sha1 { state: [u32; 5], block: [u8; 64] },
     Naive,
     None,
 }
@@ -220,10 +209,7 @@ fn wall(ms: u64) {
             }
             let el = t.elapsed();
             if el.as_millis() as u64 >= ms || n > 1 << 30 {
-                println!(
-                    "| {name} | {:.1} |",
-                    el.as_nanos() as f64 / n as f64
-                );
+                println!("| {name} | {:.1} |", el.as_nanos() as f64 / n as f64);
                 break;
             }
             n *= 2;
@@ -303,7 +289,9 @@ fn scale(secs: u64) {
         let counting = now >= 5 * SEC;
         if counting && measure_from.is_none() {
             measure_from = Some(now);
-            assert!(ids.iter().all(|&id| a.vhid_state(id) == Some(State::Master)));
+            assert!(ids
+                .iter()
+                .all(|&id| a.vhid_state(id) == Some(State::Master)));
         }
         let t = WallClock::now();
         if na == Some(now) {

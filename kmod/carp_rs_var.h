@@ -1,0 +1,100 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * carp_rs: what the shim's files share.  Kernel-only; the Rust side never
+ * sees these structures.
+ *
+ * Locking: carp_rs_sx serializes configuration (ioctl, netlink, address
+ * attach/detach, cloner, unload) and may sleep; carp_rs_mtx serializes
+ * every engine call and the lists below, and is only held around engine
+ * calls, list walks and mbuf allocation: packets, routes, log(9) and
+ * devctl(4) are handled after it is dropped.  Order: sx, then mtx.
+ */
+
+#ifndef _CARP_RS_VAR_H_
+#define	_CARP_RS_VAR_H_
+
+MALLOC_DECLARE(M_CARP_RS);
+
+struct carp_rs_if;
+
+/*
+ * One vhid address: ifa->ifa_carp points here (the kernel only tests it
+ * for NULL and hands it back to our hooks).
+ */
+struct carp_rs_addr {
+	TAILQ_ENTRY(carp_rs_addr) link;		/* on cif->addrs */
+	struct ifaddr	*ifa;			/* referenced */
+	struct carp_rs_if *cif;			/* parent */
+	uint64_t	id;			/* engine vhid handle */
+	uint32_t	parent;			/* parent ifindex */
+	uint8_t		vhid;
+	uint8_t		af;			/* CARP_RS_AF_* */
+	bool		legacy;			/* the ifa lives on a carpN */
+	bool		routed;			/* MASTER routes installed */
+	uint8_t		addr[16];
+	uint8_t		vmac[ETHER_ADDR_LEN];
+};
+
+/* A parent interface carrying vhids: ifp->if_carp points here. */
+struct carp_rs_if {
+	LIST_ENTRY(carp_rs_if) link;
+	struct ifnet	*ifp;			/* referenced */
+	uint32_t	index;
+	TAILQ_HEAD(, carp_rs_addr) addrs;
+	int		naddrs4;
+	int		naddrs6;
+	int		nlegacy;		/* carpN bound here */
+	bool		promisc;
+	struct in_multi	*inm;
+	struct in6_multi *in6m;
+	struct in6_multi *in6m_sol;
+	struct ip_moptions imo;
+	struct ip6_moptions im6o;
+	struct epoch_context epoch_ctx;
+};
+
+extern struct sx carp_rs_sx;
+extern struct mtx carp_rs_mtx;
+extern struct carp_rs_engine *carp_rs_engine;
+extern LIST_HEAD(carp_rs_if_list, carp_rs_if) carp_rs_ifs;
+
+#define	CARP_RS_CIF(ifp)	((struct carp_rs_if *)(void *)(ifp)->if_carp)
+#define	CARP_RS_ADDR(ifa)	((struct carp_rs_addr *)(void *)(ifa)->ifa_carp)
+
+/* carp_rs_shim.c */
+uint64_t carp_rs_now(void);
+void	carp_rs_run_locked(void);
+void	carp_rs_ifinfo(struct ifnet *, struct carp_rs_ifinfo *);
+
+/* carp_rs_hooks.c */
+int	carp_rs_hooks_init(void);
+void	carp_rs_hooks_fini(void);
+struct carp_rs_if *carp_rs_if_lookup(uint32_t);
+struct carp_rs_if *carp_rs_if_get(struct ifnet *);
+void	carp_rs_if_put(struct carp_rs_if *);
+int	carp_rs_mcast_join(struct carp_rs_if *, uint8_t);
+void	carp_rs_mcast_leave(struct carp_rs_if *, uint8_t);
+void	carp_rs_refresh_parent(struct carp_rs_if *);
+void	carp_rs_teardown(void);
+
+/* carp_rs_output.c */
+void	carp_rs_process(void);
+void	carp_rs_addroute(struct carp_rs_addr *);
+void	carp_rs_delroute(struct carp_rs_addr *);
+
+/* carp_rs_clone.c */
+int	carp_rs_clone_init(void);
+void	carp_rs_clone_fini(void);
+bool	carp_rs_is_clone(struct ifnet *);
+int	carp_rs_clone_attach(struct ifaddr *, int);
+void	carp_rs_clone_detach(struct ifaddr *);
+int	carp_rs_clone_ioctl(struct ifnet *, struct ifreq *, u_long,
+	    struct thread *);
+void	carp_rs_clone_outcome(const struct carp_rs_legacy_out *, uint8_t);
+
+/* carp_rs_nl.c */
+int	carp_rs_nl_init(void);
+void	carp_rs_nl_fini(void);
+
+#endif /* !_CARP_RS_VAR_H_ */

@@ -1,0 +1,253 @@
+//! Event drain and data-path queries. The shim gets each engine event with
+//! its log line and devd strings already formatted (FreeBSD's wording, in
+//! `ctl::log`), so all it does is `log(9)`, `devctl_notify(9)` and the
+//! ifnet work (GARP, NA, routes, carpN link state).
+
+use core::ffi::{c_int, c_void};
+use core::net::Ipv4Addr;
+
+use super::ctl::state_u8;
+use super::engine::CarpRsEngine;
+use crate::ctl::{legacy, log};
+use crate::engine::{Event, State};
+
+/// `CARP_RS_EV_*`.
+pub const CARP_RS_EV_STATE: u32 = 1;
+pub const CARP_RS_EV_ANNOUNCE: u32 = 2;
+pub const CARP_RS_EV_DEMOTED: u32 = 3;
+pub const CARP_RS_EV_BADPACKET: u32 = 4;
+
+/// syslog priorities of `log(9)`.
+pub const LOG_INFO: u8 = 6;
+pub const LOG_DEBUG: u8 = 7;
+
+/// `struct carp_rs_event`. Strings are NUL-terminated; an empty `log`
+/// means "nothing to log", an empty `devd_subsystem` "no devd event".
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CarpRsEvent {
+    pub kind: u32,
+    /// The parent interface (0 for demotion).
+    pub ifindex: u32,
+    /// `VhidId::to_raw` (0 for demotion).
+    pub id: u64,
+    /// The legacy carpN owning this vhid, 0 if none.
+    pub legacy_ifindex: u32,
+    /// New `if_link_state` for that carpN, -1 if unchanged.
+    pub legacy_link: i32,
+    pub vhid: u8,
+    pub from: u8,
+    pub to: u8,
+    /// `LOG_INFO`, `LOG_DEBUG`, or 0 with an empty `log`.
+    pub log_pri: u8,
+    pub pad: [u8; 4],
+    pub log: [u8; 128],
+    pub devd_subsystem: [u8; 24],
+    pub devd_type: [u8; 8],
+}
+
+pub const CARP_RS_EVENT_SIZE: usize = 192;
+const _: () = assert!(core::mem::size_of::<CarpRsEvent>() == CARP_RS_EVENT_SIZE);
+
+impl Default for CarpRsEvent {
+    fn default() -> Self {
+        CarpRsEvent {
+            kind: 0,
+            ifindex: 0,
+            id: 0,
+            legacy_ifindex: 0,
+            legacy_link: -1,
+            vhid: 0,
+            from: 0,
+            to: 0,
+            log_pri: 0,
+            pad: [0; 4],
+            log: [0; 128],
+            devd_subsystem: [0; 24],
+            devd_type: [0; 8],
+        }
+    }
+}
+
+/// The shim's interface-name lookup: writes the name of `ifindex` (no NUL)
+/// into `buf` and returns its length, 0 if unknown.
+pub type IfNameFn = Option<unsafe extern "C" fn(*mut c_void, u32, *mut u8, usize) -> usize>;
+
+/// Formats into `dst` with `f`, keeping a terminating NUL.
+fn cstr(dst: &mut [u8], f: impl FnOnce(&mut [u8]) -> usize) -> usize {
+    let Some(last) = dst.len().checked_sub(1) else {
+        return 0;
+    };
+    let n = dst.get_mut(..last).map_or(0, f).min(last);
+    if let Some(b) = dst.get_mut(n) {
+        *b = 0;
+    }
+    n
+}
+
+/// Takes the next engine event into `*ev`: `CARP_RS_OK` when there was
+/// one, `CARP_RS_DROPPED` when the queue is empty, `CARP_RS_EINVAL` on a
+/// NULL argument.
+///
+/// # Safety
+/// `h` is NULL or a live handle; `ev` NULL or writable; `ifname` NULL or a
+/// function honouring [`IfNameFn`] with `arg`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn carp_rs_engine_event(
+    h: *mut CarpRsEngine,
+    ifname: IfNameFn,
+    arg: *mut c_void,
+    ev: *mut CarpRsEvent,
+) -> c_int {
+    // SAFETY: exclusive under the shim's mutex.
+    let Some(h) = (unsafe { h.as_mut() }) else {
+        return super::CARP_RS_EINVAL;
+    };
+    if ev.is_null() {
+        return super::CARP_RS_EINVAL;
+    }
+    let Some(e) = h.engine.poll_event() else {
+        return super::CARP_RS_DROPPED;
+    };
+    let mut out = CarpRsEvent::default();
+    let iface = match e {
+        Event::StateChanged { iface, .. }
+        | Event::Announce { iface, .. }
+        | Event::BadPacket { iface, .. } => iface,
+        Event::Demoted { .. } => 0,
+    };
+    let mut name = [0u8; 16];
+    let nlen = match ifname {
+        // SAFETY: the callback writes at most `name.len()` bytes per the contract.
+        Some(f) if iface != 0 => unsafe { f(arg, iface, name.as_mut_ptr(), name.len()) },
+        _ => 0,
+    };
+    let name = name.get(..nlen).unwrap_or(&[]);
+    out.ifindex = iface;
+    let level = h.engine.knobs().log;
+    let n = cstr(&mut out.log, |b| log::event(b, level, &e, name));
+    if n > 0 {
+        out.log_pri = if matches!(e, Event::BadPacket { .. }) {
+            LOG_DEBUG
+        } else {
+            LOG_INFO
+        };
+    }
+    match e {
+        Event::StateChanged {
+            id, vhid, from, to, ..
+        } => {
+            out.kind = CARP_RS_EV_STATE;
+            out.id = id.to_raw();
+            out.vhid = vhid;
+            out.from = state_u8(from);
+            out.to = state_u8(to);
+            cstr(&mut out.devd_subsystem, |b| log::devd_subsystem(b, vhid, name));
+            cstr(&mut out.devd_type, |b| {
+                let t = log::devd_type(to).as_bytes();
+                for (d, s) in b.iter_mut().zip(t) {
+                    *d = *s;
+                }
+                t.len()
+            });
+            if let Some((carpn, link)) = h.clones.on_event(&e) {
+                out.legacy_ifindex = carpn;
+                out.legacy_link = link.map_or(-1, |l| l as i32);
+            }
+        }
+        Event::Announce { id, vhid, .. } => {
+            out.kind = CARP_RS_EV_ANNOUNCE;
+            out.id = id.to_raw();
+            out.vhid = vhid;
+            if let Some(c) = h.clones.owner(iface, vhid) {
+                out.legacy_ifindex = c.ifindex();
+            }
+        }
+        Event::Demoted { .. } => out.kind = CARP_RS_EV_DEMOTED,
+        Event::BadPacket { vhid, .. } => {
+            out.kind = CARP_RS_EV_BADPACKET;
+            out.vhid = vhid;
+        }
+    }
+    // SAFETY: non-null and writable per the contract.
+    unsafe { ev.write_unaligned(out) };
+    super::CARP_RS_OK
+}
+
+/// `carp_forus`: 1 if `mac` is the virtual MAC of a MASTER vhid on
+/// `ifindex`.
+///
+/// # Safety
+/// `h` is NULL or a live handle; `mac` NULL or 6 readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn carp_rs_forus(h: *const CarpRsEngine, ifindex: u32, mac: *const u8) -> c_int {
+    // SAFETY: shared under the shim's mutex.
+    let Some(h) = (unsafe { h.as_ref() }) else {
+        return 0;
+    };
+    if mac.is_null() {
+        return 0;
+    }
+    // SAFETY: 6 readable bytes per the contract.
+    let mac = unsafe { mac.cast::<[u8; 6]>().read_unaligned() };
+    c_int::from(h.engine.forus(ifindex, &mac))
+}
+
+/// `carp_master`/`carp_iamatch6`: 1 if vhid `vhid` of `ifindex` is MASTER.
+///
+/// # Safety
+/// `h` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn carp_rs_is_master(h: *const CarpRsEngine, ifindex: u32, vhid: u8) -> c_int {
+    // SAFETY: shared under the shim's mutex.
+    match unsafe { h.as_ref() } {
+        Some(h) => c_int::from(h.engine.is_master(ifindex, vhid)),
+        None => 0,
+    }
+}
+
+/// `carp_iamatch`: the MAC to answer an ARP request for `vip` from
+/// `requester` with (`arpbalance` included), into `mac`; 1 if we answer.
+///
+/// # Safety
+/// `h` is NULL or a live handle; `vip`/`requester` NULL or 4 readable
+/// bytes; `mac` NULL or 6 writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn carp_rs_arp_reply_mac(
+    h: *const CarpRsEngine,
+    ifindex: u32,
+    vip: *const u8,
+    requester: *const u8,
+    mac: *mut u8,
+) -> c_int {
+    // SAFETY: shared under the shim's mutex.
+    let Some(h) = (unsafe { h.as_ref() }) else {
+        return 0;
+    };
+    if vip.is_null() || requester.is_null() || mac.is_null() {
+        return 0;
+    }
+    // SAFETY: 4 readable bytes each per the contract.
+    let (v, r) = unsafe {
+        (
+            Ipv4Addr::from(vip.cast::<[u8; 4]>().read_unaligned()),
+            Ipv4Addr::from(requester.cast::<[u8; 4]>().read_unaligned()),
+        )
+    };
+    match h.engine.arp_reply_mac(ifindex, v, r) {
+        Some(m) => {
+            // SAFETY: 6 writable bytes per the contract.
+            unsafe { mac.cast::<[u8; 6]>().write_unaligned(m) };
+            1
+        }
+        None => 0,
+    }
+}
+
+/// The `if_link_state` a legacy carpN shows in `state` (0 INIT, 1 BACKUP,
+/// 2 MASTER): LINK_STATE_UNKNOWN/DOWN/UP.
+#[unsafe(no_mangle)]
+pub extern "C" fn carp_rs_legacy_link(state: u8) -> c_int {
+    let s = State::from_u32(u32::from(state)).unwrap_or(State::Init);
+    legacy::link_state(s) as c_int
+}

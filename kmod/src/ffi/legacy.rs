@@ -1,0 +1,325 @@
+//! The legacy `carpN` registry ([`crate::ctl::legacy`]) behind the C ABI:
+//! the shim's cloner and carpN `if_ioctl` call these, then do the ifnet
+//! work the returned [`CarpRsLegacyOut`] asks for.
+
+use core::ffi::c_int;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::ctl::{bytes, bytes_mut, errno, put, EINVAL};
+use super::engine::{read_addr, CarpRsEngine};
+use super::{CARP_RS_AF_INET, CARP_RS_AF_INET6};
+use crate::ctl::carpreq::CarpReq;
+use crate::ctl::legacy::{Candidate, Outcome};
+use crate::ctl::{Errno, VhidInfo};
+use crate::engine::Instant;
+
+/// `struct carp_rs_cand`: one address of another interface, for the
+/// parent-by-subnet rule.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CarpRsCand {
+    pub ifindex: u32,
+    pub flags: u32,
+    pub if_type: u8,
+    /// `CARP_RS_AF_*`.
+    pub af: u8,
+    pub prefixlen: u8,
+    pub pad: u8,
+    pub addr: [u8; 16],
+}
+
+/// `struct carp_rs_legacy_out`: what a carpN operation did.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CarpRsLegacyOut {
+    /// The live vhid after the call (valid if `has_id`).
+    pub id: u64,
+    /// A vhid the call destroyed (valid if `has_destroyed`).
+    pub destroyed: u64,
+    /// The parent after the call, 0 if none.
+    pub parent: u32,
+    pub has_id: u8,
+    /// 1: the vhid `id` was just created on `parent`.
+    pub created: u8,
+    pub has_destroyed: u8,
+    /// 1 BACKUP / 2 MASTER forced by the request, 0 none.
+    pub forced: u8,
+}
+
+impl From<Outcome> for CarpRsLegacyOut {
+    fn from(o: Outcome) -> Self {
+        CarpRsLegacyOut {
+            id: o.id.map_or(0, |i| i.to_raw()),
+            destroyed: o.destroyed.map_or(0, |i| i.to_raw()),
+            parent: o.parent.unwrap_or(0),
+            has_id: u8::from(o.id.is_some()),
+            created: u8::from(o.created),
+            has_destroyed: u8::from(o.destroyed.is_some()),
+            forced: o.forced.map_or(0, |s| s as u8),
+        }
+    }
+}
+
+fn cand(c: &CarpRsCand) -> Option<Candidate> {
+    let addr = match c.af {
+        CARP_RS_AF_INET => {
+            let (a, _) = c.addr.split_first_chunk::<4>()?;
+            IpAddr::V4(Ipv4Addr::from(*a))
+        }
+        CARP_RS_AF_INET6 => IpAddr::V6(Ipv6Addr::from(c.addr)),
+        _ => return None,
+    };
+    Some(Candidate {
+        ifindex: c.ifindex,
+        if_type: c.if_type,
+        flags: c.flags,
+        addr,
+        prefixlen: c.prefixlen,
+    })
+}
+
+fn finish(r: Result<Outcome, Errno>, out: *mut CarpRsLegacyOut) -> c_int {
+    if let Ok(o) = r {
+        // SAFETY: the callers' contract: `out` NULL or writable.
+        unsafe { put(out, CarpRsLegacyOut::from(o)) };
+    }
+    errno(&r)
+}
+
+/// `ifconfig carpN create`: registers the clone (EEXIST if known).
+///
+/// # Safety
+/// `h` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn carp_rs_clone_create(h: *mut CarpRsEngine, ifindex: u32) -> c_int {
+    // SAFETY: exclusive under the shim's mutex.
+    let Some(h) = (unsafe { h.as_mut() }) else {
+        return EINVAL;
+    };
+    let r = h.clones.create(ifindex).map(|_| ());
+    errno(&r)
+}
+
+/// `ifconfig carpN destroy`: unbinds (a MASTER bows out) and forgets it.
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn carp_rs_clone_destroy(
+    h: *mut CarpRsEngine,
+    now_ns: u64,
+    ifindex: u32,
+    out: *mut CarpRsLegacyOut,
+) -> c_int {
+    // SAFETY: exclusive under the shim's mutex.
+    let Some(h) = (unsafe { h.as_mut() }) else {
+        return EINVAL;
+    };
+    let r = h
+        .clones
+        .destroy(&mut h.engine, Instant::from_nanos(now_ns), ifindex);
+    finish(r, out)
+}
+
+/// Whether `ifindex` is a registered carpN (1) or not (0).
+///
+/// # Safety
+/// `h` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn carp_rs_clone_known(h: *const CarpRsEngine, ifindex: u32) -> c_int {
+    // SAFETY: shared under the shim's mutex.
+    match unsafe { h.as_ref() } {
+        Some(h) => c_int::from(h.clones.get(ifindex).is_some()),
+        None => 0,
+    }
+}
+
+/// The vhid configured on carpN (0: none), for `carp_get_vhid`.
+///
+/// # Safety
+/// `h` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn carp_rs_clone_vhid(h: *const CarpRsEngine, ifindex: u32) -> u8 {
+    // SAFETY: shared under the shim's mutex.
+    unsafe { h.as_ref() }
+        .and_then(|h| h.clones.get(ifindex))
+        .and_then(|c| c.vhid())
+        .unwrap_or(0)
+}
+
+/// `SIOCSVH` on carpN with a 10.0+ `struct carpreq` (40 bytes), or the
+/// FREEBSD 9 layout (36 bytes) when `len` is 36.
+///
+/// # Safety
+/// Pointers are NULL or valid for their lengths.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn carp_rs_clone_ioctl_set(
+    h: *mut CarpRsEngine,
+    now_ns: u64,
+    ifindex: u32,
+    req: *const u8,
+    len: usize,
+    privileged: c_int,
+    out: *mut CarpRsLegacyOut,
+) -> c_int {
+    // SAFETY: exclusive under the shim's mutex; bytes per the contract.
+    let (Some(h), Some(b)) = (unsafe { h.as_mut() }, unsafe { bytes(req, len) }) else {
+        return EINVAL;
+    };
+    let now = Instant::from_nanos(now_ns);
+    let Some(c) = h.clones.get_mut(ifindex) else {
+        return Errno::ENXIO.get();
+    };
+    let r = if len == crate::ctl::carpreq::CARPREQ_LEGACY_LEN {
+        c.ioctl_set_legacy(&mut h.engine, now, b, privileged != 0)
+    } else if privileged == 0 {
+        Err(Errno::EPERM)
+    } else {
+        CarpReq::parse(b)
+            .and_then(|r| r.to_set())
+            .and_then(|set| c.set(&mut h.engine, now, &set))
+    };
+    finish(r, out)
+}
+
+/// `SIOCGVH` on carpN: one `struct carpreq` (40 bytes; 36 for the legacy
+/// layout when `len` is 36) into `out`; `*used` the bytes to copy out.
+///
+/// # Safety
+/// Pointers are NULL or valid for their lengths.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn carp_rs_clone_ioctl_get(
+    h: *const CarpRsEngine,
+    ifindex: u32,
+    req: *const u8,
+    len: usize,
+    privileged: c_int,
+    out: *mut u8,
+    outlen: usize,
+    used: *mut usize,
+) -> c_int {
+    // SAFETY: shared under the shim's mutex; bytes per the contract.
+    let (Some(h), Some(b), Some(o)) = (unsafe { h.as_ref() }, unsafe { bytes(req, len) }, unsafe {
+        bytes_mut(out, outlen)
+    }) else {
+        return EINVAL;
+    };
+    let Some(c) = h.clones.get(ifindex) else {
+        return Errno::ENXIO.get();
+    };
+    let r = if len == crate::ctl::carpreq::CARPREQ_LEGACY_LEN {
+        c.ioctl_get_legacy(&h.engine, privileged != 0, o)
+    } else {
+        CarpReq::parse(b).and_then(|r| {
+            let i: VhidInfo = c.get(&h.engine, i64::from(r.vhid), privileged != 0)?;
+            CarpReq::from_info(&i, 1).emit(o)?;
+            Ok(crate::ctl::carpreq::CARPREQ_LEN)
+        })
+    };
+    if let Ok(n) = r {
+        // SAFETY: per the contract.
+        unsafe { put(used, n) };
+    }
+    errno(&r)
+}
+
+/// An address added to carpN: picks the parent among `cands` (the other
+/// interfaces' addresses, in interface order) and binds when it can.
+///
+/// # Safety
+/// Pointers are NULL or valid; `cands` has `n` entries.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn carp_rs_clone_add_addr(
+    h: *mut CarpRsEngine,
+    now_ns: u64,
+    ifindex: u32,
+    af: u8,
+    addr: *const u8,
+    cands: *const CarpRsCand,
+    n: usize,
+    out: *mut CarpRsLegacyOut,
+) -> c_int {
+    // SAFETY: exclusive under the shim's mutex; address per the contract.
+    let (Some(h), Some(vip)) = (unsafe { h.as_mut() }, unsafe { read_addr(af, addr) }) else {
+        return EINVAL;
+    };
+    if cands.is_null() && n != 0 || n > 256 {
+        return EINVAL;
+    }
+    // At most 256 candidates, copied so the registry sees plain values.
+    let mut list = [Candidate {
+        ifindex: 0,
+        if_type: 0,
+        flags: 0,
+        addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        prefixlen: 0,
+    }; 256];
+    let mut used = 0usize;
+    for i in 0..n {
+        // SAFETY: i < n entries per the contract.
+        let c = unsafe { cands.add(i).read_unaligned() };
+        if let (Some(c), Some(slot)) = (cand(&c), list.get_mut(used)) {
+            *slot = c;
+            used += 1;
+        }
+    }
+    let Some(c) = h.clones.get_mut(ifindex) else {
+        return Errno::ENXIO.get();
+    };
+    let r = c.add_addr(
+        &mut h.engine,
+        Instant::from_nanos(now_ns),
+        vip,
+        list.get(..used).unwrap_or(&[]),
+    );
+    finish(r, out)
+}
+
+/// An address removed from carpN; the last one unbinds the vhid.
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn carp_rs_clone_remove_addr(
+    h: *mut CarpRsEngine,
+    now_ns: u64,
+    ifindex: u32,
+    af: u8,
+    addr: *const u8,
+    out: *mut CarpRsLegacyOut,
+) -> c_int {
+    // SAFETY: exclusive under the shim's mutex; address per the contract.
+    let (Some(h), Some(vip)) = (unsafe { h.as_mut() }, unsafe { read_addr(af, addr) }) else {
+        return EINVAL;
+    };
+    let Some(c) = h.clones.get_mut(ifindex) else {
+        return Errno::ENXIO.get();
+    };
+    let r = c.remove_addr(&mut h.engine, Instant::from_nanos(now_ns), vip);
+    finish(r, out)
+}
+
+/// carpN `IFF_UP` changed.
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn carp_rs_clone_set_up(
+    h: *mut CarpRsEngine,
+    now_ns: u64,
+    ifindex: u32,
+    up: c_int,
+    out: *mut CarpRsLegacyOut,
+) -> c_int {
+    // SAFETY: exclusive under the shim's mutex.
+    let Some(h) = (unsafe { h.as_mut() }) else {
+        return EINVAL;
+    };
+    let Some(c) = h.clones.get_mut(ifindex) else {
+        return Errno::ENXIO.get();
+    };
+    let r = c.set_up(&mut h.engine, Instant::from_nanos(now_ns), up != 0);
+    finish(r, out)
+}
