@@ -34,6 +34,7 @@ struct carp_rs_addr {
 	bool		routed;			/* MASTER routes installed */
 	uint8_t		addr[16];
 	uint8_t		vmac[ETHER_ADDR_LEN];
+	struct epoch_context epoch_ctx;
 };
 
 /* A parent interface carrying vhids: ifp->if_carp points here. */

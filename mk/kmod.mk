@@ -6,7 +6,7 @@ KMOD_DIR := $(BUILD)/kmod
 KO_15 := $(BUILD)/freebsd15/carp_rs.ko
 KO_14 := $(BUILD)/freebsd14/carp_rs.ko
 KMOD_INPUTS := $(shell find kmod/src -name '*.rs') kmod/Cargo.toml $(wildcard Cargo.lock) \
-	Cargo.toml rust-toolchain.toml kmod/carp_rs_shim.c kmod/carp_rs_ffi.h \
+	Cargo.toml rust-toolchain.toml $(wildcard kmod/*.c kmod/*.h) kmod/shim-srcs.mk \
 	$(wildcard kmod/build/*) $(wildcard kmod/build/include/*.h)
 
 .PHONY: kmod check-ko check-ko-repro man-lint

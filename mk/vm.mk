@@ -36,7 +36,7 @@ ifeq ($(strip $(KERNEL)),)
 	@echo "vmtest: SKIP: no FreeBSD kernel given (make vmtest KERNEL=... BOOT=... [STOCK_CARP_KO=...]); real-kernel scenarios were not run"
 else
 	@test -n "$(BOOT)" || { echo "vmtest: BOOT= (directory with cdboot and loader_simp) is required with KERNEL="; exit 2; }
-	@command -v xorriso >/dev/null && command -v qemu-system-x86_64 >/dev/null || bash scripts/setup.d/40-vm.sh
+	@command -v xorriso >/dev/null && command -v qemu-system-x86_64 >/dev/null || bash scripts/vm-deps.sh
 	$(MAKE) vm-driver
 	@test -f $(VM_MODULE) || echo "vmtest: note: $(VM_MODULE) missing (run make); scenarios needing it will fail"
 	python3 tests/vm/vmtest.py $(foreach k,$(KERNEL),--kernel $(k)) --boot $(BOOT) \

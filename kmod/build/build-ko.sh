@@ -68,30 +68,36 @@ export RUSTFLAGS="-C relocation-model=static -C relro-level=off -C code-model=ke
 	--target-dir "$rust_target" --crate-type staticlib)
 rlib=$rust_target/x86_64-unknown-none/release/libcarp_rs.a
 
-# 2. C shim.
-obj=$BUILD_DIR/freebsd$variant/carp_rs_shim.o
-mkdir -p "$(dirname "$obj")"
-"$ZIG" cc -target "$triple" \
-	-U__FreeBSD_version -D__FreeBSD_version="$fbsd_version" \
-	-O2 -pipe -fno-strict-aliasing -Werror -D_KERNEL -DKLD_MODULE \
-	-nostdinc -include opt_global.h -I"$TOP/kmod/build/include" -I"$TOP/kmod" \
-	-isystem "$ZINC/x86_64-freebsd-none" -isystem "$ZINC/generic-freebsd" -isystem "$ckdir" \
-	-fno-common -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
-	-mcmodel=kernel -mno-red-zone -mno-mmx -mno-sse -mno-sse2 -msoft-float -mno-implicit-float \
-	-fno-asynchronous-unwind-tables -ffreestanding -fwrapv -fstack-protector \
-	-Wall -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wundef \
-	-Wno-pointer-sign -D__printf__=__freebsd_kprintf__ \
-	-fdiagnostics-show-option -Wno-unknown-pragmas -Wno-error=tautological-compare \
-	-Wno-error=empty-body -Wno-error=parentheses-equality -Wno-error=unused-function \
-	-Wno-error=pointer-sign -Wno-error=shift-negative-value -Wno-address-of-packed-member \
-	-Wno-format-zero-length -mno-aes -mno-avx -std=gnu17 \
-	-ffile-prefix-map="$TOP"=/carp_rs \
-	-c "$TOP/kmod/carp_rs_shim.c" -o "$obj"
+# 2. C shim: every file kmod/shim-srcs.mk lists.
+shim_srcs=$(sed -n 's/^CARP_RS_SHIM_SRCS *= *//p' "$TOP/kmod/shim-srcs.mk")
+objdir=$BUILD_DIR/freebsd$variant
+mkdir -p "$objdir"
+objs=()
+for src in $shim_srcs; do
+	obj=$objdir/${src%.c}.o
+	"$ZIG" cc -target "$triple" \
+		-U__FreeBSD_version -D__FreeBSD_version="$fbsd_version" \
+		-O2 -pipe -fno-strict-aliasing -Werror -D_KERNEL -DKLD_MODULE \
+		-nostdinc -include opt_global.h -I"$TOP/kmod/build/include" -I"$TOP/kmod" \
+		-isystem "$ZINC/x86_64-freebsd-none" -isystem "$ZINC/generic-freebsd" -isystem "$ckdir" \
+		-fno-common -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
+		-mcmodel=kernel -mno-red-zone -mno-mmx -mno-sse -mno-sse2 -msoft-float -mno-implicit-float \
+		-fno-asynchronous-unwind-tables -ffreestanding -fwrapv -fstack-protector \
+		-Wall -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wundef \
+		-Wno-pointer-sign -D__printf__=__freebsd_kprintf__ \
+		-fdiagnostics-show-option -Wno-unknown-pragmas -Wno-error=tautological-compare \
+		-Wno-error=empty-body -Wno-error=parentheses-equality -Wno-error=unused-function \
+		-Wno-error=pointer-sign -Wno-error=shift-negative-value -Wno-address-of-packed-member \
+		-Wno-format-zero-length -mno-aes -mno-avx -std=gnu17 \
+		-ffile-prefix-map="$TOP"=/carp_rs \
+		-c "$TOP/kmod/$src" -o "$obj"
+	objs+=("$obj")
+done
 
 # 3. Link as kmod.mk does on amd64 (ld -r), then localise and strip.
 tmp=$out.tmp
 "$ZIG" ld.lld -m elf_x86_64_fbsd -warn-common --build-id=sha1 \
-	-T "$TOP/kmod/build/kmod-amd64.ld" -r -o "$tmp" "$obj" "$rlib"
+	-T "$TOP/kmod/build/kmod-amd64.ld" -r -o "$tmp" "${objs[@]}" "$rlib"
 objcopy --remove-section=.llvmbc --remove-section=.llvmcmd \
 	--remove-section=.llvm_addrsig --remove-section=.comment "$tmp"
 nm -g "$tmp" | awk 'NF == 3 && $2 != "U" { print ($2 == "C" ? "-N" : "-L") $3 }' > "$tmp.syms"

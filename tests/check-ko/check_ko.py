@@ -165,9 +165,20 @@ def check_symbols(r, elf, tab, variant):
     return kpi, sets
 
 
+def shim_sources():
+    """The shim's C files, from kmod/shim-srcs.mk (one list for every build)."""
+    with open(os.path.join(TOP, "kmod", "shim-srcs.mk")) as f:
+        m = re.search(r"^CARP_RS_SHIM_SRCS\s*=\s*(.*)$", f.read(), re.M)
+    return m.group(1).split() if m else ["carp_rs_shim.c"]
+
+
 def shim_includes():
-    with open(os.path.join(TOP, "kmod", "carp_rs_shim.c")) as f:
-        incs = re.findall(r"^#include\s+<([^>]+)>", f.read(), re.M)
+    incs = []
+    for src in shim_sources():
+        with open(os.path.join(TOP, "kmod", src)) as f:
+            for h in re.findall(r"^#include\s+<([^>]+)>", f.read(), re.M):
+                if h not in incs:
+                    incs.append(h)
     # Also headers declaring what inline KPI pulls in.
     for extra in ("sys/pcpu.h", "sys/proc.h", "net/vnet.h"):
         if extra not in incs:
@@ -196,7 +207,10 @@ def undeclared_in_headers(names, variant):
     function or an object: `&name` compiles only for those."""
     if not names:
         return []
-    src = "".join(f"#include <{h}>\n" for h in shim_includes())
+    # The shim's own option headers first: ip_carp.h declares the IPv4 and
+    # IPv6 hooks only under INET / INET6.
+    src = '#include "opt_inet.h"\n#include "opt_inet6.h"\n'
+    src += "".join(f"#include <{h}>\n" for h in shim_includes())
     src += "void check_ko_refs(void);\nvoid check_ko_refs(void)\n{\n"
     src += "".join(f"\t(void)&{n};\n" for n in names) + "}\n"
     with tempfile.TemporaryDirectory() as d:

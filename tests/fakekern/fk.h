@@ -89,7 +89,7 @@ int	fk_kld_loaded(void);
 
 /* ---- sysctl ---- */
 struct sysctl_oid *fk_sysctl_find(const char *name);
-/* sysctl(3)-like: read into old/*oldlen and/or write new/newlen. */
+/* sysctl(3)-like: read into old (*oldlen bytes) and/or write new/newlen. */
 int	fk_sysctl(const char *name, void *old, size_t *oldlen,
 	    const void *new, size_t newlen);
 int	fk_sysctl_count(void);
@@ -144,5 +144,11 @@ int	fk_inet_pton4(const char *, struct in_addr *);
 int	fk_inet_pton6(const char *, struct in6_addr *);
 
 void	fk_kern_init(void);
+
+int	fk_addr_add4(struct ifnet *, const char *addr, int plen, int vhid,
+	    struct ifaddr **);
+int	fk_addr_add6(struct ifnet *, const char *addr, int plen, int vhid,
+	    struct ifaddr **);
+struct ifaddr *fk_addr_find(struct ifnet *, const char *addr);
 
 #endif

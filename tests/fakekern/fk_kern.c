@@ -9,6 +9,7 @@
  * SYSINITs, SYSUNINITs and event handler as kldload/kldunload would.
  */
 #include "fk.h"
+#include "fk_stack.h"
 
 int fk_failures;
 int fk_verbose;
@@ -66,15 +67,17 @@ fk_zfree(void *p)
 	fkh_free(p);
 }
 
-static void
+void
 fk_lines_add(struct fk_lines *l, const char *s)
 {
 	size_t n;
 	char *c;
 
 	if (l->n >= FK_LINES) {
-		fk_fail("too many captured lines (%s)", s);
-		return;
+		/* Keep the newest, like the message buffer. */
+		fk_zfree(l->line[0]);
+		memmove(&l->line[0], &l->line[1], (FK_LINES - 1) * sizeof(char *));
+		l->n--;
 	}
 	n = strlen(s);
 	c = fk_zalloc(n + 1);
@@ -174,19 +177,6 @@ panic(const char *fmt, ...)
 	fkh_abort();
 }
 
-void
-kassert_panic(const char *fmt, ...)
-{
-	__builtin_va_list ap;
-
-	fkh_out("KASSERT: ");
-	__builtin_va_start(ap, fmt);
-	fk_vout(fkh_out, fmt, ap);
-	__builtin_va_end(ap);
-	fkh_out("\n");
-	fkh_abort();
-}
-
 int bootverbose = 1;
 int cold;
 
@@ -196,7 +186,12 @@ static struct thread fk_thread0;
 static struct pcpu fk_pcpu0 __aligned(CACHE_LINE_SIZE);
 static struct ucred fk_cred0;
 static struct proc fk_proc0;
-struct vnet *vnet0;
+/*
+ * The default vnet with a zero data base: VNET(x) then reads the module's
+ * own set_vnet storage, which is what the only vnet of a plain kernel does.
+ */
+static struct vnet fk_vnet0 = { .vnet_magic_n = VNET_MAGIC_N };
+struct vnet *vnet0 = &fk_vnet0;
 
 void
 fk_kern_init(void)
@@ -204,6 +199,7 @@ fk_kern_init(void)
 	fk_thread0.td_proc = &fk_proc0;
 	fk_thread0.td_ucred = &fk_cred0;
 	fk_thread0.td_tid = 100001;
+	fk_thread0.td_vnet = vnet0;
 	fk_pcpu0.pc_curthread = &fk_thread0;
 	fk_pcpu0.pc_cpuid = 0;
 	if (fkh_set_gs(&fk_pcpu0) != 0) {
@@ -333,7 +329,7 @@ fk_malloc(size_t size, size_t align, struct malloc_type *type, int flags)
 }
 
 void *
-malloc(size_t size, struct malloc_type *type, int flags)
+(malloc)(size_t size, struct malloc_type *type, int flags)
 {
 	return (fk_malloc(size, 16, type, flags));
 }
@@ -536,7 +532,7 @@ void
 fk_assert_sleepable(const char *what)
 {
 	for (int i = 0; i < fk_nheld; i++)
-		if ((LOCK_CLASS(fk_held[i]) == &lock_class_mtx_sleep))
+		if (LOCK_CLASS(fk_held[i]) == &lock_class_mtx_sleep)
 			fk_fail("%s: sleeping with non-sleepable lock \"%s\" "
 			    "held", what, fk_held[i]->lo_name);
 	if (fk_epoch_depth() != 0)
@@ -569,7 +565,7 @@ fk_lock_init(struct lock_object *lo, struct lock_class *class,
 		if (lock_classes[i] == class)
 			break;
 	lo->lo_name = name;
-	lo->lo_flags = flags | LO_INITIALIZED | LO_CLASSINDEX(i);
+	lo->lo_flags = flags | LO_INITIALIZED | (i << LO_CLASSSHIFT);
 	lo->lo_data = 0;
 	lo->lo_witness = NULL;
 }
@@ -739,9 +735,9 @@ sx_init_flags(struct sx *sx, const char *description, int opts)
 }
 
 void
-sx_sysinit(void *arg)
+sx_sysinit(const void *arg)
 {
-	struct sx_args *sargs = arg;
+	const struct sx_args *sargs = arg;
 
 	sx_init_flags(sargs->sa_sx, sargs->sa_desc, sargs->sa_flags);
 }
@@ -865,7 +861,7 @@ static int fk_edepth;
 /* Deferred epoch_call() callbacks; run by the next epoch_wait. */
 #define	FK_MAXECALL	256
 static struct {
-	epoch_callback_t	f;
+	epoch_callback_t	*f;
 	epoch_context_t		ctx;
 } fk_ecall[FK_MAXECALL];
 static int fk_necall;
@@ -998,7 +994,7 @@ nanouptime(struct timespec *ts)
 
 volatile time_t time_uptime = 1000;
 volatile time_t time_second = 1795373429;
-int ticks;
+volatile int ticks;
 int hz = 1000;
 int tick = 1000;
 sbintime_t tick_sbt = SBT_1MS;
@@ -1350,4 +1346,80 @@ fk_kld_unload(void)
 		fk_fail("kldunload left %d lock(s) held, epoch depth %d",
 		    fk_nheld, fk_edepth);
 	return (0);
+}
+
+/* ------------------------------------------------- libkern strings */
+
+size_t
+strlcpy(char *dst, const char *src, size_t siz)
+{
+	size_t n = strlen(src);
+
+	if (siz > 0) {
+		size_t c = n < siz - 1 ? n : siz - 1;
+
+		memcpy(dst, src, c);
+		dst[c] = '\0';
+	}
+	return (n);
+}
+
+size_t
+strlcat(char *dst, const char *src, size_t siz)
+{
+	size_t d = strnlen(dst, siz);
+
+	if (d == siz)
+		return (siz + strlen(src));
+	return (d + strlcpy(dst + d, src, siz - d));
+}
+
+char *
+strdup(const char *s, struct malloc_type *type)
+{
+	size_t n = strlen(s) + 1;
+	char *c = malloc(n, type, M_WAITOK);
+
+	memcpy(c, s, n);
+	return (c);
+}
+
+char *
+strdup_flags(const char *s, struct malloc_type *type, int flags)
+{
+	size_t n = strlen(s) + 1;
+	char *c = malloc(n, type, flags);
+
+	if (c != NULL)
+		memcpy(c, s, n);
+	return (c);
+}
+
+/* --------------------------------------------------- VNET_SYSINIT */
+
+/* One vnet exists: a VNET_SYSINIT runs at once, a VNET_SYSUNINIT too. */
+void
+vnet_register_sysinit(void *arg)
+{
+	struct vnet_sysinit *vs = arg;
+
+	vs->func(vs->arg);
+}
+
+void
+vnet_deregister_sysinit(void *arg __unused)
+{
+}
+
+void
+vnet_register_sysuninit(void *arg __unused)
+{
+}
+
+void
+vnet_deregister_sysuninit(void *arg)
+{
+	struct vnet_sysinit *vs = arg;
+
+	vs->func(vs->arg);
 }

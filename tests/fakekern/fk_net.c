@@ -9,6 +9,10 @@
  * the module sends.
  */
 #include "fk.h"
+#include "fk_stack.h"
+
+#include <net/ethernet.h>
+#include <netinet6/in6_var.h>
 
 /* ------------------------------------------------------------- mbufs */
 
@@ -72,12 +76,12 @@ uma_zalloc_arg(uma_zone_t zone, void *arg, int flags)
 	}
 	m = fk_zalloc(MSIZE);
 	fk_nmbufs++;
-	if (args != NULL && (args->type & MT_NOINIT) == 0) {
+	/* mb_ctor_mbuf: MT_NOINIT (the _raw variants) skips m_init. */
+	if (args != NULL && args->type != MT_NOINIT) {
 		m_init(m, flags, args->type, args->flags);
 		if (zone == zone_pack)
 			fk_clust_attach(m);
-	} else if (args != NULL)
-		m->m_type = args->type & ~MT_NOINIT;
+	}
 	return (m);
 }
 
@@ -215,7 +219,7 @@ m_copydata(const struct mbuf *m, int off, int len, caddr_t cp)
 	}
 }
 
-int
+u_int
 m_length(struct mbuf *m0, struct mbuf **last)
 {
 	struct mbuf *m;
@@ -386,15 +390,72 @@ fk_mbuf_from(const void *data, int len, int split, struct ifnet *rcvif)
 
 #define	FK_MAXIF	16
 static struct ifnet *fk_ifs[FK_MAXIF];
-struct ifnethead ifnet;
-VNET_DEFINE(struct ifnethead, ifnet);
+static bool fk_if_valid(const struct ifnet *, const char *);
 
+/* V_ifnet: every attached interface, in attach order. */
+VNET_DEFINE(struct ifnethead, ifnet) = CK_STAILQ_HEAD_INITIALIZER(vnet_entry_ifnet);
+VNET_DEFINE(int, ip6_forwarding);
+const struct in6_addr in6addr_any = IN6ADDR_ANY_INIT;
+
+/* if_attach's part: an index, the link-level address first in the list. */
+int
+fk_if_register(struct ifnet *ifp)
+{
+	struct sockaddr_dl *sdl;
+	struct ifaddr *ifa;
+	int index = ifp->if_index;
+
+	if (index == 0)
+		for (index = 1; index < FK_MAXIF && fk_ifs[index] != NULL; index++)
+			;
+	if (index <= 0 || index >= FK_MAXIF || fk_ifs[index] != NULL) {
+		fk_fail("if_attach: no free index for %s", ifp->if_xname);
+		return (ENOSPC);
+	}
+	ifp->if_index = index;
+	ifa = fk_zalloc(sizeof(*ifa) + 2 * sizeof(struct sockaddr_dl));
+	sdl = (struct sockaddr_dl *)(ifa + 1);
+	sdl->sdl_len = sizeof(*sdl);
+	sdl->sdl_family = AF_LINK;
+	sdl->sdl_index = index;
+	sdl->sdl_type = ifp->if_type;
+	sdl->sdl_nlen = strlen(ifp->if_xname);
+	memcpy(sdl->sdl_data, ifp->if_xname, sdl->sdl_nlen);
+	sdl->sdl_alen = ifp->if_addrlen;
+	ifa->ifa_addr = (struct sockaddr *)sdl;
+	ifa->ifa_ifp = ifp;
+	ifa->ifa_refcnt = 1;
+	ifp->if_addr = ifa;
+	CK_STAILQ_INSERT_HEAD(&ifp->if_addrhead, ifa, ifa_link);
+	fk_ifs[index] = ifp;
+	CK_STAILQ_INSERT_TAIL(&V_ifnet, ifp, if_link);
+	return (0);
+}
+
+void
+fk_if_unregister(struct ifnet *ifp)
+{
+	struct ifaddr *ifa;
+
+	if (!fk_if_valid(ifp, "if_detach"))
+		return;
+	fk_ifs[ifp->if_index] = NULL;
+	CK_STAILQ_REMOVE(&V_ifnet, ifp, ifnet, if_link);
+	while ((ifa = CK_STAILQ_FIRST(&ifp->if_addrhead)) != NULL) {
+		CK_STAILQ_REMOVE_HEAD(&ifp->if_addrhead, ifa_link);
+		if (ifa == ifp->if_addr)
+			fk_zfree(ifa);
+		else
+			fk_fail("if_detach(%s): address left", ifp->if_xname);
+	}
+	ifp->if_addr = NULL;
+}
+
+/* A physical parent (em0...), as a driver's ether_ifattach makes it. */
 struct ifnet *
 fk_if_create(const char *name, int index, const uint8_t mac[6])
 {
 	struct ifnet *ifp;
-	struct sockaddr_dl *sdl;
-	struct ifaddr *ifa;
 
 	if (index <= 0 || index >= FK_MAXIF || fk_ifs[index] != NULL) {
 		fk_fail("fk_if_create: bad index %d", index);
@@ -415,37 +476,166 @@ fk_if_create(const char *name, int index, const uint8_t mac[6])
 	CK_STAILQ_INIT(&ifp->if_addrhead);
 	CK_STAILQ_INIT(&ifp->if_multiaddrs);
 	mtx_init(&ifp->if_addr_lock, "if_addr_lock", NULL, MTX_DEF);
-	/* The link-level address is the first ifaddr, as if_attach makes it. */
-	ifa = fk_zalloc(sizeof(*ifa) + 2 * sizeof(struct sockaddr_dl));
-	sdl = (struct sockaddr_dl *)(ifa + 1);
-	sdl->sdl_len = sizeof(*sdl);
-	sdl->sdl_family = AF_LINK;
-	sdl->sdl_index = index;
-	sdl->sdl_type = IFT_ETHER;
-	sdl->sdl_nlen = strlen(name);
-	memcpy(sdl->sdl_data, name, sdl->sdl_nlen);
-	sdl->sdl_alen = ETHER_ADDR_LEN;
-	memcpy(LLADDR(sdl), mac, ETHER_ADDR_LEN);
-	ifa->ifa_addr = (struct sockaddr *)sdl;
-	ifa->ifa_ifp = ifp;
-	ifp->if_addr = ifa;
-	CK_STAILQ_INSERT_HEAD(&ifp->if_addrhead, ifa, ifa_link);
-	fk_ifs[index] = ifp;
+	fk_if_register(ifp);
+	memcpy(LLADDR((struct sockaddr_dl *)ifp->if_addr->ifa_addr), mac,
+	    ETHER_ADDR_LEN);
 	return (ifp);
 }
 
 void
 fk_if_destroy(struct ifnet *ifp)
 {
-	struct ifaddr *ifa;
+	struct ifaddr *ifa, *next;
 
-	fk_ifs[ifp->if_index] = NULL;
-	while ((ifa = CK_STAILQ_FIRST(&ifp->if_addrhead)) != NULL) {
-		CK_STAILQ_REMOVE_HEAD(&ifp->if_addrhead, ifa_link);
-		fk_zfree(ifa);
-	}
+	CK_STAILQ_FOREACH_SAFE(ifa, &ifp->if_addrhead, ifa_link, next)
+		if (ifa != ifp->if_addr)
+			fk_addr_remove(ifa);
+	if (ifp->if_carp != NULL)
+		fk_fail("%s destroyed with if_carp set", ifp->if_xname);
+	if (ifp->if_refcount != 1)
+		fk_fail("%s destroyed with %u references", ifp->if_xname,
+		    ifp->if_refcount);
+	fk_if_unregister(ifp);
 	mtx_destroy(&ifp->if_addr_lock);
 	fk_zfree(ifp);
+}
+
+/*
+ * The admin's address commands (in_aifaddr_ioctl / in_difaddr_ioctl and
+ * their IPv6 twins) reduced to what CARP sees: with a vhid the hook
+ * attaches the ifa before it is linked, and refuses it with an error.
+ */
+static struct malloc_type *
+fk_ifaddr_type(void)
+{
+	extern struct malloc_type M_IFADDR[1];
+
+	return (M_IFADDR);
+}
+
+int
+fk_addr_add4(struct ifnet *ifp, const char *addr, int plen, int vhid,
+    struct ifaddr **out)
+{
+	struct in_ifaddr *ia;
+	struct ifaddr *ifa;
+	int error;
+
+	ia = malloc(sizeof(*ia), fk_ifaddr_type(), M_WAITOK | M_ZERO);
+	ifa = &ia->ia_ifa;
+	ia->ia_addr.sin_len = sizeof(ia->ia_addr);
+	ia->ia_addr.sin_family = AF_INET;
+	fk_inet_pton4(addr, &ia->ia_addr.sin_addr);
+	ia->ia_sockmask.sin_len = sizeof(ia->ia_sockmask);
+	ia->ia_sockmask.sin_family = AF_INET;
+	ia->ia_sockmask.sin_addr.s_addr = plen == 0 ? 0 :
+	    htonl(0xffffffffu << (32 - plen));
+	ia->ia_subnetmask = ntohl(ia->ia_sockmask.sin_addr.s_addr);
+	ia->ia_subnet = ntohl(ia->ia_addr.sin_addr.s_addr) & ia->ia_subnetmask;
+	ifa->ifa_addr = (struct sockaddr *)&ia->ia_addr;
+	ifa->ifa_netmask = (struct sockaddr *)&ia->ia_sockmask;
+	ifa->ifa_dstaddr = (struct sockaddr *)&ia->ia_dstaddr;
+	ifa->ifa_ifp = ifp;
+	ifa->ifa_refcnt = 1;
+	if (vhid != 0) {
+		if (carp_attach_p == NULL) {
+			free(ia, fk_ifaddr_type());
+			return (EPROTONOSUPPORT);
+		}
+		error = carp_attach_p(ifa, vhid);
+		if (error != 0) {
+			free(ia, fk_ifaddr_type());
+			return (error);
+		}
+	}
+	CK_STAILQ_INSERT_TAIL(&ifp->if_addrhead, ifa, ifa_link);
+	if (out != NULL)
+		*out = ifa;
+	return (0);
+}
+
+int
+fk_addr_add6(struct ifnet *ifp, const char *addr, int plen, int vhid,
+    struct ifaddr **out)
+{
+	struct in6_ifaddr *ia;
+	struct ifaddr *ifa;
+	int error;
+
+	ia = malloc(sizeof(*ia), fk_ifaddr_type(), M_WAITOK | M_ZERO);
+	ifa = &ia->ia_ifa;
+	ia->ia_addr.sin6_len = sizeof(ia->ia_addr);
+	ia->ia_addr.sin6_family = AF_INET6;
+	fk_inet_pton6(addr, &ia->ia_addr.sin6_addr);
+	ia->ia_prefixmask.sin6_len = sizeof(ia->ia_prefixmask);
+	ia->ia_prefixmask.sin6_family = AF_INET6;
+	for (int i = 0; i < plen && i < 128; i++)
+		ia->ia_prefixmask.sin6_addr.s6_addr[i / 8] |= 0x80 >> (i % 8);
+	ifa->ifa_addr = (struct sockaddr *)&ia->ia_addr;
+	ifa->ifa_netmask = (struct sockaddr *)&ia->ia_prefixmask;
+	ifa->ifa_dstaddr = (struct sockaddr *)&ia->ia_dstaddr;
+	ifa->ifa_ifp = ifp;
+	ifa->ifa_refcnt = 1;
+	CK_STAILQ_INSERT_TAIL(&ifp->if_addrhead, ifa, ifa_link);
+	/* in6.c: the hook runs after in6_update_ifa linked the address. */
+	if (vhid != 0) {
+		error = carp_attach_p != NULL ? carp_attach_p(ifa, vhid) :
+		    EPROTONOSUPPORT;
+		if (error != 0) {
+			CK_STAILQ_REMOVE(&ifp->if_addrhead, ifa, ifaddr,
+			    ifa_link);
+			if (carp_detach_p != NULL && ifa->ifa_carp != NULL)
+				carp_detach_p(ifa, false);
+			ifa_free(ifa);
+			return (error);
+		}
+	}
+	if (out != NULL)
+		*out = ifa;
+	return (0);
+}
+
+/* in_difaddr_ioctl: the hook detaches, the ifa is unlinked and released. */
+void
+fk_addr_remove(struct ifaddr *ifa)
+{
+	struct ifnet *ifp = ifa->ifa_ifp;
+
+	if (ifa->ifa_carp != NULL) {
+		if (carp_detach_p == NULL)
+			fk_fail("address with ifa_carp but no carp_detach_p");
+		else
+			carp_detach_p(ifa, false);
+		if (ifa->ifa_carp != NULL)
+			fk_fail("carp_detach_p left ifa_carp set");
+	}
+	CK_STAILQ_REMOVE(&ifp->if_addrhead, ifa, ifaddr, ifa_link);
+	ifa_free(ifa);
+}
+
+struct ifaddr *
+fk_addr_find(struct ifnet *ifp, const char *addr)
+{
+	struct ifaddr *ifa;
+	struct in_addr a4;
+	struct in6_addr a6;
+	int v6 = strchr(addr, ':') != NULL;
+
+	if (v6)
+		fk_inet_pton6(addr, &a6);
+	else
+		fk_inet_pton4(addr, &a4);
+	CK_STAILQ_FOREACH(ifa, &ifp->if_addrhead, ifa_link) {
+		if (!v6 && ifa->ifa_addr->sa_family == AF_INET &&
+		    ((struct sockaddr_in *)ifa->ifa_addr)->sin_addr.s_addr ==
+		    a4.s_addr)
+			return (ifa);
+		if (v6 && ifa->ifa_addr->sa_family == AF_INET6 &&
+		    IN6_ARE_ADDR_EQUAL(
+		    &((struct sockaddr_in6 *)ifa->ifa_addr)->sin6_addr, &a6))
+			return (ifa);
+	}
+	return (NULL);
 }
 
 struct ifnet *
@@ -464,7 +654,7 @@ fk_if_valid(const struct ifnet *ifp, const char *fn)
 	return (false);
 }
 
-u_short
+int
 if_getindex(const if_t ifp)
 {
 	if (!fk_if_valid(ifp, __func__))
@@ -504,7 +694,7 @@ if_getlinkstate(if_t ifp)
 	return (fk_if_valid(ifp, __func__) ? ifp->if_link_state : 0);
 }
 
-uint32_t
+int
 if_getmtu(const if_t ifp)
 {
 	return (fk_if_valid(ifp, __func__) ? ifp->if_mtu : 0);
@@ -516,7 +706,7 @@ if_getsoftc(if_t ifp)
 	return (fk_if_valid(ifp, __func__) ? ifp->if_softc : NULL);
 }
 
-caddr_t
+char *
 if_getlladdr(const if_t ifp)
 {
 	if (!fk_if_valid(ifp, __func__))
@@ -848,4 +1038,29 @@ ip6_output(struct mbuf *m, struct ip6_pktopts *opt __unused,
 	if (im6o != NULL && im6o->im6o_multicast_ifp != NULL)
 		ifindex = im6o->im6o_multicast_ifp->if_index;
 	return (fk_capture(m, 6, ifindex));
+}
+
+void
+mb_free_extpg(struct mbuf *m __unused)
+{
+	fk_fail("mb_free_extpg: unmapped mbufs are not faked");
+}
+
+void
+m_snd_tag_destroy(struct m_snd_tag *mst __unused)
+{
+	fk_fail("m_snd_tag_destroy: send tags are not faked");
+}
+
+struct mbuf *
+m_get2(int size, int how, short type, int flags)
+{
+
+	if (size <= ((flags & M_PKTHDR) ? MHLEN : MLEN))
+		return (flags & M_PKTHDR ? m_gethdr(how, type) : m_get(how, type));
+	if (size > MCLBYTES) {
+		fk_fail("m_get2(%d): jumbo clusters are not faked", size);
+		return (NULL);
+	}
+	return (m_getcl(how, type, flags));
 }

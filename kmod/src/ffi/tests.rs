@@ -1,0 +1,492 @@
+//! Host tests of the C ABI the shim calls, driven the way the shim drives
+//! it: raw pointers, byte buffers, errno returns.
+
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
+use core::ffi::c_void;
+use core::ptr;
+
+use super::*;
+use crate::ctl::carpreq::CarpReq;
+use crate::ctl::netlink;
+
+const EM0: u32 = 2;
+const CARP0: u32 = 9;
+const SEC: u64 = 1_000_000_000;
+const ENOENT: i32 = 2;
+const EPERM: i32 = 1;
+const ENXIO: i32 = 6;
+const EINVAL: i32 = 22;
+const EOPNOTSUPP: i32 = 45;
+
+fn eth(index: u32) -> CarpRsIfInfo {
+    CarpRsIfInfo {
+        index,
+        flags: 0x8000 | 1,
+        if_type: 0x06,
+        pad: [0; 3],
+    }
+}
+
+fn carpreq(vhid: i32, advskew: i32, key: &[u8]) -> [u8; 40] {
+    let mut k = [0u8; 20];
+    k[..key.len()].copy_from_slice(key);
+    let mut b = [0u8; 40];
+    CarpReq {
+        count: 1,
+        vhid,
+        state: 0,
+        advskew,
+        advbase: 1,
+        key: k,
+    }
+    .emit(&mut b)
+    .unwrap();
+    b
+}
+
+unsafe extern "C" fn names(_: *mut c_void, index: u32, buf: *mut u8, len: usize) -> usize {
+    let n: &[u8] = match index {
+        EM0 => b"em0",
+        CARP0 => b"carp0",
+        _ => return 0,
+    };
+    let n = &n[..n.len().min(len)];
+    unsafe { ptr::copy_nonoverlapping(n.as_ptr(), buf, n.len()) };
+    n.len()
+}
+
+fn cstr(b: &[u8]) -> &str {
+    let end = b.iter().position(|c| *c == 0).unwrap();
+    core::str::from_utf8(&b[..end]).unwrap()
+}
+
+fn events(h: *mut CarpRsEngine) -> Vec<CarpRsEvent> {
+    let mut v = Vec::new();
+    let mut buf = [0u8; CARP_RS_TXBUF_MIN];
+    let mut tx = CarpRsTx::default();
+    unsafe {
+        while carp_rs_engine_transmit(h, buf.as_mut_ptr(), buf.len(), &mut tx) == CARP_RS_OK {}
+        let mut ev = CarpRsEvent::default();
+        while carp_rs_engine_event(h, Some(names), ptr::null_mut(), &mut ev) == CARP_RS_OK {
+            v.push(ev);
+        }
+    }
+    v
+}
+
+/// vhid 1 on EM0 with 192.0.2.50, BACKUP at t=1 s.
+fn configured() -> (*mut CarpRsEngine, u64) {
+    let h = carp_rs_engine_new();
+    let ii = eth(EM0);
+    let req = carpreq(1, 100, b"pw");
+    let mut res = CarpRsSetRes::default();
+    let own = [192u8, 0, 2, 11];
+    let vip = [192u8, 0, 2, 50];
+    let mut id = 0u64;
+    unsafe {
+        assert_eq!(
+            carp_rs_iface_addrs(h, EM0, own.as_ptr(), ptr::null()),
+            0
+        );
+        assert_eq!(
+            carp_rs_ioctl_set(h, SEC, &ii, req.as_ptr(), req.len(), 1, &mut res),
+            0
+        );
+        assert_eq!(res.created, 1);
+        assert_eq!(
+            carp_rs_addr_attach(h, SEC, EM0, 1, CARP_RS_AF_INET, vip.as_ptr(), &mut id),
+            0
+        );
+        assert_eq!(id, res.id);
+    }
+    (h, id)
+}
+
+#[test]
+fn every_new_entry_point_is_null_safe() {
+    let null = ptr::null_mut::<CarpRsEngine>();
+    let b = [0u8; 64];
+    let mut out = [0u8; 64];
+    let mut used = 0usize;
+    let a = [192u8, 0, 2, 1];
+    unsafe {
+        assert_eq!(
+            carp_rs_ioctl_set(null, 0, ptr::null(), b.as_ptr(), 40, 1, ptr::null_mut()),
+            EINVAL
+        );
+        assert_eq!(
+            carp_rs_ioctl_get(null, ptr::null(), b.as_ptr(), 40, 1, out.as_mut_ptr(), 64, &mut used),
+            EINVAL
+        );
+        assert_eq!(carp_rs_nl_parse(ptr::null(), 4, ptr::null_mut()), EINVAL);
+        assert_eq!(
+            carp_rs_nl_set(null, 0, b.as_ptr(), 4, ptr::null(), 1, ptr::null_mut()),
+            EINVAL
+        );
+        assert_eq!(
+            carp_rs_nl_get(null, b.as_ptr(), 4, ptr::null(), 1, 0, 0, 0, out.as_mut_ptr(), 64, &mut used),
+            EINVAL
+        );
+        assert_eq!(carp_rs_sysctl(null, 0, 0, ptr::null(), ptr::null_mut()), EINVAL);
+        assert_eq!(carp_rs_sysctl_read(null, 0), 0);
+        assert_eq!(
+            carp_rs_addr_attach(null, 0, 1, 1, CARP_RS_AF_INET, a.as_ptr(), ptr::null_mut()),
+            EINVAL
+        );
+        assert_eq!(
+            carp_rs_addr_detach(null, 0, 0, CARP_RS_AF_INET, a.as_ptr(), 0, ptr::null_mut()),
+            EINVAL
+        );
+        assert_eq!(carp_rs_vhid_remove(null, 0, 0), EINVAL);
+        assert_eq!(carp_rs_iface_vhids(null, 1), 0);
+        assert_eq!(carp_rs_vhid_list(null, ptr::null_mut(), 0), 0);
+        carp_rs_link_state(null, 0, 1, 1);
+        assert_eq!(carp_rs_iface_addrs(null, 1, ptr::null(), ptr::null()), EINVAL);
+        assert_eq!(carp_rs_vhid_state(null, 0), -1);
+        carp_rs_tx_result(null, 0, 1, 1, 0);
+        carp_rs_seed(null, 1);
+        carp_rs_count(null, 1);
+        assert_eq!(
+            carp_rs_engine_event(null, None, ptr::null_mut(), ptr::null_mut()),
+            CARP_RS_EINVAL
+        );
+        assert_eq!(carp_rs_forus(null, 1, ptr::null()), 0);
+        assert_eq!(carp_rs_is_master(null, 1, 1), 0);
+        assert_eq!(
+            carp_rs_arp_reply_mac(null, 1, a.as_ptr(), a.as_ptr(), out.as_mut_ptr()),
+            0
+        );
+        assert_eq!(carp_rs_clone_create(null, 1), EINVAL);
+        assert_eq!(carp_rs_clone_destroy(null, 0, 1, ptr::null_mut()), EINVAL);
+        assert_eq!(carp_rs_clone_known(null, 1), 0);
+        assert_eq!(carp_rs_clone_vhid(null, 1), 0);
+        assert_eq!(
+            carp_rs_clone_ioctl_set(null, 0, 1, b.as_ptr(), 40, 1, ptr::null_mut()),
+            EINVAL
+        );
+        assert_eq!(
+            carp_rs_clone_ioctl_get(null, 1, b.as_ptr(), 40, 1, out.as_mut_ptr(), 64, &mut used),
+            EINVAL
+        );
+        assert_eq!(
+            carp_rs_clone_add_addr(null, 0, 1, CARP_RS_AF_INET, a.as_ptr(), ptr::null(), 0, ptr::null_mut()),
+            EINVAL
+        );
+        assert_eq!(
+            carp_rs_clone_remove_addr(null, 0, 1, CARP_RS_AF_INET, a.as_ptr(), ptr::null_mut()),
+            EINVAL
+        );
+        assert_eq!(carp_rs_clone_set_up(null, 0, 1, 1, ptr::null_mut()), EINVAL);
+        // A live engine with a NULL event slot or unknown knob.
+        let h = carp_rs_engine_new();
+        assert_eq!(
+            carp_rs_engine_event(h, None, ptr::null_mut(), ptr::null_mut()),
+            CARP_RS_EINVAL
+        );
+        assert_eq!(carp_rs_sysctl(h, 0, CARP_RS_SYSCTL_COUNT, ptr::null(), ptr::null_mut()), EINVAL);
+        carp_rs_engine_free(h);
+    }
+}
+
+const CARP_RS_SYSCTL_COUNT: u32 = 9;
+
+#[test]
+fn ioctl_errors_are_freebsds() {
+    let h = carp_rs_engine_new();
+    let req = carpreq(1, 0, b"");
+    let mut res = CarpRsSetRes::default();
+    let mut lo = eth(1);
+    lo.if_type = 0x18;
+    unsafe {
+        // No such interface, not Ethernet, unprivileged, bad vhid.
+        assert_eq!(carp_rs_ioctl_set(h, 0, ptr::null(), req.as_ptr(), 40, 1, &mut res), ENXIO);
+        assert_eq!(carp_rs_ioctl_set(h, 0, &lo, req.as_ptr(), 40, 1, &mut res), EOPNOTSUPP);
+        assert_eq!(carp_rs_ioctl_set(h, 0, &eth(EM0), req.as_ptr(), 40, 0, &mut res), EPERM);
+        let bad = carpreq(256, 0, b"");
+        assert_eq!(carp_rs_ioctl_set(h, 0, &eth(EM0), bad.as_ptr(), 40, 1, &mut res), EINVAL);
+        // A short struct is refused, not read past.
+        assert_ne!(carp_rs_ioctl_set(h, 0, &eth(EM0), req.as_ptr(), 20, 1, &mut res), 0);
+        // Nothing was created by any of them.
+        assert_eq!(carp_rs_iface_vhids(h, EM0), 0);
+        // An address for a vhid never SET: ENOENT.
+        let vip = [192u8, 0, 2, 50];
+        let mut id = 0;
+        assert_eq!(
+            carp_rs_addr_attach(h, 0, EM0, 1, CARP_RS_AF_INET, vip.as_ptr(), &mut id),
+            ENOENT
+        );
+        carp_rs_engine_free(h);
+    }
+}
+
+#[test]
+fn set_get_roundtrip_and_key_visibility() {
+    let (h, _) = configured();
+    let q = carpreq(0, 0, b"");
+    let mut out = [0u8; 40 * 255];
+    let mut used = 0usize;
+    unsafe {
+        assert_eq!(
+            carp_rs_ioctl_get(h, &eth(EM0), q.as_ptr(), 40, 1, out.as_mut_ptr(), out.len(), &mut used),
+            0
+        );
+        assert_eq!(used, 40);
+        let r = CarpReq::parse(&out[..40]).unwrap();
+        assert_eq!((r.vhid, r.advskew, r.advbase, r.state), (1, 100, 1, 1));
+        assert_eq!(&r.key[..2], b"pw");
+        // Unprivileged readers see no key.
+        assert_eq!(
+            carp_rs_ioctl_get(h, &eth(EM0), q.as_ptr(), 40, 0, out.as_mut_ptr(), out.len(), &mut used),
+            0
+        );
+        assert_eq!(CarpReq::parse(&out[..40]).unwrap().key, [0; 20]);
+        // A second SET changes advskew, creates nothing.
+        let mut res = CarpRsSetRes::default();
+        let req = carpreq(1, 20, b"");
+        assert_eq!(carp_rs_ioctl_set(h, 2 * SEC, &eth(EM0), req.as_ptr(), 40, 1, &mut res), 0);
+        assert_eq!(res.created, 0);
+        carp_rs_ioctl_get(h, &eth(EM0), q.as_ptr(), 40, 1, out.as_mut_ptr(), out.len(), &mut used);
+        assert_eq!(CarpReq::parse(&out[..40]).unwrap().advskew, 20);
+        carp_rs_engine_free(h);
+    }
+}
+
+#[test]
+fn master_events_carry_freebsd_text_and_data_path_follows() {
+    let (h, id) = configured();
+    unsafe {
+        let evs = events(h);
+        let st: Vec<_> = evs.iter().filter(|e| e.kind == CARP_RS_EV_STATE).collect();
+        assert_eq!(st.last().unwrap().to, 1, "BACKUP after attach");
+        assert_eq!(cstr(&st.last().unwrap().log), "carp: 1@em0: INIT -> BACKUP (initialization complete)");
+        assert_eq!(carp_rs_vhid_state(h, id), 1);
+        assert_eq!(carp_rs_is_master(h, EM0, 1), 0);
+        let deadline = carp_rs_engine_deadline(h);
+        assert!(deadline > SEC && deadline < 6 * SEC, "master-down armed: {deadline}");
+        carp_rs_engine_timeout(h, deadline);
+        let evs = events(h);
+        let m = evs.iter().find(|e| e.kind == CARP_RS_EV_STATE).unwrap();
+        assert_eq!((m.from, m.to, m.vhid, m.ifindex, m.id), (1, 2, 1, EM0, id));
+        assert_eq!(cstr(&m.log), "carp: 1@em0: BACKUP -> MASTER (master timed out)");
+        assert_eq!(m.log_pri, LOG_INFO);
+        assert_eq!(cstr(&m.devd_subsystem), "1@em0");
+        assert_eq!(cstr(&m.devd_type), "MASTER");
+        assert_eq!(m.legacy_ifindex, 0);
+        assert!(evs.iter().any(|e| e.kind == CARP_RS_EV_ANNOUNCE && e.id == id));
+        assert_eq!(carp_rs_is_master(h, EM0, 1), 1);
+        let vmac = [0u8, 0, 0x5e, 0, 1, 1];
+        assert_eq!(carp_rs_forus(h, EM0, vmac.as_ptr()), 1);
+        assert_eq!(carp_rs_forus(h, EM0 + 1, vmac.as_ptr()), 0);
+        let other = [0u8, 0, 0x5e, 0, 1, 2];
+        assert_eq!(carp_rs_forus(h, EM0, other.as_ptr()), 0);
+        let (vip, from) = ([192u8, 0, 2, 50], [192u8, 0, 2, 99]);
+        let mut mac = [0u8; 6];
+        assert_eq!(carp_rs_arp_reply_mac(h, EM0, vip.as_ptr(), from.as_ptr(), mac.as_mut_ptr()), 1);
+        assert_eq!(mac, vmac);
+        // Link down: INIT, demotion logged with FreeBSD's words.
+        carp_rs_link_state(h, deadline + 1, EM0, 0);
+        let evs = events(h);
+        assert!(evs.iter().any(|e| e.kind == CARP_RS_EV_STATE
+            && cstr(&e.log) == "carp: 1@em0: MASTER -> INIT (hardware interface down)"));
+        assert!(evs.iter().any(|e| e.kind == CARP_RS_EV_DEMOTED
+            && cstr(&e.log) == "carp: demoted by 240 to 240 (interface down)"));
+        assert_eq!(carp_rs_forus(h, EM0, vmac.as_ptr()), 0);
+        carp_rs_engine_free(h);
+    }
+}
+
+#[test]
+fn adverts_leave_with_the_parent_source_and_the_virtual_mac() {
+    let (h, _) = configured();
+    let mut buf = [0u8; CARP_RS_TXBUF_MIN];
+    let mut tx = CarpRsTx::default();
+    unsafe {
+        events(h);
+        carp_rs_engine_timeout(h, carp_rs_engine_deadline(h));
+        assert_eq!(carp_rs_engine_transmit(h, buf.as_mut_ptr(), buf.len(), &mut tx), CARP_RS_OK);
+        assert_eq!((tx.ifindex, tx.vhid, tx.af, tx.ttl, tx.len), (EM0, 1, CARP_RS_AF_INET, 255, 36));
+        assert_eq!(&tx.src[..4], &[192, 0, 2, 11]);
+        assert_eq!(&tx.dst[..4], &[224, 0, 0, 18]);
+        assert_eq!(tx.src_mac, [0, 0, 0x5e, 0, 1, 1]);
+        assert_eq!(buf[0], 0x21);
+        assert_eq!(buf[2], 100, "advskew");
+        carp_rs_engine_free(h);
+    }
+}
+
+#[test]
+fn detach_destroys_the_vhid_with_its_last_address_unless_kept() {
+    let (h, id) = configured();
+    let vip = [192u8, 0, 2, 50];
+    let mut destroyed = -1;
+    let mut ids = [0u64; 4];
+    unsafe {
+        assert_eq!(carp_rs_vhid_list(h, ids.as_mut_ptr(), 4), 1);
+        assert_eq!(ids[0], id);
+        assert_eq!(carp_rs_addr_detach(h, 2 * SEC, id, CARP_RS_AF_INET, vip.as_ptr(), 1, &mut destroyed), 0);
+        assert_eq!(destroyed, 0);
+        assert_eq!(carp_rs_iface_vhids(h, EM0), 1);
+        let mut id2 = 0;
+        assert_eq!(carp_rs_addr_attach(h, 3 * SEC, EM0, 1, CARP_RS_AF_INET, vip.as_ptr(), &mut id2), 0);
+        assert_eq!(carp_rs_addr_detach(h, 4 * SEC, id2, CARP_RS_AF_INET, vip.as_ptr(), 0, &mut destroyed), 0);
+        assert_eq!(destroyed, 1);
+        assert_eq!(carp_rs_iface_vhids(h, EM0), 0);
+        assert_eq!(carp_rs_vhid_list(h, ids.as_mut_ptr(), 4), 0);
+        // Removing it again is an error, not a crash.
+        assert_ne!(carp_rs_addr_detach(h, 5 * SEC, id2, CARP_RS_AF_INET, vip.as_ptr(), 0, &mut destroyed), 0);
+        carp_rs_engine_free(h);
+    }
+}
+
+#[test]
+fn sysctl_knobs_keep_stock_semantics() {
+    let h = carp_rs_engine_new();
+    let mut old = 0;
+    unsafe {
+        let defaults = [1, 0, 1, 0, 240, 240, 56, 0, 0];
+        for (k, d) in defaults.iter().enumerate() {
+            assert_eq!(carp_rs_sysctl_read(h, k as u32), *d, "knob {k}");
+        }
+        // demotion: a write adds.
+        let v = 5;
+        assert_eq!(carp_rs_sysctl(h, 0, 3, &v, &mut old), 0);
+        assert_eq!(old, 0);
+        assert_eq!(carp_rs_sysctl(h, 0, 3, &v, &mut old), 0);
+        assert_eq!(carp_rs_sysctl_read(h, 3), 10);
+        // dscp out of range; suppress_preempt is read-only.
+        let bad = 64;
+        assert_eq!(carp_rs_sysctl(h, 0, 6, &bad, &mut old), EINVAL);
+        assert_eq!(carp_rs_sysctl_read(h, 6), 56);
+        assert_eq!(carp_rs_sysctl(h, 0, 8, &v, &mut old), EPERM);
+        // A read-only request returns the value and changes nothing.
+        assert_eq!(carp_rs_sysctl(h, 0, 0, ptr::null(), &mut old), 0);
+        assert_eq!(old, 1);
+        carp_rs_engine_free(h);
+    }
+}
+
+fn nl_set_msg(buf: &mut [u8], vhid: u32, advskew: i32, ifindex: u32) -> usize {
+    let mut w = netlink::AttrWriter::new(buf);
+    w.raw(&[netlink::CMD_SET, 0, 0, 0]).unwrap();
+    w.u32(netlink::ATTR_VHID, vhid).unwrap();
+    w.s32(netlink::ATTR_ADVSKEW, advskew).unwrap();
+    w.s32(netlink::ATTR_ADVBASE, 1).unwrap();
+    w.u32(netlink::ATTR_IFINDEX, ifindex).unwrap();
+    w.len()
+}
+
+#[test]
+fn netlink_set_then_get_writes_reply_messages() {
+    let h = carp_rs_engine_new();
+    let mut req = [0u8; 128];
+    let n = nl_set_msg(&mut req, 3, 42, EM0);
+    let mut r = CarpRsNlReq::default();
+    let mut res = CarpRsSetRes::default();
+    unsafe {
+        assert_eq!(carp_rs_nl_parse(req.as_ptr(), n, &mut r), 0);
+        assert_eq!((r.cmd, r.ifindex, r.has_ifname), (netlink::CMD_SET, EM0, 0));
+        assert_eq!(carp_rs_nl_set(h, SEC, req.as_ptr(), n, &eth(EM0), 0, &mut res), EPERM);
+        assert_eq!(carp_rs_nl_set(h, SEC, req.as_ptr(), n, &eth(EM0), 1, &mut res), 0);
+        assert_eq!(res.created, 1);
+        let mut get = [0u8; 64];
+        let gn = {
+            let mut w = netlink::AttrWriter::new(&mut get);
+            w.raw(&[netlink::CMD_GET, 0, 0, 0]).unwrap();
+            w.u32(netlink::ATTR_IFINDEX, EM0).unwrap();
+            w.len()
+        };
+        let mut out = [0u8; 1024];
+        let mut used = 0usize;
+        assert_eq!(
+            carp_rs_nl_get(h, get.as_ptr(), gn, &eth(EM0), 1, 0x20, 7, 99, out.as_mut_ptr(), out.len(), &mut used),
+            0
+        );
+        assert!(used > 16);
+        let len = u32::from_ne_bytes(out[..4].try_into().unwrap()) as usize;
+        assert_eq!(len, used, "one message");
+        assert_eq!(u16::from_ne_bytes([out[4], out[5]]), 0x20);
+        assert_eq!(u32::from_ne_bytes(out[8..12].try_into().unwrap()), 7);
+        let (cmd, back) = netlink::Request::parse_message(&out[..used]).unwrap();
+        assert_eq!(cmd, netlink::CMD_GET);
+        assert_eq!((back.vhid, back.advskew, back.advbase), (3, 42, 1));
+        // Too small a buffer: ENOMEM, never an overrun.
+        assert_ne!(
+            carp_rs_nl_get(h, get.as_ptr(), gn, &eth(EM0), 1, 0x20, 7, 99, out.as_mut_ptr(), 20, &mut used),
+            0
+        );
+        carp_rs_engine_free(h);
+    }
+}
+
+#[test]
+fn legacy_carp0_binds_by_subnet_and_reports_its_link() {
+    let h = carp_rs_engine_new();
+    let cand = CarpRsCand {
+        ifindex: EM0,
+        flags: 0x8000 | 1,
+        if_type: 0x06,
+        af: CARP_RS_AF_INET,
+        prefixlen: 24,
+        pad: 0,
+        addr: {
+            let mut a = [0u8; 16];
+            a[..4].copy_from_slice(&[198, 51, 100, 11]);
+            a
+        },
+    };
+    let vip = [198u8, 51, 100, 50];
+    let elsewhere = [203u8, 0, 113, 5];
+    let mut out = CarpRsLegacyOut::default();
+    let req = carpreq(1, 100, b"x");
+    unsafe {
+        assert_eq!(carp_rs_clone_create(h, CARP0), 0);
+        assert_eq!(carp_rs_clone_create(h, CARP0), 17, "EEXIST");
+        assert_eq!(carp_rs_clone_known(h, CARP0), 1);
+        assert_eq!(carp_rs_clone_ioctl_set(h, SEC, CARP0, req.as_ptr(), 40, 1, &mut out), 0);
+        assert_eq!(out.has_id, 0, "no address yet");
+        assert_eq!(carp_rs_clone_vhid(h, CARP0), 1);
+        assert_eq!(
+            carp_rs_clone_add_addr(h, SEC, CARP0, CARP_RS_AF_INET, elsewhere.as_ptr(), &cand, 1, &mut out),
+            49,
+            "EADDRNOTAVAIL outside every subnet"
+        );
+        assert_eq!(
+            carp_rs_clone_add_addr(h, SEC, CARP0, CARP_RS_AF_INET, vip.as_ptr(), &cand, 1, &mut out),
+            0
+        );
+        assert_eq!((out.has_id, out.created, out.parent), (1, 1, EM0));
+        // GET on carp0 shows the vhid with its advskew.
+        let q = carpreq(0, 0, b"");
+        let mut g = [0u8; 40];
+        let mut used = 0;
+        assert_eq!(carp_rs_clone_ioctl_get(h, CARP0, q.as_ptr(), 40, 1, g.as_mut_ptr(), 40, &mut used), 0);
+        let r = CarpReq::parse(&g).unwrap();
+        assert_eq!((used, r.vhid, r.advskew, r.state), (40, 1, 100, 1));
+        events(h);
+        carp_rs_engine_timeout(h, carp_rs_engine_deadline(h));
+        let evs = events(h);
+        let m = evs.iter().find(|e| e.kind == CARP_RS_EV_STATE && e.to == 2).unwrap();
+        assert_eq!((m.legacy_ifindex, m.legacy_link), (CARP0, 2), "LINK_STATE_UP");
+        assert_eq!(cstr(&m.devd_subsystem), "1@em0");
+        assert!(evs.iter().any(|e| e.kind == CARP_RS_EV_ANNOUNCE && e.legacy_ifindex == CARP0));
+        assert_eq!(carp_rs_is_master(h, EM0, 1), 1);
+        assert_eq!(carp_rs_clone_destroy(h, 9 * SEC, CARP0, &mut out), 0);
+        assert_eq!((out.has_destroyed, out.destroyed), (1, m.id));
+        assert_eq!(carp_rs_clone_known(h, CARP0), 0);
+        assert_eq!(carp_rs_iface_vhids(h, EM0), 0);
+        assert_eq!(carp_rs_legacy_link(1), 1);
+        assert_eq!(carp_rs_legacy_link(0), 0);
+        carp_rs_engine_free(h);
+    }
+}
+
+#[test]
+fn ffi_structs_have_the_c_sizes() {
+    assert_eq!(core::mem::size_of::<CarpRsIfInfo>(), 12);
+    assert_eq!(core::mem::size_of::<CarpRsSetRes>(), 16);
+    assert_eq!(core::mem::size_of::<CarpRsNlReq>(), 24);
+    assert_eq!(core::mem::size_of::<CarpRsEvent>(), CARP_RS_EVENT_SIZE);
+    assert_eq!(core::mem::size_of::<CarpRsCand>(), 28);
+    assert_eq!(core::mem::size_of::<CarpRsLegacyOut>(), 24);
+}

@@ -69,7 +69,7 @@ pub fn smoke() {
     );
     let pid = sys::getpid();
     check("smoke.pid1", pid == 1, format_args!("pid={pid}"));
-    let inv = kernel::sysctl_int("kern.witness.watch").is_ok();
+    let inv = kernel::sysctl_int("debug.witness.watch").is_ok();
     info("witness", format_args!("{}", inv));
 }
 

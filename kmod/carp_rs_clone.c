@@ -1,0 +1,494 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * carp_rs: the FreeBSD 9 style carpN front-end (spec §8.3).  A "carp"
+ * cloner makes IFT_CARP loopback-like interfaces; SIOCSVH/SIOCGVH on them
+ * configure their one vhid; their addresses bind it to the parent the
+ * legacy subnet rule picks (ctl/legacy.rs decides, with the candidates
+ * this file collects); the vhid then runs on that parent like any other.
+ * Its ARP is answered through a published entry on the parent while
+ * MASTER, and carpN's link state follows the vhid's state.
+ */
+
+#include "opt_inet.h"
+#include "opt_inet6.h"
+
+#include <sys/param.h>
+#include <sys/systm.h>
+#include <sys/epoch.h>
+#include <sys/kernel.h>
+#include <sys/lock.h>
+#include <sys/malloc.h>
+#include <sys/mbuf.h>
+#include <sys/mutex.h>
+#include <sys/priv.h>
+#include <sys/proc.h>
+#include <sys/socket.h>
+#include <sys/sockio.h>
+#include <sys/sx.h>
+
+#include <net/bpf.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <net/if_var.h>
+#include <net/if_private.h>
+#include <net/if_clone.h>
+#include <net/if_types.h>
+#include <net/vnet.h>
+
+#include <netinet/in.h>
+#include <netinet/in_var.h>
+#include <netinet/ip_carp.h>
+#include <netinet6/in6_var.h>
+#include <netinet6/scope6_var.h>
+
+#include <netinet/in.h>
+#include <netinet/in_var.h>
+#include <netinet/ip_var.h>
+#include <netinet6/ip6_var.h>
+
+#include "carp_rs_ffi.h"
+#include "carp_rs_var.h"
+
+/* Gone from net/if_types.h since FreeBSD 10; the number is still free. */
+#ifndef IFT_CARP
+#define	IFT_CARP	0xf8
+#endif
+
+static const char carp_rs_clone_name[] = "carp";
+static struct if_clone *carp_rs_cloner;
+
+#define	CARP_RS_MAXCANDS	64
+
+bool
+carp_rs_is_clone(struct ifnet *ifp)
+{
+
+	return (ifp->if_type == IFT_CARP &&
+	    ifp->if_output != NULL && ifp->if_dname != NULL &&
+	    strcmp(ifp->if_dname, carp_rs_clone_name) == 0);
+}
+
+/* carpN's output loops back, as lo(4) does. */
+static int
+carp_rs_looutput(struct ifnet *ifp, struct mbuf *m, const struct sockaddr *dst,
+    struct route *ro __unused)
+{
+	int af;
+
+	M_ASSERTPKTHDR(m);
+	if ((ifp->if_flags & IFF_UP) == 0) {
+		m_freem(m);
+		return (ENETDOWN);
+	}
+	af = dst->sa_family == AF_UNSPEC ? AF_INET : dst->sa_family;
+	if_inc_counter(ifp, IFCOUNTER_OPACKETS, 1);
+	if_inc_counter(ifp, IFCOUNTER_OBYTES, m->m_pkthdr.len);
+	return (if_simloop(ifp, m, af, 0));
+}
+
+/* The prefix length of a netmask. */
+static uint8_t
+carp_rs_plen(const uint8_t *mask, int len)
+{
+	uint8_t n = 0;
+	int i, b;
+
+	for (i = 0; i < len; i++)
+		for (b = 7; b >= 0; b--) {
+			if ((mask[i] & (1 << b)) == 0)
+				return (n);
+			n++;
+		}
+	return (n);
+}
+
+/* Every address of the family on other interfaces, in interface order. */
+static size_t
+carp_rs_cands(struct ifnet *self, int family, struct carp_rs_cand *c,
+    size_t max)
+{
+	struct epoch_tracker et;
+	struct ifnet *ifp;
+	struct ifaddr *ifa;
+	size_t n = 0;
+
+	NET_EPOCH_ENTER(et);
+	CK_STAILQ_FOREACH(ifp, &V_ifnet, if_link) {
+		if (ifp == self)
+			continue;
+		CK_STAILQ_FOREACH(ifa, &ifp->if_addrhead, ifa_link) {
+			if (n >= max || ifa->ifa_addr->sa_family != family ||
+			    ifa->ifa_carp != NULL)
+				continue;
+			memset(&c[n], 0, sizeof(c[n]));
+			c[n].ifindex = if_getindex(ifp);
+			c[n].flags = if_getflags(ifp);
+			c[n].if_type = ifp->if_type;
+			if (family == AF_INET) {
+				c[n].af = CARP_RS_AF_INET;
+				memcpy(c[n].addr, &((struct sockaddr_in *)
+				    ifa->ifa_addr)->sin_addr, 4);
+				c[n].prefixlen = ifa->ifa_netmask == NULL ? 32 :
+				    carp_rs_plen((const uint8_t *)&((struct
+				    sockaddr_in *)ifa->ifa_netmask)->sin_addr,
+				    4);
+			} else {
+				struct in6_addr a;
+
+				a = ((struct sockaddr_in6 *)ifa->ifa_addr)->
+				    sin6_addr;
+				in6_clearscope(&a);
+				c[n].af = CARP_RS_AF_INET6;
+				memcpy(c[n].addr, &a, 16);
+				c[n].prefixlen = ifa->ifa_netmask == NULL ?
+				    128 : carp_rs_plen((const uint8_t *)
+				    &((struct sockaddr_in6 *)ifa->ifa_netmask)->
+				    sin6_addr, 16);
+			}
+			n++;
+		}
+	}
+	NET_EPOCH_EXIT(et);
+	return (n);
+}
+
+/*
+ * Applies an outcome to carpN's address records: a bound vhid gives them
+ * its handle (a vhid that went away, none).  sx held.
+ */
+static void
+carp_rs_clone_apply(struct ifnet *cifp, const struct carp_rs_legacy_out *out,
+    uint8_t vhid)
+{
+	struct carp_rs_if *cif;
+	struct carp_rs_addr *ra;
+	uint32_t index = if_getindex(cifp);
+
+	mtx_lock(&carp_rs_mtx);
+	LIST_FOREACH(cif, &carp_rs_ifs, link)
+		TAILQ_FOREACH(ra, &cif->addrs, link) {
+			if (!ra->legacy || if_getindex(ra->ifa->ifa_ifp) != index)
+				continue;
+			ra->id = out->has_id ? out->id : 0;
+			if (vhid != 0) {
+				ra->vhid = vhid;
+				ra->vmac[5] = vhid;
+			}
+		}
+	mtx_unlock(&carp_rs_mtx);
+}
+
+int
+carp_rs_clone_attach(struct ifaddr *ifa, int vhid)
+{
+	struct ifnet *cifp = ifa->ifa_ifp, *pifp;
+	struct carp_rs_legacy_out out;
+	struct carp_rs_cand *cands;
+	struct carp_rs_if *cif;
+	struct epoch_tracker et;
+	uint8_t addr[16], af, cur;
+	size_t n;
+	int error;
+
+	switch (ifa->ifa_addr->sa_family) {
+	case AF_INET:
+		af = CARP_RS_AF_INET;
+		memcpy(addr, &((struct sockaddr_in *)ifa->ifa_addr)->sin_addr,
+		    4);
+		break;
+	case AF_INET6: {
+		struct in6_addr a;
+
+		a = ((struct sockaddr_in6 *)ifa->ifa_addr)->sin6_addr;
+		/* Link-local addresses of carpN itself are not VIPs. */
+		if (IN6_IS_ADDR_LINKLOCAL(&a))
+			return (0);
+		in6_clearscope(&a);
+		af = CARP_RS_AF_INET6;
+		memcpy(addr, &a, 16);
+		break;
+	}
+	default:
+		return (EPROTOTYPE);
+	}
+	cands = malloc(sizeof(*cands) * CARP_RS_MAXCANDS, M_CARP_RS,
+	    M_WAITOK | M_ZERO);
+	n = carp_rs_cands(cifp, ifa->ifa_addr->sa_family, cands,
+	    CARP_RS_MAXCANDS);
+	sx_xlock(&carp_rs_sx);
+	mtx_lock(&carp_rs_mtx);
+	cur = carp_rs_clone_vhid(carp_rs_engine, if_getindex(cifp));
+	if (cur != 0 && cur != vhid)
+		error = EINVAL;
+	else if (cur == 0) {
+		/* An address naming the vhid configures it. */
+		struct carpreq cr;
+		struct carp_rs_legacy_out o;
+
+		memset(&cr, 0, sizeof(cr));
+		cr.carpr_vhid = vhid;
+		cr.carpr_advbase = CARP_DFLTINTV;
+		error = carp_rs_clone_ioctl_set(carp_rs_engine, carp_rs_now(),
+		    if_getindex(cifp), (const uint8_t *)&cr, sizeof(cr), 1,
+		    &o);
+	} else
+		error = 0;
+	memset(&out, 0, sizeof(out));
+	if (error == 0)
+		error = carp_rs_clone_add_addr(carp_rs_engine, carp_rs_now(),
+		    if_getindex(cifp), af, addr, cands, n, &out);
+	carp_rs_run_locked();
+	mtx_unlock(&carp_rs_mtx);
+	free(cands, M_CARP_RS);
+	if (error != 0 || out.parent == 0) {
+		sx_xunlock(&carp_rs_sx);
+		return (error != 0 ? error : EADDRNOTAVAIL);
+	}
+	NET_EPOCH_ENTER(et);
+	pifp = ifnet_byindex_ref(out.parent);
+	NET_EPOCH_EXIT(et);
+	if (pifp == NULL) {
+		sx_xunlock(&carp_rs_sx);
+		return (ENXIO);
+	}
+	cif = carp_rs_if_get(pifp);
+	if_rele(pifp);
+	error = carp_rs_mcast_join(cif, af);
+	if (error != 0)
+		printf("carp_rs: %s: multicast join failed: %d\n",
+		    if_name(cif->ifp), error);
+	ifa_ref(ifa);
+	{
+		struct carp_rs_addr *ra;
+
+		ra = malloc(sizeof(*ra), M_CARP_RS, M_WAITOK | M_ZERO);
+		ra->cif = cif;
+		ra->id = out.has_id ? out.id : 0;
+		ra->parent = cif->index;
+		ra->vhid = (uint8_t)vhid;
+		ra->af = af;
+		ra->legacy = true;
+		memcpy(ra->addr, addr, sizeof(addr));
+		ra->vmac[2] = 0x5e;
+		ra->vmac[4] = 1;
+		ra->vmac[5] = (uint8_t)vhid;
+		ra->ifa = ifa;
+		mtx_lock(&carp_rs_mtx);
+		TAILQ_INSERT_TAIL(&cif->addrs, ra, link);
+		if (af == CARP_RS_AF_INET)
+			cif->naddrs4++;
+		else
+			cif->naddrs6++;
+		ifa->ifa_carp = (struct carp_softc *)(void *)ra;
+		mtx_unlock(&carp_rs_mtx);
+	}
+	carp_rs_clone_apply(cifp, &out, (uint8_t)vhid);
+	carp_rs_refresh_parent(cif);
+	sx_xunlock(&carp_rs_sx);
+	carp_rs_process();
+	return (0);
+}
+
+void
+carp_rs_clone_detach(struct ifaddr *ifa)
+{
+	struct carp_rs_addr *ra = CARP_RS_ADDR(ifa);
+	struct carp_rs_legacy_out out;
+	struct carp_rs_if *cif;
+	bool routed;
+	int left;
+
+	sx_xlock(&carp_rs_sx);
+	cif = ra->cif;
+	memset(&out, 0, sizeof(out));
+	mtx_lock(&carp_rs_mtx);
+	(void)carp_rs_clone_remove_addr(carp_rs_engine, carp_rs_now(),
+	    if_getindex(ifa->ifa_ifp), ra->af, ra->addr, &out);
+	carp_rs_run_locked();
+	TAILQ_REMOVE(&cif->addrs, ra, link);
+	left = ra->af == CARP_RS_AF_INET ? --cif->naddrs4 : --cif->naddrs6;
+	routed = ra->routed;
+	mtx_unlock(&carp_rs_mtx);
+	if (routed)
+		carp_rs_delroute(ra);
+	ifa->ifa_carp = NULL;
+	ifa_free(ifa);
+	if (left == 0)
+		carp_rs_mcast_leave(cif, ra->af);
+	carp_rs_clone_apply(ifa->ifa_ifp, &out, 0);
+	carp_rs_if_put(cif);
+	sx_xunlock(&carp_rs_sx);
+	free(ra, M_CARP_RS);
+	carp_rs_process();
+}
+
+/* SIOCSVH / SIOCGVH on carpN (from carp_ioctl_p). */
+int
+carp_rs_clone_ioctl(struct ifnet *ifp, struct ifreq *ifr, u_long cmd,
+    struct thread *td)
+{
+	struct carp_rs_legacy_out out;
+	struct carpreq carpr;
+	size_t used;
+	int error, priv;
+
+	if ((error = copyin(ifr_data_get_ptr(ifr), &carpr, sizeof(carpr))))
+		return (error);
+	sx_xlock(&carp_rs_sx);
+	switch (cmd) {
+	case SIOCSVH:
+		priv = priv_check(td, PRIV_NETINET_CARP) == 0;
+		memset(&out, 0, sizeof(out));
+		mtx_lock(&carp_rs_mtx);
+		error = carp_rs_clone_ioctl_set(carp_rs_engine, carp_rs_now(),
+		    if_getindex(ifp), (const uint8_t *)&carpr, sizeof(carpr),
+		    priv, &out);
+		carp_rs_run_locked();
+		mtx_unlock(&carp_rs_mtx);
+		if (error == 0)
+			carp_rs_clone_apply(ifp, &out,
+			    (uint8_t)carpr.carpr_vhid);
+		break;
+	case SIOCGVH:
+		priv = priv_check_cred(td->td_ucred, PRIV_NETINET_CARP) == 0;
+		used = 0;
+		mtx_lock(&carp_rs_mtx);
+		error = carp_rs_clone_ioctl_get(carp_rs_engine,
+		    if_getindex(ifp), (const uint8_t *)&carpr, sizeof(carpr),
+		    priv, (uint8_t *)&carpr, sizeof(carpr), &used);
+		mtx_unlock(&carp_rs_mtx);
+		if (error == 0)
+			error = copyout(&carpr, ifr_data_get_ptr(ifr), used);
+		break;
+	default:
+		error = EINVAL;
+	}
+	sx_xunlock(&carp_rs_sx);
+	carp_rs_process();
+	return (error);
+}
+
+/* carpN's if_ioctl: addresses without "vhid", up/down, MTU. */
+static int
+carp_rs_clone_if_ioctl(struct ifnet *ifp, u_long cmd, caddr_t data)
+{
+	struct carp_rs_legacy_out out;
+	struct ifaddr *ifa;
+	struct ifreq *ifr = (struct ifreq *)data;
+	uint8_t vhid;
+	int error = 0;
+
+	switch (cmd) {
+	case SIOCSIFADDR:
+		ifp->if_flags |= IFF_UP;
+		ifp->if_drv_flags |= IFF_DRV_RUNNING;
+		ifa = (struct ifaddr *)data;
+		if (ifa->ifa_carp != NULL)
+			break;
+		mtx_lock(&carp_rs_mtx);
+		vhid = carp_rs_clone_vhid(carp_rs_engine, if_getindex(ifp));
+		mtx_unlock(&carp_rs_mtx);
+		/* The legacy two-step: vhid first, then a plain address. */
+		if (vhid != 0)
+			error = carp_rs_clone_attach(ifa, vhid);
+		break;
+	case SIOCSIFFLAGS:
+		sx_xlock(&carp_rs_sx);
+		memset(&out, 0, sizeof(out));
+		mtx_lock(&carp_rs_mtx);
+		error = carp_rs_clone_set_up(carp_rs_engine, carp_rs_now(),
+		    if_getindex(ifp), (ifp->if_flags & IFF_UP) != 0, &out);
+		carp_rs_run_locked();
+		mtx_unlock(&carp_rs_mtx);
+		if (error == 0)
+			carp_rs_clone_apply(ifp, &out, 0);
+		sx_xunlock(&carp_rs_sx);
+		if (ifp->if_flags & IFF_UP)
+			ifp->if_drv_flags |= IFF_DRV_RUNNING;
+		else
+			ifp->if_drv_flags &= ~IFF_DRV_RUNNING;
+		carp_rs_process();
+		break;
+	case SIOCADDMULTI:
+	case SIOCDELMULTI:
+		break;
+	case SIOCSIFMTU:
+		if (ifr->ifr_mtu < 576 || ifr->ifr_mtu > ETHERMTU)
+			error = EINVAL;
+		else
+			ifp->if_mtu = ifr->ifr_mtu;
+		break;
+	default:
+		error = EINVAL;
+	}
+	return (error);
+}
+
+static int
+carp_rs_ifc_create(struct if_clone *ifc, int unit, caddr_t params __unused)
+{
+	struct ifnet *ifp;
+	int error;
+
+	ifp = if_alloc(IFT_CARP);
+	if_initname(ifp, carp_rs_clone_name, unit);
+	ifp->if_flags = IFF_LOOPBACK | IFF_MULTICAST;
+	ifp->if_mtu = ETHERMTU;
+	ifp->if_output = carp_rs_looutput;
+	ifp->if_ioctl = carp_rs_clone_if_ioctl;
+	if_attach(ifp);
+	bpfattach(ifp, DLT_NULL, sizeof(uint32_t));
+	sx_xlock(&carp_rs_sx);
+	mtx_lock(&carp_rs_mtx);
+	error = carp_rs_clone_create(carp_rs_engine, if_getindex(ifp));
+	mtx_unlock(&carp_rs_mtx);
+	sx_xunlock(&carp_rs_sx);
+	if (error != 0) {
+		bpfdetach(ifp);
+		if_detach(ifp);
+		if_free(ifp);
+		return (error);
+	}
+	if_link_state_change(ifp, LINK_STATE_UNKNOWN);
+	return (0);
+}
+
+static void
+carp_rs_ifc_destroy(struct ifnet *ifp)
+{
+	struct carp_rs_legacy_out out;
+
+	/* Purging the addresses detaches them through carp_detach_p. */
+	if_purgeaddrs(ifp);
+	sx_xlock(&carp_rs_sx);
+	memset(&out, 0, sizeof(out));
+	mtx_lock(&carp_rs_mtx);
+	(void)carp_rs_clone_destroy(carp_rs_engine, carp_rs_now(),
+	    if_getindex(ifp), &out);
+	carp_rs_run_locked();
+	mtx_unlock(&carp_rs_mtx);
+	sx_xunlock(&carp_rs_sx);
+	carp_rs_process();
+	bpfdetach(ifp);
+	if_detach(ifp);
+	if_free(ifp);
+}
+
+int
+carp_rs_clone_init(void)
+{
+
+	carp_rs_cloner = if_clone_simple(carp_rs_clone_name,
+	    carp_rs_ifc_create, carp_rs_ifc_destroy, 0);
+	return (carp_rs_cloner == NULL ? EEXIST : 0);
+}
+
+void
+carp_rs_clone_fini(void)
+{
+
+	if (carp_rs_cloner != NULL)
+		if_clone_detach(carp_rs_cloner);
+	carp_rs_cloner = NULL;
+}

@@ -1,0 +1,798 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * carp_rs: the carp(4) hook pointers of the network stack, the parent
+ * records (ifp->if_carp) and the per-address records (ifa->ifa_carp).
+ *
+ * Every decision (is this vhid MASTER, may this request pass, what state
+ * follows) is the engine's; the hooks translate kernel structures into
+ * engine calls and apply what comes back.
+ */
+
+#include "opt_inet.h"
+#include "opt_inet6.h"
+
+#include <sys/param.h>
+#include <sys/systm.h>
+#include <sys/epoch.h>
+#include <sys/kernel.h>
+#include <sys/lock.h>
+#include <sys/malloc.h>
+#include <sys/mbuf.h>
+#include <sys/mutex.h>
+#include <sys/priv.h>
+#include <sys/proc.h>
+#include <sys/socket.h>
+#include <sys/sockio.h>
+#include <sys/sx.h>
+
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <net/if_var.h>
+#include <net/if_private.h>
+#include <net/if_types.h>
+#include <net/vnet.h>
+
+#include <netinet/in.h>
+#include <netinet/in_var.h>
+#include <netinet/ip_carp.h>
+#include <netinet6/in6_var.h>
+#include <netinet6/scope6_var.h>
+
+#include <netinet/in.h>
+#include <netinet/in_var.h>
+#include <netinet/ip_var.h>
+#include <netinet6/ip6_var.h>
+
+#include "carp_rs_ffi.h"
+#include "carp_rs_var.h"
+
+static bool carp_rs_dying;
+
+/* The parent record of ifindex, or NULL.  Mutex held. */
+struct carp_rs_if *
+carp_rs_if_lookup(uint32_t index)
+{
+	struct carp_rs_if *cif;
+
+	mtx_assert(&carp_rs_mtx, MA_OWNED);
+	LIST_FOREACH(cif, &carp_rs_ifs, link)
+		if (cif->index == index)
+			return (cif);
+	return (NULL);
+}
+
+/*
+ * The parent record of ifp, created on first use: the parent goes
+ * promiscuous (so frames to the virtual MAC are received) and gets
+ * if_carp, which makes the stack call our hooks.  sx held.
+ */
+struct carp_rs_if *
+carp_rs_if_get(struct ifnet *ifp)
+{
+	struct carp_rs_if *cif;
+	int error;
+
+	sx_assert(&carp_rs_sx, SA_XLOCKED);
+	if (ifp->if_carp != NULL)
+		return (CARP_RS_CIF(ifp));
+	cif = malloc(sizeof(*cif), M_CARP_RS, M_WAITOK | M_ZERO);
+	cif->ifp = ifp;
+	cif->index = if_getindex(ifp);
+	TAILQ_INIT(&cif->addrs);
+	if_ref(ifp);
+	if ((error = ifpromisc(ifp, 1)) != 0)
+		printf("carp_rs: ifpromisc(%s) failed: %d\n", if_name(ifp),
+		    error);
+	else
+		cif->promisc = true;
+	mtx_lock(&carp_rs_mtx);
+	LIST_INSERT_HEAD(&carp_rs_ifs, cif, link);
+	mtx_unlock(&carp_rs_mtx);
+	IF_ADDR_WLOCK(ifp);
+	ifp->if_carp = (struct carp_if *)(void *)cif;
+	IF_ADDR_WUNLOCK(ifp);
+	carp_rs_refresh_parent(cif);
+	return (cif);
+}
+
+static void
+carp_rs_if_free(epoch_context_t ctx)
+{
+	struct carp_rs_if *cif;
+
+	cif = __containerof(ctx, struct carp_rs_if, epoch_ctx);
+	free(cif, M_CARP_RS);
+}
+
+/*
+ * Drops the parent record once nothing uses it: no vhid in the engine, no
+ * address, no carpN bound.  sx held.
+ */
+void
+carp_rs_if_put(struct carp_rs_if *cif)
+{
+	struct ifnet *ifp;
+	bool busy;
+
+	sx_assert(&carp_rs_sx, SA_XLOCKED);
+	mtx_lock(&carp_rs_mtx);
+	busy = !TAILQ_EMPTY(&cif->addrs) || cif->nlegacy > 0 ||
+	    carp_rs_iface_vhids(carp_rs_engine, cif->index) > 0;
+	if (!busy)
+		LIST_REMOVE(cif, link);
+	mtx_unlock(&carp_rs_mtx);
+	if (busy)
+		return;
+	ifp = cif->ifp;
+	carp_rs_mcast_leave(cif, CARP_RS_AF_INET);
+	carp_rs_mcast_leave(cif, CARP_RS_AF_INET6);
+	IF_ADDR_WLOCK(ifp);
+	ifp->if_carp = NULL;
+	IF_ADDR_WUNLOCK(ifp);
+	if (cif->promisc)
+		(void)ifpromisc(ifp, 0);
+	if_rele(ifp);
+	NET_EPOCH_CALL(carp_rs_if_free, &cif->epoch_ctx);
+}
+
+/*
+ * Joins 224.0.0.18 (IPv4) or ff02::12 and its solicited-node group
+ * (IPv6) on the parent, once per family, and sets up the multicast
+ * options adverts leave with (TTL/hop limit 255, no loopback).  sx held.
+ */
+int
+carp_rs_mcast_join(struct carp_rs_if *cif, uint8_t af)
+{
+	struct ifnet *ifp = cif->ifp;
+	int error = 0;
+
+	sx_assert(&carp_rs_sx, SA_XLOCKED);
+	switch (af) {
+#ifdef INET
+	case CARP_RS_AF_INET: {
+		struct in_addr grp;
+
+		if (cif->inm != NULL)
+			return (0);
+		grp.s_addr = htonl(INADDR_CARP_GROUP);
+		error = in_joingroup(ifp, &grp, NULL, &cif->inm);
+		if (error != 0) {
+			cif->inm = NULL;
+			return (error);
+		}
+		ip_mfilter_init(&cif->imo.imo_head);
+		cif->imo.imo_multicast_vif = -1;
+		cif->imo.imo_multicast_ifp = ifp;
+		cif->imo.imo_multicast_ttl = CARP_DFLTTL;
+		cif->imo.imo_multicast_loop = 0;
+		break;
+	}
+#endif
+#ifdef INET6
+	case CARP_RS_AF_INET6: {
+		struct in6_addr grp;
+
+		if (cif->in6m != NULL)
+			return (0);
+		memset(&grp, 0, sizeof(grp));
+		grp.s6_addr16[0] = htons(0xff02);
+		grp.s6_addr8[15] = 0x12;
+		if ((error = in6_setscope(&grp, ifp, NULL)) != 0)
+			return (error);
+		error = in6_joingroup(ifp, &grp, NULL, &cif->in6m, 0);
+		if (error != 0) {
+			cif->in6m = NULL;
+			return (error);
+		}
+		memset(&grp, 0, sizeof(grp));
+		grp.s6_addr16[0] = htons(0xff02);
+		grp.s6_addr32[2] = htonl(1);
+		grp.s6_addr8[12] = 0xff;
+		if ((error = in6_setscope(&grp, ifp, NULL)) != 0 ||
+		    (error = in6_joingroup(ifp, &grp, NULL, &cif->in6m_sol,
+		    0)) != 0) {
+			cif->in6m_sol = NULL;
+			(void)in6_leavegroup(cif->in6m, NULL);
+			cif->in6m = NULL;
+			return (error);
+		}
+		ip6_mfilter_init(&cif->im6o.im6o_head);
+		cif->im6o.im6o_multicast_ifp = ifp;
+		cif->im6o.im6o_multicast_hlim = CARP_DFLTTL;
+		cif->im6o.im6o_multicast_loop = 0;
+		break;
+	}
+#endif
+	default:
+		return (EPROTOTYPE);
+	}
+	return (0);
+}
+
+/* Leaves the family's groups.  sx held. */
+void
+carp_rs_mcast_leave(struct carp_rs_if *cif, uint8_t af)
+{
+
+	sx_assert(&carp_rs_sx, SA_XLOCKED);
+#ifdef INET
+	if (af == CARP_RS_AF_INET && cif->inm != NULL) {
+		(void)in_leavegroup(cif->inm, NULL);
+		cif->inm = NULL;
+		cif->imo.imo_multicast_ifp = NULL;
+	}
+#endif
+#ifdef INET6
+	if (af == CARP_RS_AF_INET6 && cif->in6m != NULL) {
+		(void)in6_leavegroup(cif->in6m, NULL);
+		cif->in6m = NULL;
+		if (cif->in6m_sol != NULL)
+			(void)in6_leavegroup(cif->in6m_sol, NULL);
+		cif->in6m_sol = NULL;
+		cif->im6o.im6o_multicast_ifp = NULL;
+	}
+#endif
+}
+
+/*
+ * Tells the engine the parent's link state and its own best addresses
+ * (the first non-vhid address of each family: the advert source).
+ */
+void
+carp_rs_refresh_parent(struct carp_rs_if *cif)
+{
+	struct epoch_tracker et;
+	struct ifnet *ifp = cif->ifp;
+	struct ifaddr *ifa;
+	struct in_addr v4;
+	struct in6_addr v6;
+	bool has4 = false, has6 = false;
+	int up;
+
+	NET_EPOCH_ENTER(et);
+	CK_STAILQ_FOREACH(ifa, &ifp->if_addrhead, ifa_link) {
+		if (ifa->ifa_carp != NULL)
+			continue;
+		if (ifa->ifa_addr->sa_family == AF_INET && !has4) {
+			v4 = ((struct sockaddr_in *)ifa->ifa_addr)->sin_addr;
+			has4 = true;
+		}
+		if (ifa->ifa_addr->sa_family == AF_INET6 && !has6) {
+			v6 = ((struct sockaddr_in6 *)ifa->ifa_addr)->sin6_addr;
+			in6_clearscope(&v6);
+			has6 = true;
+		}
+	}
+	NET_EPOCH_EXIT(et);
+	up = (if_getflags(ifp) & IFF_UP) != 0 &&
+	    ifp->if_link_state == LINK_STATE_UP;
+	mtx_lock(&carp_rs_mtx);
+	(void)carp_rs_iface_addrs(carp_rs_engine, cif->index,
+	    has4 ? (const uint8_t *)&v4 : NULL,
+	    has6 ? (const uint8_t *)&v6 : NULL);
+	carp_rs_link_state(carp_rs_engine, carp_rs_now(), cif->index, up);
+	carp_rs_run_locked();
+	mtx_unlock(&carp_rs_mtx);
+}
+
+/* ---- Address records. */
+
+static void
+carp_rs_addr_free(epoch_context_t ctx)
+{
+	struct carp_rs_addr *ra;
+
+	ra = __containerof(ctx, struct carp_rs_addr, epoch_ctx);
+	free(ra, M_CARP_RS);
+}
+
+static int
+carp_rs_ifa_af(struct ifaddr *ifa, uint8_t *addr)
+{
+
+	switch (ifa->ifa_addr->sa_family) {
+#ifdef INET
+	case AF_INET:
+		memcpy(addr, &((struct sockaddr_in *)ifa->ifa_addr)->sin_addr,
+		    4);
+		return (CARP_RS_AF_INET);
+#endif
+#ifdef INET6
+	case AF_INET6: {
+		struct in6_addr a;
+
+		a = ((struct sockaddr_in6 *)ifa->ifa_addr)->sin6_addr;
+		in6_clearscope(&a);
+		memcpy(addr, &a, 16);
+		return (CARP_RS_AF_INET6);
+	}
+#endif
+	default:
+		return (0);
+	}
+}
+
+/*
+ * Links a record for ifa (vhid `id` on parent cif) and marks the ifa.
+ * sx held; the engine already has the address.
+ */
+static struct carp_rs_addr *
+carp_rs_addr_link(struct carp_rs_if *cif, struct ifaddr *ifa, uint64_t id,
+    uint8_t vhid, uint8_t af, const uint8_t *addr, bool legacy)
+{
+	struct carp_rs_addr *ra;
+
+	ra = malloc(sizeof(*ra), M_CARP_RS, M_WAITOK | M_ZERO);
+	ra->cif = cif;
+	ra->id = id;
+	ra->parent = cif->index;
+	ra->vhid = vhid;
+	ra->af = af;
+	ra->legacy = legacy;
+	memcpy(ra->addr, addr, af == CARP_RS_AF_INET ? 4 : 16);
+	ra->vmac[2] = 0x5e;
+	ra->vmac[4] = 1;
+	ra->vmac[5] = vhid;
+	ifa_ref(ifa);
+	ra->ifa = ifa;
+	mtx_lock(&carp_rs_mtx);
+	TAILQ_INSERT_TAIL(&cif->addrs, ra, link);
+	if (af == CARP_RS_AF_INET)
+		cif->naddrs4++;
+	else
+		cif->naddrs6++;
+	ifa->ifa_carp = (struct carp_softc *)(void *)ra;
+	mtx_unlock(&carp_rs_mtx);
+	return (ra);
+}
+
+/*
+ * Unlinks ra: MASTER routes go, the ifa is a plain address again, the
+ * family's groups are left with its last address.  sx held; the engine
+ * has already dropped the address.
+ */
+static void
+carp_rs_addr_unlink(struct carp_rs_addr *ra)
+{
+	struct carp_rs_if *cif = ra->cif;
+	struct ifaddr *ifa = ra->ifa;
+	bool routed;
+	int left;
+
+	mtx_lock(&carp_rs_mtx);
+	TAILQ_REMOVE(&cif->addrs, ra, link);
+	left = ra->af == CARP_RS_AF_INET ? --cif->naddrs4 : --cif->naddrs6;
+	routed = ra->routed;
+	ra->routed = false;
+	mtx_unlock(&carp_rs_mtx);
+	if (routed) {
+		ra->routed = true;
+		carp_rs_delroute(ra);
+	}
+	ifa->ifa_carp = NULL;
+	ifa_free(ifa);
+	if (left == 0)
+		carp_rs_mcast_leave(cif, ra->af);
+	NET_EPOCH_CALL(carp_rs_addr_free, &ra->epoch_ctx);
+}
+
+/* ---- Hooks. */
+
+static int
+carp_rs_hook_attach(struct ifaddr *ifa, int vhid)
+{
+	struct ifnet *ifp = ifa->ifa_ifp;
+	struct carp_rs_if *cif;
+	uint8_t addr[16];
+	uint64_t id;
+	uint8_t af;
+	int error;
+
+	KASSERT(ifa->ifa_carp == NULL, ("%s: ifa %p attached", __func__, ifa));
+	af = carp_rs_ifa_af(ifa, addr);
+	if (af == 0)
+		return (EPROTOTYPE);
+	if (vhid < 1 || vhid > CARP_MAXVHID)
+		return (EINVAL);
+	if (carp_rs_is_clone(ifp))
+		return (carp_rs_clone_attach(ifa, vhid));
+	sx_xlock(&carp_rs_sx);
+	if (carp_rs_dying || ifp->if_carp == NULL) {
+		sx_xunlock(&carp_rs_sx);
+		return (ENOPROTOOPT);
+	}
+	cif = CARP_RS_CIF(ifp);
+	/* Joining is idempotent; undone below if the engine refuses. */
+	error = carp_rs_mcast_join(cif, af);
+	if (error == 0) {
+		mtx_lock(&carp_rs_mtx);
+		error = carp_rs_addr_attach(carp_rs_engine, carp_rs_now(),
+		    cif->index, (uint8_t)vhid, af, addr, &id);
+		carp_rs_run_locked();
+		mtx_unlock(&carp_rs_mtx);
+		if (error == 0)
+			(void)carp_rs_addr_link(cif, ifa, id, (uint8_t)vhid,
+			    af, addr, false);
+		else if ((af == CARP_RS_AF_INET ? cif->naddrs4 :
+		    cif->naddrs6) == 0)
+			carp_rs_mcast_leave(cif, af);
+	}
+	carp_rs_refresh_parent(cif);
+	sx_xunlock(&carp_rs_sx);
+	carp_rs_process();
+	return (error);
+}
+
+static void
+carp_rs_hook_detach(struct ifaddr *ifa, bool keep_cif)
+{
+	struct carp_rs_addr *ra = CARP_RS_ADDR(ifa);
+	struct carp_rs_if *cif;
+	int destroyed = 0;
+
+	KASSERT(ra != NULL, ("%s: %p not attached", __func__, ifa));
+	if (ra->legacy) {
+		carp_rs_clone_detach(ifa);
+		return;
+	}
+	sx_xlock(&carp_rs_sx);
+	cif = ra->cif;
+	mtx_lock(&carp_rs_mtx);
+	(void)carp_rs_addr_detach(carp_rs_engine, carp_rs_now(), ra->id,
+	    ra->af, ra->addr, keep_cif, &destroyed);
+	carp_rs_run_locked();
+	mtx_unlock(&carp_rs_mtx);
+	carp_rs_addr_unlink(ra);
+	if (!keep_cif)
+		carp_rs_if_put(cif);
+	else
+		carp_rs_refresh_parent(cif);
+	sx_xunlock(&carp_rs_sx);
+	carp_rs_process();
+}
+
+static void
+carp_rs_hook_linkstate(struct ifnet *ifp)
+{
+	struct carp_rs_if *cif = CARP_RS_CIF(ifp);
+	int up;
+
+	if (cif == NULL)
+		return;
+	up = (if_getflags(ifp) & IFF_UP) != 0 &&
+	    ifp->if_link_state == LINK_STATE_UP;
+	mtx_lock(&carp_rs_mtx);
+	carp_rs_link_state(carp_rs_engine, carp_rs_now(), cif->index, up);
+	carp_rs_run_locked();
+	mtx_unlock(&carp_rs_mtx);
+	carp_rs_process();
+}
+
+/* pfsync's demotion: added to net.inet.carp.demotion. */
+static void
+carp_rs_hook_demote_adj(int adj, char *reason __unused)
+{
+	int32_t v = adj, old;
+
+	mtx_lock(&carp_rs_mtx);
+	(void)carp_rs_sysctl(carp_rs_engine, carp_rs_now(),
+	    CARP_RS_SYSCTL_DEMOTION, &v, &old);
+	carp_rs_run_locked();
+	mtx_unlock(&carp_rs_mtx);
+	carp_rs_process();
+}
+
+static int
+carp_rs_hook_master(struct ifaddr *ifa)
+{
+	struct carp_rs_addr *ra = CARP_RS_ADDR(ifa);
+	int m;
+
+	if (ra == NULL)
+		return (0);
+	mtx_lock(&carp_rs_mtx);
+	m = carp_rs_is_master(carp_rs_engine, ra->parent, ra->vhid);
+	mtx_unlock(&carp_rs_mtx);
+	return (m);
+}
+
+static int
+carp_rs_hook_forus(struct ifnet *ifp, u_char *dhost)
+{
+	int r;
+
+	if (dhost[0] || dhost[1] || dhost[2] != 0x5e || dhost[3] ||
+	    dhost[4] != 1)
+		return (0);
+	mtx_lock(&carp_rs_mtx);
+	r = carp_rs_forus(carp_rs_engine, if_getindex(ifp), dhost);
+	mtx_unlock(&carp_rs_mtx);
+	return (r);
+}
+
+/*
+ * Rewrites the Ethernet source of frames we tagged (adverts, NA) to the
+ * virtual MAC.  The tag holds the vhid, never a pointer.
+ */
+static int
+carp_rs_hook_output(struct ifnet *ifp, struct mbuf *m, const struct sockaddr *sa)
+{
+	struct ether_header *eh;
+	struct m_tag *mtag;
+	int vhid;
+
+	if (sa == NULL)
+		return (0);
+	if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)
+		return (0);
+	mtag = m_tag_find(m, PACKET_TAG_CARP, NULL);
+	if (mtag == NULL)
+		return (0);
+	bcopy(mtag + 1, &vhid, sizeof(vhid));
+	switch (ifp->if_type) {
+	case IFT_ETHER:
+	case IFT_BRIDGE:
+	case IFT_L2VLAN:
+		eh = mtod(m, struct ether_header *);
+		eh->ether_shost[0] = 0;
+		eh->ether_shost[1] = 0;
+		eh->ether_shost[2] = 0x5e;
+		eh->ether_shost[3] = 0;
+		eh->ether_shost[4] = 1;
+		eh->ether_shost[5] = vhid;
+		return (0);
+	default:
+		printf("%s: carp is not supported for the %d interface type\n",
+		    if_name(ifp), ifp->if_type);
+		return (EOPNOTSUPP);
+	}
+}
+
+static int
+carp_rs_hook_get_vhid(struct ifaddr *ifa)
+{
+	struct carp_rs_addr *ra;
+
+	if (ifa == NULL || (ra = CARP_RS_ADDR(ifa)) == NULL)
+		return (0);
+	return (ra->vhid);
+}
+
+#ifdef INET
+static int
+carp_rs_hook_iamatch(struct ifaddr *ifa, uint8_t **enaddr)
+{
+	struct carp_rs_addr *ra = CARP_RS_ADDR(ifa);
+
+	if (ra == NULL || !carp_rs_hook_master(ifa))
+		return (0);
+	*enaddr = ra->vmac;
+	return (1);
+}
+#endif
+
+#ifdef INET6
+static struct ifaddr *
+carp_rs_hook_iamatch6(struct ifnet *ifp, struct in6_addr *taddr)
+{
+	struct ifaddr *ifa;
+
+	NET_EPOCH_ASSERT();
+	CK_STAILQ_FOREACH(ifa, &ifp->if_addrhead, ifa_link) {
+		if (ifa->ifa_addr->sa_family != AF_INET6)
+			continue;
+		if (!IN6_ARE_ADDR_EQUAL(taddr, IFA_IN6(ifa)))
+			continue;
+		if (ifa->ifa_carp != NULL && !carp_rs_hook_master(ifa))
+			return (NULL);
+		ifa_ref(ifa);
+		return (ifa);
+	}
+	return (NULL);
+}
+
+static char *
+carp_rs_hook_macmatch6(struct ifnet *ifp, struct mbuf *m,
+    const struct in6_addr *taddr)
+{
+	struct carp_rs_addr *ra;
+	struct ifaddr *ifa;
+	struct m_tag *mtag;
+	char *mac;
+	int vhid;
+
+	NET_EPOCH_ASSERT();
+	CK_STAILQ_FOREACH(ifa, &ifp->if_addrhead, ifa_link) {
+		if (ifa->ifa_addr->sa_family != AF_INET6 ||
+		    !IN6_ARE_ADDR_EQUAL(taddr, IFA_IN6(ifa)))
+			continue;
+		if ((ra = CARP_RS_ADDR(ifa)) == NULL)
+			return (NULL);
+		mtag = m_tag_get(PACKET_TAG_CARP,
+		    sizeof(int) + ETHER_ADDR_LEN, M_NOWAIT);
+		if (mtag == NULL) {
+			mtx_lock(&carp_rs_mtx);
+			carp_rs_count(carp_rs_engine, 1);
+			mtx_unlock(&carp_rs_mtx);
+			return (NULL);
+		}
+		/* carp_output expects the vhid first. */
+		vhid = ra->vhid;
+		bcopy(&vhid, mtag + 1, sizeof(vhid));
+		mac = (char *)(mtag + 1) + sizeof(vhid);
+		bcopy(ra->vmac, mac, ETHER_ADDR_LEN);
+		m_tag_prepend(m, mtag);
+		return (mac);
+	}
+	return (NULL);
+}
+#endif
+
+/* ---- SIOCSVH / SIOCGVH. */
+
+static int
+carp_rs_hook_ioctl(struct ifreq *ifr, u_long cmd, struct thread *td)
+{
+	struct carp_rs_ifinfo ii, *iip;
+	struct carp_rs_setres res;
+	struct carpreq carpr;
+	struct ifnet *ifp;
+	uint8_t *out;
+	size_t used;
+	int error, priv;
+
+	if ((error = copyin(ifr_data_get_ptr(ifr), &carpr, sizeof(carpr))))
+		return (error);
+	ifp = ifunit_ref(ifr->ifr_name);
+	if (ifp != NULL && carp_rs_is_clone(ifp)) {
+		error = carp_rs_clone_ioctl(ifp, ifr, cmd, td);
+		if_rele(ifp);
+		return (error);
+	}
+	iip = NULL;
+	if (ifp != NULL) {
+		carp_rs_ifinfo(ifp, &ii);
+		iip = &ii;
+	}
+	sx_xlock(&carp_rs_sx);
+	if (carp_rs_dying) {
+		error = ENXIO;
+		goto out;
+	}
+	switch (cmd) {
+	case SIOCSVH:
+		priv = priv_check(td, PRIV_NETINET_CARP) == 0;
+		mtx_lock(&carp_rs_mtx);
+		error = carp_rs_ioctl_set(carp_rs_engine, carp_rs_now(), iip,
+		    (const uint8_t *)&carpr, sizeof(carpr), priv, &res);
+		carp_rs_run_locked();
+		mtx_unlock(&carp_rs_mtx);
+		if (error == 0 && res.created)
+			(void)carp_rs_if_get(ifp);
+		break;
+	case SIOCGVH:
+		priv = priv_check_cred(td->td_ucred, PRIV_NETINET_CARP) == 0;
+		out = malloc(CARP_MAXVHID * sizeof(carpr), M_CARP_RS,
+		    M_WAITOK | M_ZERO);
+		used = 0;
+		mtx_lock(&carp_rs_mtx);
+		error = carp_rs_ioctl_get(carp_rs_engine, iip,
+		    (const uint8_t *)&carpr, sizeof(carpr), priv, out,
+		    CARP_MAXVHID * sizeof(carpr), &used);
+		mtx_unlock(&carp_rs_mtx);
+		if (error == 0)
+			error = copyout(out, ifr_data_get_ptr(ifr), used);
+		free(out, M_CARP_RS);
+		break;
+	default:
+		error = EINVAL;
+	}
+out:
+	sx_xunlock(&carp_rs_sx);
+	if (ifp != NULL)
+		if_rele(ifp);
+	carp_rs_process();
+	return (error);
+}
+
+/* ---- Registration and teardown. */
+
+int
+carp_rs_hooks_init(void)
+{
+
+	if (carp_ioctl_p != NULL || carp_attach_p != NULL ||
+	    carp_detach_p != NULL || carp_linkstate_p != NULL ||
+	    carp_demote_adj_p != NULL || carp_master_p != NULL ||
+	    carp_forus_p != NULL || carp_output_p != NULL ||
+	    carp_get_vhid_p != NULL)
+		return (EEXIST);
+	sx_xlock(&carp_rs_sx);
+	carp_rs_dying = false;
+	sx_xunlock(&carp_rs_sx);
+	carp_forus_p = carp_rs_hook_forus;
+	carp_output_p = carp_rs_hook_output;
+	carp_linkstate_p = carp_rs_hook_linkstate;
+	carp_attach_p = carp_rs_hook_attach;
+	carp_detach_p = carp_rs_hook_detach;
+	carp_demote_adj_p = carp_rs_hook_demote_adj;
+	carp_master_p = carp_rs_hook_master;
+	carp_get_vhid_p = carp_rs_hook_get_vhid;
+#ifdef INET6
+	carp_iamatch6_p = carp_rs_hook_iamatch6;
+	carp_macmatch6_p = carp_rs_hook_macmatch6;
+#endif
+#ifdef INET
+	carp_iamatch_p = carp_rs_hook_iamatch;
+#endif
+	carp_ioctl_p = carp_rs_hook_ioctl;
+	return (0);
+}
+
+void
+carp_rs_hooks_fini(void)
+{
+
+	carp_ioctl_p = NULL;
+	carp_attach_p = NULL;
+	carp_detach_p = NULL;
+	carp_linkstate_p = NULL;
+	carp_demote_adj_p = NULL;
+	carp_master_p = NULL;
+	carp_forus_p = NULL;
+	carp_output_p = NULL;
+	carp_get_vhid_p = NULL;
+#ifdef INET6
+	carp_iamatch6_p = NULL;
+	carp_macmatch6_p = NULL;
+#endif
+#ifdef INET
+	carp_iamatch_p = NULL;
+#endif
+}
+
+/*
+ * Module unload with live vhids: every vhid is removed from the engine
+ * (a MASTER queues its bow-out advert, sent here), every address record
+ * is unlinked and every parent record dropped.
+ */
+void
+carp_rs_teardown(void)
+{
+	struct carp_rs_if *cif;
+	struct carp_rs_addr *ra;
+	uint64_t ids[16];
+	size_t n, i;
+
+	sx_xlock(&carp_rs_sx);
+	carp_rs_dying = true;
+	for (;;) {
+		mtx_lock(&carp_rs_mtx);
+		n = carp_rs_vhid_list(carp_rs_engine, ids, nitems(ids));
+		for (i = 0; i < MIN(n, nitems(ids)); i++)
+			(void)carp_rs_vhid_remove(carp_rs_engine,
+			    carp_rs_now(), ids[i]);
+		carp_rs_run_locked();
+		mtx_unlock(&carp_rs_mtx);
+		carp_rs_process();
+		if (n <= nitems(ids))
+			break;
+	}
+	for (;;) {
+		mtx_lock(&carp_rs_mtx);
+		cif = LIST_FIRST(&carp_rs_ifs);
+		ra = cif != NULL ? TAILQ_FIRST(&cif->addrs) : NULL;
+		if (cif != NULL)
+			cif->nlegacy = 0;
+		mtx_unlock(&carp_rs_mtx);
+		if (cif == NULL)
+			break;
+		if (ra != NULL) {
+			carp_rs_addr_unlink(ra);
+			continue;
+		}
+		carp_rs_if_put(cif);
+	}
+	sx_xunlock(&carp_rs_sx);
+}

@@ -1,0 +1,224 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * carp_rs: the generic-netlink family "carp" (CARP_NL_CMD_GET/SET), as
+ * FreeBSD 14+ ifconfig and libifconfig use it.  Requests are parsed and
+ * answered by the Rust control plane (ctl/netlink.rs); this file only
+ * registers the family and moves bytes.
+ */
+
+#include "opt_inet.h"
+#include "opt_inet6.h"
+
+#include <sys/param.h>
+#include <sys/systm.h>
+#include <sys/kernel.h>
+#include <sys/malloc.h>
+#include <sys/lock.h>
+#include <sys/mutex.h>
+#include <sys/socket.h>
+#include <sys/priv.h>
+#include <sys/sx.h>
+
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <net/if_var.h>
+#include <net/vnet.h>
+
+#include <netlink/netlink.h>
+#include <netlink/netlink_ctl.h>
+#include <netlink/netlink_generic.h>
+#include <netlink/netlink_message_writer.h>
+
+#include <netinet/in.h>
+#include <netinet/in_var.h>
+#include <netinet/ip_carp.h>
+#include <netinet/ip_var.h>
+#include <netinet6/ip6_var.h>
+
+#include "carp_rs_ffi.h"
+#include "carp_rs_var.h"
+
+#define	CARP_RS_NL_FAMILY	"carp"
+#define	CARP_RS_NL_CMD_GET	1
+#define	CARP_RS_NL_CMD_SET	2
+#define	CARP_RS_NL_ATTR_MAX	12
+/* One GET reply per vhid: header, genl header and attributes. */
+#define	CARP_RS_NL_REPLY	160
+
+#if __FreeBSD_version >= 1500000
+static uint16_t carp_rs_nl_family;
+#else
+static bool carp_rs_nl_family;
+#endif
+
+/* The interface a request names: IFNAME first, then IFINDEX (referenced). */
+static struct ifnet *
+carp_rs_nl_ifp(const struct carp_rs_nlreq *r)
+{
+	struct epoch_tracker et;
+	struct ifnet *ifp;
+
+	if (r->has_ifname)
+		return (ifunit_ref(r->ifname));
+	NET_EPOCH_ENTER(et);
+	ifp = ifnet_byindex_ref(r->ifindex);
+	NET_EPOCH_EXIT(et);
+	return (ifp);
+}
+
+static int
+carp_rs_nl_set_cb(struct nlmsghdr *hdr, struct nl_pstate *npt)
+{
+	struct carp_rs_ifinfo ii, *iip = NULL;
+	struct carp_rs_setres res;
+	struct carp_rs_nlreq r;
+	const uint8_t *genl = (const uint8_t *)(hdr + 1);
+	size_t len = hdr->nlmsg_len - sizeof(*hdr);
+	struct ifnet *ifp;
+	int error;
+
+	error = carp_rs_nl_parse(genl, len, &r);
+	if (error != 0)
+		return (error);
+	ifp = carp_rs_nl_ifp(&r);
+	if (ifp != NULL) {
+		if (carp_rs_is_clone(ifp)) {
+			/* carpN is configured through SIOCSVH. */
+			if_rele(ifp);
+			return (EOPNOTSUPP);
+		}
+		carp_rs_ifinfo(ifp, &ii);
+		iip = &ii;
+	}
+	sx_xlock(&carp_rs_sx);
+	mtx_lock(&carp_rs_mtx);
+	error = carp_rs_nl_set(carp_rs_engine, carp_rs_now(), genl, len, iip,
+	    nlp_has_priv(npt->nlp, PRIV_NETINET_CARP), &res);
+	carp_rs_run_locked();
+	mtx_unlock(&carp_rs_mtx);
+	if (error == 0 && res.created)
+		(void)carp_rs_if_get(ifp);
+	sx_xunlock(&carp_rs_sx);
+	if (ifp != NULL)
+		if_rele(ifp);
+	carp_rs_process();
+	return (error);
+}
+
+static int
+carp_rs_nl_get_cb(struct nlmsghdr *hdr, struct nl_pstate *npt)
+{
+	struct carp_rs_ifinfo ii, *iip = NULL;
+	struct carp_rs_nlreq r;
+	const uint8_t *genl = (const uint8_t *)(hdr + 1);
+	size_t len = hdr->nlmsg_len - sizeof(*hdr);
+	struct nlmsghdr *m;
+	struct ifnet *ifp;
+	uint8_t *out, *p;
+	size_t used, off, blen;
+	int error;
+
+	error = carp_rs_nl_parse(genl, len, &r);
+	if (error != 0)
+		return (error);
+	ifp = carp_rs_nl_ifp(&r);
+	if (ifp != NULL) {
+		carp_rs_ifinfo(ifp, &ii);
+		iip = &ii;
+	}
+	out = malloc(CARP_MAXVHID * CARP_RS_NL_REPLY, M_CARP_RS, M_WAITOK);
+	used = 0;
+	mtx_lock(&carp_rs_mtx);
+	error = carp_rs_nl_get(carp_rs_engine, genl, len, iip,
+	    nlp_has_priv(npt->nlp, PRIV_NETINET_CARP), hdr->nlmsg_type,
+	    hdr->nlmsg_seq, hdr->nlmsg_pid, out,
+	    CARP_MAXVHID * CARP_RS_NL_REPLY, &used);
+	mtx_unlock(&carp_rs_mtx);
+	if (ifp != NULL)
+		if_rele(ifp);
+	/* Each message: our nlmsghdr, then its body, copied into the writer. */
+	for (off = 0; error == 0 && off + sizeof(*m) <= used;
+	    off += m->nlmsg_len) {
+		m = (struct nlmsghdr *)(out + off);
+		if (m->nlmsg_len < sizeof(*m) || off + m->nlmsg_len > used)
+			break;
+		blen = m->nlmsg_len - sizeof(*m);
+		if (!nlmsg_add(npt->nw, m->nlmsg_pid, m->nlmsg_seq,
+		    m->nlmsg_type, m->nlmsg_flags, blen) ||
+		    (p = nlmsg_reserve_data(npt->nw, blen, uint8_t)) == NULL) {
+			nlmsg_abort(npt->nw);
+			error = ENOMEM;
+			break;
+		}
+		memcpy(p, m + 1, blen);
+		if (!nlmsg_end(npt->nw))
+			error = ENOMEM;
+	}
+	free(out, M_CARP_RS);
+	if (error == 0 || error == ENOENT)
+		(void)nlmsg_end_dump(npt->nw, error, hdr);
+	return (error);
+}
+
+static const struct genl_cmd carp_rs_nl_cmds[] = {
+	{
+		.cmd_num = CARP_RS_NL_CMD_GET,
+		.cmd_name = "CARP_NL_CMD_GET",
+		.cmd_cb = carp_rs_nl_get_cb,
+		.cmd_flags = GENL_CMD_CAP_DO | GENL_CMD_CAP_DUMP |
+		    GENL_CMD_CAP_HASPOL,
+	},
+	{
+		.cmd_num = CARP_RS_NL_CMD_SET,
+		.cmd_name = "CARP_NL_CMD_SET",
+		.cmd_cb = carp_rs_nl_set_cb,
+		.cmd_flags = GENL_CMD_CAP_DO | GENL_CMD_CAP_HASPOL,
+		.cmd_priv = PRIV_NETINET_CARP,
+	},
+};
+
+int
+carp_rs_nl_init(void)
+{
+
+#if __FreeBSD_version >= 1500000
+	carp_rs_nl_family = genl_register_family(CARP_RS_NL_FAMILY, 0, 2,
+	    CARP_RS_NL_ATTR_MAX);
+	if (carp_rs_nl_family == 0)
+		return (EEXIST);
+	if (!genl_register_cmds(carp_rs_nl_family, carp_rs_nl_cmds,
+	    nitems(carp_rs_nl_cmds))) {
+		genl_unregister_family(carp_rs_nl_family);
+		carp_rs_nl_family = 0;
+		return (EEXIST);
+	}
+#else
+	if (genl_register_family(CARP_RS_NL_FAMILY, 0, 2,
+	    CARP_RS_NL_ATTR_MAX) == 0)
+		return (EEXIST);
+	carp_rs_nl_family = true;
+	if (!genl_register_cmds(CARP_RS_NL_FAMILY, carp_rs_nl_cmds,
+	    nitems(carp_rs_nl_cmds))) {
+		(void)genl_unregister_family(CARP_RS_NL_FAMILY);
+		carp_rs_nl_family = false;
+		return (EEXIST);
+	}
+#endif
+	return (0);
+}
+
+void
+carp_rs_nl_fini(void)
+{
+
+#if __FreeBSD_version >= 1500000
+	if (carp_rs_nl_family != 0)
+		genl_unregister_family(carp_rs_nl_family);
+	carp_rs_nl_family = 0;
+#else
+	if (carp_rs_nl_family)
+		(void)genl_unregister_family(CARP_RS_NL_FAMILY);
+	carp_rs_nl_family = false;
+#endif
+}

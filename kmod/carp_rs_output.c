@@ -1,0 +1,468 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * carp_rs: what the engine asked for, applied.  Under the mutex the
+ * queued adverts become mbufs and the queued events are copied out; then,
+ * with the mutex dropped and inside the net epoch, the adverts go to
+ * ip_output/ip6_output (tagged with the vhid so carp_output rewrites the
+ * Ethernet source), and the events become log(9) lines, devctl(4)
+ * notifications, gratuitous ARP / unsolicited NA, MASTER routes and the
+ * link state of legacy carpN interfaces.
+ */
+
+#include "opt_inet.h"
+#include "opt_inet6.h"
+
+#include <sys/param.h>
+#include <sys/systm.h>
+#include <sys/devctl.h>
+#include <sys/epoch.h>
+#include <sys/kernel.h>
+#include <sys/lock.h>
+#include <sys/malloc.h>
+#include <sys/mbuf.h>
+#include <sys/mutex.h>
+#include <sys/socket.h>
+#include <sys/sx.h>
+#include <sys/syslog.h>
+
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <net/if_var.h>
+#include <net/if_private.h>
+#include <net/if_dl.h>
+#include <net/if_llatbl.h>
+#include <net/if_types.h>
+#include <net/route.h>
+#include <net/vnet.h>
+
+#include <netinet/in.h>
+#include <netinet/in_systm.h>
+#include <netinet/in_var.h>
+#include <netinet/ip.h>
+#include <netinet/ip_var.h>
+#include <netinet/ip_carp.h>
+#include <netinet/if_ether.h>
+#include <netinet/ip6.h>
+#include <netinet/icmp6.h>
+#include <netinet6/in6_var.h>
+#include <netinet6/ip6_var.h>
+#include <netinet6/nd6.h>
+#include <netinet6/scope6_var.h>
+
+#include "carp_rs_ffi.h"
+#include "carp_rs_var.h"
+
+#ifndef ND6_NA_OPT_LLA
+#define	ND6_NA_OPT_LLA		0x01
+#endif
+#ifndef ND6_NA_CARP_MASTER
+#define	ND6_NA_CARP_MASTER	0x02
+#endif
+
+#define	CARP_RS_BATCH	16	/* packets or events per round */
+
+struct carp_rs_pkt {
+	struct mbuf	*m;
+	struct carp_rs_if *cif;
+	uint32_t	ifindex;
+	uint8_t		af;
+	uint8_t		vhid;
+};
+
+/* The addresses of one vhid, copied out for work outside the mutex. */
+struct carp_rs_vaddrs {
+	int		n;
+	struct carp_rs_addr *ra[32];
+	struct ifaddr	*ifa[32];	/* referenced */
+};
+
+static uint8_t carp_rs_txbuf[CARP_RS_TXBUF_MIN];	/* under the mutex */
+
+/* Builds the IP packet of one advert.  Mutex held. */
+static struct mbuf *
+carp_rs_mkpkt(const struct carp_rs_tx *tx, struct carp_rs_if *cif)
+{
+	struct m_tag *mtag;
+	struct mbuf *m;
+	int hlen, vhid;
+
+	hlen = tx->af == CARP_RS_AF_INET ? sizeof(struct ip) :
+	    sizeof(struct ip6_hdr);
+	m = m_get2(hlen + tx->len, M_NOWAIT, MT_DATA, M_PKTHDR);
+	if (m == NULL)
+		return (NULL);
+	mtag = m_tag_get(PACKET_TAG_CARP, sizeof(int), M_NOWAIT);
+	if (mtag == NULL) {
+		m_freem(m);
+		return (NULL);
+	}
+	vhid = tx->vhid;
+	bcopy(&vhid, mtag + 1, sizeof(vhid));
+	m_tag_prepend(m, mtag);
+	m->m_pkthdr.len = m->m_len = hlen + tx->len;
+	m->m_pkthdr.rcvif = NULL;
+	memcpy(mtod(m, uint8_t *) + hlen, carp_rs_txbuf, tx->len);
+	if (tx->af == CARP_RS_AF_INET) {
+		struct ip *ip = mtod(m, struct ip *);
+
+		memset(ip, 0, sizeof(*ip));
+		ip->ip_v = IPVERSION;
+		ip->ip_hl = sizeof(*ip) >> 2;
+		ip->ip_tos = tx->tos;
+		ip->ip_len = htons(hlen + tx->len);
+		ip->ip_off = htons(IP_DF);
+		ip->ip_ttl = tx->ttl;
+		ip->ip_p = IPPROTO_CARP;
+		memcpy(&ip->ip_src, tx->src, 4);
+		memcpy(&ip->ip_dst, tx->dst, 4);
+		if (IN_MULTICAST(ntohl(ip->ip_dst.s_addr)))
+			m->m_flags |= M_MCAST;
+	} else {
+		struct ip6_hdr *ip6 = mtod(m, struct ip6_hdr *);
+
+		memset(ip6, 0, sizeof(*ip6));
+		ip6->ip6_flow = htonl((uint32_t)tx->tos << 20);
+		ip6->ip6_vfc |= IPV6_VERSION;
+		ip6->ip6_plen = htons(tx->len);
+		ip6->ip6_nxt = IPPROTO_CARP;
+		ip6->ip6_hlim = tx->ttl;
+		memcpy(&ip6->ip6_src, tx->src, 16);
+		memcpy(&ip6->ip6_dst, tx->dst, 16);
+		/* The kernel's form: the zone embedded in scoped addresses. */
+		if (in6_setscope(&ip6->ip6_src, cif->ifp, NULL) != 0 ||
+		    in6_setscope(&ip6->ip6_dst, cif->ifp, NULL) != 0) {
+			m_freem(m);
+			return (NULL);
+		}
+		if (IN6_IS_ADDR_MULTICAST(&ip6->ip6_dst))
+			m->m_flags |= M_MCAST;
+	}
+	return (m);
+}
+
+static int
+carp_rs_send(struct carp_rs_pkt *p)
+{
+
+#ifdef INET
+	if (p->af == CARP_RS_AF_INET)
+		return (ip_output(p->m, NULL, NULL, IP_RAWOUTPUT,
+		    &p->cif->imo, NULL));
+#endif
+#ifdef INET6
+	if (p->af == CARP_RS_AF_INET6)
+		return (ip6_output(p->m, NULL, NULL, 0, &p->cif->im6o, NULL,
+		    NULL));
+#endif
+	m_freem(p->m);
+	return (EAFNOSUPPORT);
+}
+
+/* Name lookup for the event text: parents we know, else the index. */
+static size_t
+carp_rs_ifname(void *arg __unused, uint32_t index, char *buf, size_t len)
+{
+	struct carp_rs_if *cif;
+	const char *name;
+	size_t n;
+
+	mtx_assert(&carp_rs_mtx, MA_OWNED);
+	cif = carp_rs_if_lookup(index);
+	if (cif == NULL)
+		return (0);
+	name = if_name(cif->ifp);
+	n = strnlen(name, len);
+	memcpy(buf, name, n);
+	return (n);
+}
+
+/* Copies out the live addresses of vhid `id` (referenced).  Mutex held. */
+static void
+carp_rs_gather(uint64_t id, struct carp_rs_vaddrs *va)
+{
+	struct carp_rs_if *cif;
+	struct carp_rs_addr *ra;
+
+	mtx_assert(&carp_rs_mtx, MA_OWNED);
+	va->n = 0;
+	LIST_FOREACH(cif, &carp_rs_ifs, link)
+		TAILQ_FOREACH(ra, &cif->addrs, link) {
+			if (ra->id != id || va->n >= (int)nitems(va->ra))
+				continue;
+			ifa_ref(ra->ifa);
+			va->ifa[va->n] = ra->ifa;
+			va->ra[va->n++] = ra;
+		}
+}
+
+static void
+carp_rs_release(struct carp_rs_vaddrs *va)
+{
+	int i;
+
+	for (i = 0; i < va->n; i++)
+		ifa_free(va->ifa[i]);
+	va->n = 0;
+}
+
+/*
+ * A legacy carpN VIP is answered on the parent through a published
+ * static ARP entry holding the virtual MAC (spec §8.3 option a).
+ */
+static int
+carp_rs_publish(struct carp_rs_addr *ra, bool add)
+{
+	struct rt_msghdr rtm;
+	struct rt_addrinfo info;
+	struct sockaddr_in dst;
+	struct sockaddr_dl sdl;
+
+	if (ra->af != CARP_RS_AF_INET)
+		return (0);
+	memset(&rtm, 0, sizeof(rtm));
+	memset(&info, 0, sizeof(info));
+	memset(&dst, 0, sizeof(dst));
+	memset(&sdl, 0, sizeof(sdl));
+	dst.sin_len = sizeof(dst);
+	dst.sin_family = AF_INET;
+	memcpy(&dst.sin_addr, ra->addr, 4);
+	sdl.sdl_len = sizeof(sdl);
+	sdl.sdl_family = AF_LINK;
+	sdl.sdl_index = ra->parent;
+	sdl.sdl_type = IFT_ETHER;
+	sdl.sdl_alen = ETHER_ADDR_LEN;
+	memcpy(LLADDR(&sdl), ra->vmac, ETHER_ADDR_LEN);
+	rtm.rtm_type = add ? RTM_ADD : RTM_DELETE;
+	rtm.rtm_flags = RTF_HOST | RTF_STATIC | RTF_LLDATA | RTF_ANNOUNCE;
+	info.rti_info[RTAX_DST] = (struct sockaddr *)&dst;
+	info.rti_info[RTAX_GATEWAY] = (struct sockaddr *)&sdl;
+	return (lla_rt_output(&rtm, &info));
+}
+
+/* MASTER routes (spec §3.4).  Net epoch. */
+void
+carp_rs_addroute(struct carp_rs_addr *ra)
+{
+	struct ifaddr *ifa = ra->ifa;
+
+	if (ra->legacy) {
+		(void)carp_rs_publish(ra, true);
+		return;
+	}
+	switch (ifa->ifa_addr->sa_family) {
+#ifdef INET
+	case AF_INET:
+		(void)in_addprefix(ifatoia(ifa));
+		(void)ifa_add_loopback_route(ifa,
+		    (struct sockaddr *)&ifatoia(ifa)->ia_addr);
+		break;
+#endif
+#ifdef INET6
+	case AF_INET6:
+		(void)ifa_add_loopback_route(ifa,
+		    (struct sockaddr *)&ifatoia6(ifa)->ia_addr);
+		(void)nd6_add_ifa_lle(ifatoia6(ifa));
+		break;
+#endif
+	}
+}
+
+void
+carp_rs_delroute(struct carp_rs_addr *ra)
+{
+	struct epoch_tracker et;
+	struct ifaddr *ifa = ra->ifa;
+
+	NET_EPOCH_ENTER(et);
+	if (ra->legacy) {
+		(void)carp_rs_publish(ra, false);
+		NET_EPOCH_EXIT(et);
+		return;
+	}
+	switch (ifa->ifa_addr->sa_family) {
+#ifdef INET
+	case AF_INET:
+		(void)ifa_del_loopback_route(ifa,
+		    (struct sockaddr *)&ifatoia(ifa)->ia_addr);
+		(void)in_scrubprefix(ifatoia(ifa), LLE_STATIC);
+		break;
+#endif
+#ifdef INET6
+	case AF_INET6:
+		(void)ifa_del_loopback_route(ifa,
+		    (struct sockaddr *)&ifatoia6(ifa)->ia_addr);
+		nd6_rem_ifa_lle(ifatoia6(ifa), 1);
+		break;
+#endif
+	}
+	NET_EPOCH_EXIT(et);
+}
+
+/* A state change: routes follow MASTER, carpN link follows the state. */
+static void
+carp_rs_on_state(const struct carp_rs_event *ev)
+{
+	struct carp_rs_vaddrs va;
+	bool want[nitems(va.ra)], change[nitems(va.ra)];
+	struct ifnet *ifp;
+	struct vnet *vnet = vnet0;
+	int i;
+
+	mtx_lock(&carp_rs_mtx);
+	carp_rs_gather(ev->id, &va);
+	if (va.n > 0)
+		vnet = va.ra[0]->cif->ifp->if_vnet;
+	for (i = 0; i < va.n; i++) {
+		want[i] = ev->to == 2;
+		change[i] = va.ra[i]->routed != want[i];
+		va.ra[i]->routed = want[i];
+	}
+	mtx_unlock(&carp_rs_mtx);
+	CURVNET_SET(vnet);
+	for (i = 0; i < va.n; i++) {
+		if (!change[i])
+			continue;
+		if (want[i])
+			carp_rs_addroute(va.ra[i]);
+		else
+			carp_rs_delroute(va.ra[i]);
+	}
+	carp_rs_release(&va);
+	if (ev->legacy_ifindex != 0 && ev->legacy_link >= 0) {
+		ifp = ifnet_byindex(ev->legacy_ifindex);
+		if (ifp != NULL)
+			if_link_state_change(ifp, ev->legacy_link);
+	}
+	CURVNET_RESTORE();
+}
+
+/* Becoming MASTER: one gratuitous ARP per IPv4 VIP, one NA per IPv6 VIP. */
+static void
+carp_rs_on_announce(const struct carp_rs_event *ev)
+{
+	struct carp_rs_vaddrs va;
+	struct ifnet *ifp;
+	int i;
+
+	mtx_lock(&carp_rs_mtx);
+	carp_rs_gather(ev->id, &va);
+	mtx_unlock(&carp_rs_mtx);
+	for (i = 0; i < va.n; i++) {
+		ifp = va.ra[i]->cif->ifp;
+		CURVNET_SET(ifp->if_vnet);
+#ifdef INET
+		if (va.ra[i]->af == CARP_RS_AF_INET) {
+			struct in_addr a;
+
+			memcpy(&a, va.ra[i]->addr, 4);
+			arp_announce_ifaddr(ifp, a, va.ra[i]->vmac);
+		}
+#endif
+#ifdef INET6
+		if (va.ra[i]->af == CARP_RS_AF_INET6 && !va.ra[i]->legacy) {
+			u_long flags = ND_NA_FLAG_OVERRIDE;
+
+			if (V_ip6_forwarding)
+				flags |= ND_NA_FLAG_ROUTER;
+			nd6_na_output(ifp, &in6addr_any, IFA_IN6(va.ifa[i]),
+			    flags, ND6_NA_OPT_LLA | ND6_NA_CARP_MASTER, NULL);
+			DELAY(1000);
+		}
+#endif
+		CURVNET_RESTORE();
+	}
+	carp_rs_release(&va);
+}
+
+static void
+carp_rs_on_event(const struct carp_rs_event *ev)
+{
+
+	if (ev->log[0] != '\0')
+		log(ev->log_pri, "%s\n", ev->log);
+	if (ev->kind == CARP_RS_EV_STATE && ev->devd_subsystem[0] != '\0')
+		devctl_notify("CARP", ev->devd_subsystem, ev->devd_type, NULL);
+	switch (ev->kind) {
+	case CARP_RS_EV_STATE:
+		carp_rs_on_state(ev);
+		break;
+	case CARP_RS_EV_ANNOUNCE:
+		carp_rs_on_announce(ev);
+		break;
+	}
+}
+
+/*
+ * Applies everything the engine queued, in rounds of CARP_RS_BATCH
+ * packets and events, until nothing is left (sending may queue more:
+ * send-error demotion).  Called without the mutex, from any context
+ * that may enter the net epoch.
+ */
+void
+carp_rs_process(void)
+{
+	struct epoch_tracker et;
+	struct carp_rs_pkt pkts[CARP_RS_BATCH];
+	struct carp_rs_event *evs;
+	struct carp_rs_tx tx;
+	int npkt, nev, i, error;
+
+	evs = malloc(sizeof(*evs) * CARP_RS_BATCH, M_CARP_RS, M_NOWAIT);
+	if (evs == NULL)
+		return;
+	NET_EPOCH_ENTER(et);
+	for (;;) {
+		npkt = nev = 0;
+		mtx_lock(&carp_rs_mtx);
+		if (carp_rs_engine == NULL) {
+			mtx_unlock(&carp_rs_mtx);
+			break;
+		}
+		while (npkt < CARP_RS_BATCH &&
+		    carp_rs_engine_transmit(carp_rs_engine, carp_rs_txbuf,
+		    sizeof(carp_rs_txbuf), &tx) == CARP_RS_OK) {
+			struct carp_rs_if *cif;
+
+			cif = carp_rs_if_lookup(tx.ifindex);
+			if (cif == NULL)
+				continue;
+			pkts[npkt].m = carp_rs_mkpkt(&tx, cif);
+			if (pkts[npkt].m == NULL) {
+				carp_rs_count(carp_rs_engine, 1);
+				carp_rs_tx_result(carp_rs_engine,
+				    carp_rs_now(), tx.ifindex, tx.vhid, 0);
+				continue;
+			}
+			pkts[npkt].cif = cif;
+			pkts[npkt].ifindex = tx.ifindex;
+			pkts[npkt].af = tx.af;
+			pkts[npkt].vhid = tx.vhid;
+			npkt++;
+		}
+		while (nev < CARP_RS_BATCH &&
+		    carp_rs_engine_event(carp_rs_engine, carp_rs_ifname, NULL,
+		    &evs[nev]) == CARP_RS_OK)
+			nev++;
+		mtx_unlock(&carp_rs_mtx);
+		if (npkt == 0 && nev == 0)
+			break;
+		for (i = 0; i < npkt; i++) {
+			CURVNET_SET(pkts[i].cif->ifp->if_vnet);
+			error = carp_rs_send(&pkts[i]);
+			CURVNET_RESTORE();
+			mtx_lock(&carp_rs_mtx);
+			if (carp_rs_engine != NULL) {
+				carp_rs_tx_result(carp_rs_engine,
+				    carp_rs_now(), pkts[i].ifindex,
+				    pkts[i].vhid, error == 0);
+				carp_rs_run_locked();
+			}
+			mtx_unlock(&carp_rs_mtx);
+		}
+		for (i = 0; i < nev; i++)
+			carp_rs_on_event(&evs[i]);
+	}
+	NET_EPOCH_EXIT(et);
+	free(evs, M_CARP_RS);
+}

@@ -1,0 +1,48 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * Test only: what the stack fakes (fk_x_stack.c) record for scenarios.
+ */
+#ifndef _FK_STACK_H_
+#define	_FK_STACK_H_
+
+#define	FK_MAXCLONERS	4
+#define	FK_MAXGROUPS	32
+
+struct fk_group {
+	struct ifnet	*ifp;
+	int		 af;
+	uint8_t		 addr[16];
+	int		 refs;
+};
+
+struct fk_stack {
+	int		 priv_deny;
+	int		 priv_checks, last_priv;
+	int		 attached, bpf, simloops;
+	int		 loopback_routes, prefix_routes;
+	int		 joins, leaves;
+	int64_t		 ifcounters[IFCOUNTERS];
+	struct if_clone	*cloners[FK_MAXCLONERS];
+	struct fk_group	 groups[FK_MAXGROUPS];
+	struct fk_lines	 events;	/* garp, na, lle, nd6 lines */
+};
+extern struct fk_stack fk_stack;
+
+void	fk_stack_init(void);
+void	fk_run_tasks(void);
+struct if_clone *fk_cloner(const char *);
+int	fk_clone_create_unit(struct if_clone *, int);
+int	fk_clone_create(const char *);
+int	fk_clone_destroy(const char *);
+int	fk_clone_count(void);
+int	fk_group_refs(struct ifnet *, int af, const char *group);
+int	fk_groups_total(void);
+
+/* fk_net.c: the interface index table and addresses. */
+int	fk_if_register(struct ifnet *);
+void	fk_if_unregister(struct ifnet *);
+void	fk_addr_remove(struct ifaddr *);
+void	fk_lines_add(struct fk_lines *, const char *);
+
+#endif

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Test only: runs the fake-kernel binary and judges it.
+
+* every scenario line ("ok", "FAIL", "skip") is counted;
+* any AddressSanitizer / UndefinedBehaviorSanitizer / LeakSanitizer report,
+  a crash or a time-out is a failure;
+* every "PKT" line (an advert the module handed to ip_output/ip6_output) is
+  checked independently of the engine: IP header fields, the CARP checksum,
+  and the HMAC recomputed the way FreeBSD's carp_hmac_generate() does
+  (HMAC-SHA1, key = password[:20] NUL-padded, message = version/type, vhid,
+  IPv4 VIPs ascending, IPv6 VIPs ascending, then the 8-byte counter).
+
+Ends with the line "N passed, N failed".
+"""
+import hashlib
+import hmac
+import ipaddress
+import os
+import re
+import subprocess
+import sys
+
+SANITIZER = re.compile(
+    r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|"
+    r"UndefinedBehaviorSanitizer|AddressSanitizer:DEADLYSIGNAL")
+
+
+def csum_ok(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return s == 0xFFFF
+
+
+def check_pkt(fields):
+    """Returns a list of problems with one captured advert."""
+    errs = []
+    af = int(fields["af"])
+    pkt = bytes.fromhex(fields["hex"])
+    key = fields.get("key", "").encode()
+    vips = [ipaddress.ip_address(a) for a in fields.get("vips", "").split(",") if a]
+    if af == 4:
+        if len(pkt) < 20 or pkt[0] >> 4 != 4:
+            return ["not an IPv4 packet"]
+        hl = (pkt[0] & 15) * 4
+        if pkt[9] != 112:
+            errs.append("IP protocol %d, not 112" % pkt[9])
+        if pkt[8] != 255:
+            errs.append("TTL %d, not 255" % pkt[8])
+        if int.from_bytes(pkt[2:4], "big") != len(pkt):
+            errs.append("ip_len %d != %d" % (int.from_bytes(pkt[2:4], "big"), len(pkt)))
+        if "tos" in fields and pkt[1] != int(fields["tos"]):
+            errs.append("TOS %#x, expected %#x" % (pkt[1], int(fields["tos"])))
+        if "dst" in fields and str(ipaddress.ip_address(pkt[16:20])) != fields["dst"]:
+            errs.append("dst %s, expected %s" % (ipaddress.ip_address(pkt[16:20]), fields["dst"]))
+        carp = pkt[hl:]
+    else:
+        if len(pkt) < 40 or pkt[0] >> 4 != 6:
+            return ["not an IPv6 packet"]
+        if pkt[6] != 112:
+            errs.append("next header %d, not 112" % pkt[6])
+        if pkt[7] != 255:
+            errs.append("hop limit %d, not 255" % pkt[7])
+        carp = pkt[40:]
+    if len(carp) != 36:
+        return errs + ["CARP payload is %d bytes, not 36" % len(carp)]
+    if carp[0] != 0x21:
+        errs.append("version/type %#x, not 0x21" % carp[0])
+    if "vhid" in fields and carp[1] != int(fields["vhid"]):
+        errs.append("vhid %d, expected %s" % (carp[1], fields["vhid"]))
+    for name, off in (("advskew", 2), ("advbase", 5)):
+        if name in fields and carp[off] != int(fields[name]):
+            errs.append("%s %d, expected %s" % (name, carp[off], fields[name]))
+    if carp[3] != 7:
+        errs.append("authlen %d, not 7" % carp[3])
+    if not csum_ok(carp):
+        errs.append("bad CARP checksum")
+    msg = bytes([0x21, carp[1]])
+    for fam in (4, 6):
+        for a in sorted(v for v in vips if v.version == fam):
+            msg += a.packed
+    msg += carp[8:16]
+    want = hmac.new(key[:20].ljust(20, b"\0"), msg, hashlib.sha1).digest()
+    if carp[16:36] != want:
+        errs.append("HMAC does not verify with key %r and VIPs %s" % (key, fields.get("vips")))
+    return errs
+
+
+def main():
+    binary = sys.argv[1]
+    env = dict(os.environ)
+    env.setdefault("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1:abort_on_error=0:"
+                   "detect_stack_use_after_return=1:strict_string_checks=1")
+    env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+    try:
+        proc = subprocess.run([binary] + sys.argv[2:], capture_output=True, text=True,
+                              timeout=int(env.get("FK_TIMEOUT", "300")), env=env)
+        out, err, rc = proc.stdout, proc.stderr, proc.returncode
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+        err, rc = "timed out", -1
+    passed = failed = skipped = 0
+    pkt_bad = {}
+    pkts = 0
+    for line in out.splitlines():
+        if line.startswith("PKT "):
+            fields = dict(kv.split("=", 1) for kv in line.split()[2:])
+            pkts += 1
+            problems = check_pkt(fields)
+            if problems:
+                pkt_bad.setdefault(line.split()[1], []).extend(problems)
+            continue
+        print(line)
+        if line.startswith("ok "):
+            name = line.split()[1]
+            if name in pkt_bad:
+                print("FAIL %s: packet check: %s" % (name, "; ".join(pkt_bad[name])))
+                failed += 1
+            else:
+                passed += 1
+        elif line.startswith("FAIL "):
+            failed += 1
+        elif line.startswith("skip "):
+            skipped += 1
+    if SANITIZER.search(err) or SANITIZER.search(out):
+        print(err)
+        print("FAIL sanitizer: a sanitizer reported an error (above)")
+        failed += 1
+    elif rc != 0 and failed == 0:
+        print(err)
+        print("FAIL run: exit status %d" % rc)
+        failed += 1
+    elif err.strip():
+        print(err.rstrip())
+    if not re.search(r"^fakekern: ", out, re.M):
+        print("FAIL run: the binary did not finish")
+        failed += 1
+    print("%d adverts checked (checksum, HMAC); %d scenario(s) skipped" % (pkts, skipped))
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed or passed == 0 else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
