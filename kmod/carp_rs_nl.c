@@ -25,6 +25,14 @@
 #include <net/if_var.h>
 #include <net/vnet.h>
 
+/*
+ * GENERIC has had "options NETLINK" (sys/conf/DEFAULTS) since 14.0, so the
+ * writer is reached directly (_nlmsg_add ...), as an in-tree module does;
+ * the netlink_glue.c wrappers exist only in kernels without it.
+ */
+#ifndef NETLINK
+#define	NETLINK	1
+#endif
 #include <netlink/netlink.h>
 #include <netlink/netlink_ctl.h>
 #include <netlink/netlink_generic.h>

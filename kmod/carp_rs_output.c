@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/sx.h>
 #include <sys/syslog.h>
+#include <machine/stdarg.h>
 
 #include <net/ethernet.h>
 #include <net/if.h>
@@ -375,12 +376,26 @@ carp_rs_on_announce(const struct carp_rs_event *ev)
 	carp_rs_release(&va);
 }
 
+/*
+ * log(9) through vlog(9): the Rust archive's compiler_builtins exports
+ * libm's log(), which the pre-link would otherwise bind our call to.
+ */
+static void
+carp_rs_log(int pri, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(pri, fmt, ap);
+	va_end(ap);
+}
+
 static void
 carp_rs_on_event(const struct carp_rs_event *ev)
 {
 
 	if (ev->log[0] != '\0')
-		log(ev->log_pri, "%s\n", ev->log);
+		carp_rs_log(ev->log_pri, "%s\n", ev->log);
 	if (ev->kind == CARP_RS_EV_STATE && ev->devd_subsystem[0] != '\0')
 		devctl_notify("CARP", ev->devd_subsystem, ev->devd_type, NULL);
 	switch (ev->kind) {

@@ -97,7 +97,18 @@ done
 # 3. Link as kmod.mk does on amd64 (ld -r), then localise and strip.
 tmp=$out.tmp
 "$ZIG" ld.lld -m elf_x86_64_fbsd -warn-common --build-id=sha1 \
-	-T "$TOP/kmod/build/kmod-amd64.ld" -r -o "$tmp" "${objs[@]}" "$rlib"
+	-T "$TOP/kmod/build/kmod-amd64.ld" -r -o "$tmp" "${objs[@]}" "$rlib" \
+	--why-extract="$tmp.why"
+# The archive exports compiler_builtins' C symbols (memcpy ..., but also
+# libm's log, exp ...): a shim call to a kernel function of the same name
+# would silently bind to them.  Only the mem* family may come from there.
+bad=$(awk -F'\t' -v objdir="$objdir/" 'index($1, objdir) == 1 && $2 ~ /compiler_builtins/ &&
+	$3 !~ /^(memcpy|memmove|memset|memcmp|bcmp)$/ { print $3 }' "$tmp.why" | sort -u)
+rm -f "$tmp.why"
+if [ -n "$bad" ]; then
+	echo "build-ko.sh: the shim binds to compiler_builtins instead of the kernel: $bad" >&2
+	exit 1
+fi
 objcopy --remove-section=.llvmbc --remove-section=.llvmcmd \
 	--remove-section=.llvm_addrsig --remove-section=.comment "$tmp"
 nm -g "$tmp" | awk 'NF == 3 && $2 != "U" { print ($2 == "C" ? "-N" : "-L") $3 }' > "$tmp.syms"

@@ -209,7 +209,9 @@ def undeclared_in_headers(names, variant):
         return []
     # The shim's own option headers first: ip_carp.h declares the IPv4 and
     # IPv6 hooks only under INET / INET6.
-    src = '#include "opt_inet.h"\n#include "opt_inet6.h"\n'
+    # NETLINK as carp_rs_nl.c defines it: the in-kernel netlink writer KPI
+    # (_nlmsg_add ...) is declared only then.
+    src = '#include "opt_inet.h"\n#include "opt_inet6.h"\n#define NETLINK 1\n'
     src += "".join(f"#include <{h}>\n" for h in shim_includes())
     src += "void check_ko_refs(void);\nvoid check_ko_refs(void)\n{\n"
     src += "".join(f"\t(void)&{n};\n" for n in names) + "}\n"

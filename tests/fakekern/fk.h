@@ -71,6 +71,7 @@ void	fk_zfree(void *p);
 
 /* ---- locks and epoch ---- */
 int	fk_locks_held(void);
+int	fk_mutexes_held(void);	/* sleep or spin mutexes */
 int	fk_epoch_depth(void);
 /* Fails unless the current context may sleep (no mutex, no epoch). */
 void	fk_assert_sleepable(const char *what);
@@ -124,6 +125,8 @@ struct fk_pkt {
 	int	len;		/* bytes of data (from the IP header on) */
 	uint8_t	*data;
 	int	ifindex;	/* the multicast/out interface, 0: unknown */
+	int	carp_tag;	/* int in PACKET_TAG_CARP, -1: untagged */
+	uint64_t at_ns;		/* virtual time of the send */
 };
 extern struct fk_pkt fk_out_pkts[FK_MAXPKT];
 extern int fk_nout_pkts;

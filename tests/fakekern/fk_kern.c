@@ -467,6 +467,18 @@ fk_locks_held(void)
 	return (fk_nheld);
 }
 
+int
+fk_mutexes_held(void)
+{
+	int n = 0;
+
+	for (int i = 0; i < fk_nheld; i++)
+		if (LOCK_CLASS(fk_held[i]) == &lock_class_mtx_sleep ||
+		    LOCK_CLASS(fk_held[i]) == &lock_class_mtx_spin)
+			n++;
+	return (n);
+}
+
 static bool
 fk_order_known(const char *a, const char *b)
 {
@@ -1171,6 +1183,8 @@ fk_advance_ns(uint64_t ns)
 		fk_fail("time advanced with locks held or inside an epoch");
 	while (fk_callout_fire_one(until))
 		;
+	/* Grace periods pass with time: deferred epoch_call()s run. */
+	fk_epoch_run_calls();
 	fk_clock = until;
 	time_uptime = fk_clock >> 32;
 	ticks = (int)(sbttons(fk_clock) / 1000000);
@@ -1337,6 +1351,11 @@ fk_kld_unload(void)
 		    MOD_UNLOAD, fk_mods[i].data->priv);
 		if (error != 0)
 			return (error);
+	}
+	if (fk_necall != 0) {
+		fk_fail("kldunload: %d epoch_call() callback(s) still pending "
+		    "would run in unloaded code", fk_necall);
+		fk_epoch_run_calls();
 	}
 	fk_sysctl_unregister_set();
 	fk_run_sysuninits();

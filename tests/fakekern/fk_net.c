@@ -144,6 +144,12 @@ static struct malloc_type M_PACKET_TAGS_fk[1] = { { .ks_version = M_VERSION,
     .ks_shortdesc = "mtag" } };
 
 void
+fk_net_init(void)
+{
+	malloc_init(M_PACKET_TAGS_fk);
+}
+
+void
 m_tag_free_default(struct m_tag *t)
 {
 	free(t, M_PACKET_TAGS_fk);
@@ -473,6 +479,7 @@ fk_if_create(const char *name, int index, const uint8_t mac[6])
 	ifp->if_drv_flags = IFF_DRV_RUNNING;
 	ifp->if_link_state = LINK_STATE_UP;
 	ifp->if_refcount = 1;
+	ifp->if_vnet = vnet0;
 	CK_STAILQ_INIT(&ifp->if_addrhead);
 	CK_STAILQ_INIT(&ifp->if_multiaddrs);
 	mtx_init(&ifp->if_addr_lock, "if_addr_lock", NULL, MTX_DEF);
@@ -549,6 +556,15 @@ fk_addr_add4(struct ifnet *ifp, const char *addr, int plen, int vhid,
 		}
 	}
 	CK_STAILQ_INSERT_TAIL(&ifp->if_addrhead, ifa, ifa_link);
+	/* in_ifinit: the driver hears of the address (carpN's if_ioctl). */
+	if (ifp->if_ioctl != NULL) {
+		error = ifp->if_ioctl(ifp, SIOCSIFADDR, (caddr_t)ifa);
+		fk_run_tasks();
+		if (error != 0) {
+			fk_addr_remove(ifa);
+			return (error);
+		}
+	}
 	if (out != NULL)
 		*out = ifa;
 	return (0);
@@ -587,6 +603,14 @@ fk_addr_add6(struct ifnet *ifp, const char *addr, int plen, int vhid,
 			if (carp_detach_p != NULL && ifa->ifa_carp != NULL)
 				carp_detach_p(ifa, false);
 			ifa_free(ifa);
+			return (error);
+		}
+	}
+	if (ifp->if_ioctl != NULL) {
+		error = ifp->if_ioctl(ifp, SIOCSIFADDR, (caddr_t)ifa);
+		fk_run_tasks();
+		if (error != 0) {
+			fk_addr_remove(ifa);
 			return (error);
 		}
 	}
@@ -989,9 +1013,10 @@ fk_capture(struct mbuf *m, int af, int ifindex)
 	struct fk_pkt *p;
 	int len;
 
-	if (fk_locks_held() != 0)
-		fk_fail("ip%s_output called with %d lock(s) held",
-		    af == 6 ? "6" : "", fk_locks_held());
+	/* carp_rs_var.h: packets leave after the engine mutex is dropped. */
+	if (fk_mutexes_held() != 0)
+		fk_fail("ip%s_output called with %d mutex(es) held",
+		    af == 6 ? "6" : "", fk_mutexes_held());
 	if ((m->m_flags & M_PKTHDR) == 0) {
 		fk_fail("ip_output: mbuf without a packet header");
 		m_freem(m);
@@ -1011,6 +1036,14 @@ fk_capture(struct mbuf *m, int af, int ifindex)
 	p->len = len;
 	p->data = fk_zalloc(len);
 	p->ifindex = ifindex;
+	p->carp_tag = -1;
+	p->at_ns = sbttons(fk_now());
+	{
+		struct m_tag *t = m_tag_find(m, PACKET_TAG_CARP, NULL);
+
+		if (t != NULL && t->m_tag_len >= (int)sizeof(int))
+			memcpy(&p->carp_tag, t + 1, sizeof(int));
+	}
 	m_copydata(m, 0, len, (caddr_t)p->data);
 	m_freem(m);
 	return (0);

@@ -321,3 +321,59 @@ fk_netlink_fini(void)
 	fk_zfree(fk_reply_buf);
 	fk_reply_buf = NULL;
 }
+
+/*
+ * The same writer under the names the inline wrappers use when the shim
+ * is built as part of netlink (NETLINK or NETLINK_MODULE defined).
+ */
+bool	_nlmsg_add(struct nl_writer *, uint32_t, uint32_t, uint16_t, uint16_t,
+	    uint32_t);
+bool	_nlmsg_end(struct nl_writer *);
+void	_nlmsg_abort(struct nl_writer *);
+bool	_nlmsg_end_dump(struct nl_writer *, int, struct nlmsghdr *);
+bool	_nlmsg_flush(struct nl_writer *);
+void	_nlmsg_ignore_limit(struct nl_writer *);
+bool	_nlmsg_refill_buffer(struct nl_writer *, size_t);
+
+bool
+_nlmsg_add(struct nl_writer *nw, uint32_t portid, uint32_t seq, uint16_t type,
+    uint16_t flags, uint32_t len)
+{
+	return (nlmsg_add(nw, portid, seq, type, flags, len));
+}
+
+bool
+_nlmsg_end(struct nl_writer *nw)
+{
+	return (nlmsg_end(nw));
+}
+
+void
+_nlmsg_abort(struct nl_writer *nw)
+{
+	nlmsg_abort(nw);
+}
+
+bool
+_nlmsg_end_dump(struct nl_writer *nw, int error, struct nlmsghdr *hdr)
+{
+	return (nlmsg_end_dump(nw, error, hdr));
+}
+
+bool
+_nlmsg_flush(struct nl_writer *nw)
+{
+	return (nlmsg_flush(nw));
+}
+
+void
+_nlmsg_ignore_limit(struct nl_writer *nw)
+{
+	nlmsg_ignore_limit(nw);
+}
+
+bool
+_nlmsg_refill_buffer(struct nl_writer *nw, size_t required_size)
+{
+	return (nlmsg_refill_buffer(nw, required_size));
+}

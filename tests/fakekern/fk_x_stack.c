@@ -182,6 +182,7 @@ if_alloc(u_char type)
 	ifp->if_type = type;
 	ifp->if_alloctype = type;
 	ifp->if_refcount = 1;
+	ifp->if_vnet = curvnet;
 	CK_STAILQ_INIT(&ifp->if_addrhead);
 	CK_STAILQ_INIT(&ifp->if_multiaddrs);
 	mtx_init(&ifp->if_addr_lock, "if_addr_lock", NULL, MTX_DEF);
@@ -616,8 +617,11 @@ fk_group_refs(struct ifnet *ifp, int af, const char *group)
 	memset(a, 0, sizeof(a));
 	if (af == 4)
 		fk_inet_pton4(group, (struct in_addr *)a);
-	else
+	else {
+		/* The stack keeps link-local groups in KAME form (zone inside). */
 		fk_inet_pton6(group, (struct in6_addr *)a);
+		in6_setscope((struct in6_addr *)a, ifp, NULL);
+	}
 	s = fk_group_slot(ifp, af, a, false);
 	return (s < 0 ? 0 : fk_stack.groups[s].refs);
 }

@@ -7,8 +7,10 @@
 * every "PKT" line (an advert the module handed to ip_output/ip6_output) is
   checked independently of the engine: IP header fields, the CARP checksum,
   and the HMAC recomputed the way FreeBSD's carp_hmac_generate() does
-  (HMAC-SHA1, key = password[:20] NUL-padded, message = version/type, vhid,
-  IPv4 VIPs ascending, IPv6 VIPs ascending, then the 8-byte counter).
+  (HMAC-SHA1, key = password[:20] NUL-padded, message = version 2, type 1,
+  vhid, IPv4 VIPs ascending, IPv6 VIPs ascending, then the 8-byte counter).
+  The checker first proves itself on the captured ucarp adverts of
+  ../shared/vectors (good ones verify, wrong-password ones do not).
 
 Ends with the line "N passed, N failed".
 """
@@ -68,7 +70,7 @@ def check_pkt(fields):
         return errs + ["CARP payload is %d bytes, not 36" % len(carp)]
     if carp[0] != 0x21:
         errs.append("version/type %#x, not 0x21" % carp[0])
-    if "vhid" in fields and carp[1] != int(fields["vhid"]):
+    if "vhid" in fields and int(fields["vhid"]) >= 0 and carp[1] != int(fields["vhid"]):
         errs.append("vhid %d, expected %s" % (carp[1], fields["vhid"]))
     for name, off in (("advskew", 2), ("advbase", 5)):
         if name in fields and carp[off] != int(fields[name]):
@@ -77,7 +79,7 @@ def check_pkt(fields):
         errs.append("authlen %d, not 7" % carp[3])
     if not csum_ok(carp):
         errs.append("bad CARP checksum")
-    msg = bytes([0x21, carp[1]])
+    msg = bytes([2, 1, carp[1]])
     for fam in (4, 6):
         for a in sorted(v for v in vips if v.version == fam):
             msg += a.packed
@@ -86,6 +88,21 @@ def check_pkt(fields):
     if carp[16:36] != want:
         errs.append("HMAC does not verify with key %r and VIPs %s" % (key, fields.get("vips")))
     return errs
+
+
+def self_test(vectors):
+    """The checker must accept real adverts and reject wrong-password ones."""
+    import json
+    with open(vectors) as f:
+        vecs = json.load(f)
+    for v in vecs:
+        frame = bytes.fromhex(v["frame_hex"])
+        fields = {"af": "4", "hex": frame[14:].hex(), "key": "testpass",
+                  "vips": ",".join(v["vips"]), "vhid": str(v["vhid"])}
+        ok = not check_pkt(fields)
+        if ok != v["hmac_ok"]:
+            return "checker disagrees with capture %s frame %d" % (v["pcap"], v["frame"])
+    return None
 
 
 def main():
@@ -102,6 +119,16 @@ def main():
         out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
         err, rc = "timed out", -1
     passed = failed = skipped = 0
+    vectors = os.environ.get("FK_VECTORS", os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "../../../shared/vectors/carp-vectors.json"))
+    if os.path.exists(vectors):
+        problem = self_test(vectors)
+        if problem:
+            print("FAIL checker_self_test: " + problem)
+            failed += 1
+        else:
+            print("ok checker_self_test")
+            passed += 1
     pkt_bad = {}
     pkts = 0
     for line in out.splitlines():

@@ -162,9 +162,11 @@ pub unsafe extern "C" fn carp_rs_ioctl_get(
     used: *mut usize,
 ) -> c_int {
     // SAFETY: shared under the shim's mutex; the rest per the contract.
-    let (Some(h), Some(req), Some(out)) = (unsafe { h.as_ref() }, unsafe { bytes(req, len) }, unsafe {
-        bytes_mut(out, outlen)
-    }) else {
+    let (Some(h), Some(req), Some(out)) =
+        (unsafe { h.as_ref() }, unsafe { bytes(req, len) }, unsafe {
+            bytes_mut(out, outlen)
+        })
+    else {
         return EINVAL;
     };
     // SAFETY: per the contract.
@@ -269,9 +271,11 @@ pub unsafe extern "C" fn carp_rs_nl_get(
     used: *mut usize,
 ) -> c_int {
     // SAFETY: shared under the shim's mutex; the rest per the contract.
-    let (Some(h), Some(b), Some(out)) = (unsafe { h.as_ref() }, unsafe { bytes(attrs, len) }, unsafe {
-        bytes_mut(out, outlen)
-    }) else {
+    let (Some(h), Some(b), Some(out)) = (
+        unsafe { h.as_ref() },
+        unsafe { bytes(attrs, len) },
+        unsafe { bytes_mut(out, outlen) },
+    ) else {
         return EINVAL;
     };
     // SAFETY: per the contract.
@@ -483,7 +487,11 @@ pub unsafe extern "C" fn carp_rs_iface_vhids(h: *const CarpRsEngine, ifindex: u3
 /// # Safety
 /// `h` is NULL or a live handle; `out` NULL or room for `n` u64s.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn carp_rs_vhid_list(h: *const CarpRsEngine, out: *mut u64, n: usize) -> usize {
+pub unsafe extern "C" fn carp_rs_vhid_list(
+    h: *const CarpRsEngine,
+    out: *mut u64,
+    n: usize,
+) -> usize {
     // SAFETY: shared under the shim's mutex.
     let Some(h) = (unsafe { h.as_ref() }) else {
         return 0;
@@ -504,7 +512,12 @@ pub unsafe extern "C" fn carp_rs_vhid_list(h: *const CarpRsEngine, out: *mut u64
 /// # Safety
 /// `h` is NULL or a live handle.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn carp_rs_link_state(h: *mut CarpRsEngine, now_ns: u64, ifindex: u32, up: c_int) {
+pub unsafe extern "C" fn carp_rs_link_state(
+    h: *mut CarpRsEngine,
+    now_ns: u64,
+    ifindex: u32,
+    up: c_int,
+) {
     // SAFETY: exclusive under the shim's mutex.
     if let Some(h) = unsafe { h.as_mut() } {
         h.engine

@@ -142,7 +142,9 @@ pub unsafe extern "C" fn carp_rs_engine_event(
             out.vhid = vhid;
             out.from = state_u8(from);
             out.to = state_u8(to);
-            cstr(&mut out.devd_subsystem, |b| log::devd_subsystem(b, vhid, name));
+            cstr(&mut out.devd_subsystem, |b| {
+                log::devd_subsystem(b, vhid, name)
+            });
             cstr(&mut out.devd_type, |b| {
                 let t = log::devd_type(to).as_bytes();
                 for (d, s) in b.iter_mut().zip(t) {
@@ -180,7 +182,11 @@ pub unsafe extern "C" fn carp_rs_engine_event(
 /// # Safety
 /// `h` is NULL or a live handle; `mac` NULL or 6 readable bytes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn carp_rs_forus(h: *const CarpRsEngine, ifindex: u32, mac: *const u8) -> c_int {
+pub unsafe extern "C" fn carp_rs_forus(
+    h: *const CarpRsEngine,
+    ifindex: u32,
+    mac: *const u8,
+) -> c_int {
     // SAFETY: shared under the shim's mutex.
     let Some(h) = (unsafe { h.as_ref() }) else {
         return 0;
@@ -198,7 +204,11 @@ pub unsafe extern "C" fn carp_rs_forus(h: *const CarpRsEngine, ifindex: u32, mac
 /// # Safety
 /// `h` is NULL or a live handle.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn carp_rs_is_master(h: *const CarpRsEngine, ifindex: u32, vhid: u8) -> c_int {
+pub unsafe extern "C" fn carp_rs_is_master(
+    h: *const CarpRsEngine,
+    ifindex: u32,
+    vhid: u8,
+) -> c_int {
     // SAFETY: shared under the shim's mutex.
     match unsafe { h.as_ref() } {
         Some(h) => c_int::from(h.engine.is_master(ifindex, vhid)),

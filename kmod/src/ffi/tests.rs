@@ -85,10 +85,7 @@ fn configured() -> (*mut CarpRsEngine, u64) {
     let vip = [192u8, 0, 2, 50];
     let mut id = 0u64;
     unsafe {
-        assert_eq!(
-            carp_rs_iface_addrs(h, EM0, own.as_ptr(), ptr::null()),
-            0
-        );
+        assert_eq!(carp_rs_iface_addrs(h, EM0, own.as_ptr(), ptr::null()), 0);
         assert_eq!(
             carp_rs_ioctl_set(h, SEC, &ii, req.as_ptr(), req.len(), 1, &mut res),
             0
@@ -116,7 +113,16 @@ fn every_new_entry_point_is_null_safe() {
             EINVAL
         );
         assert_eq!(
-            carp_rs_ioctl_get(null, ptr::null(), b.as_ptr(), 40, 1, out.as_mut_ptr(), 64, &mut used),
+            carp_rs_ioctl_get(
+                null,
+                ptr::null(),
+                b.as_ptr(),
+                40,
+                1,
+                out.as_mut_ptr(),
+                64,
+                &mut used
+            ),
             EINVAL
         );
         assert_eq!(carp_rs_nl_parse(ptr::null(), 4, ptr::null_mut()), EINVAL);
@@ -125,10 +131,25 @@ fn every_new_entry_point_is_null_safe() {
             EINVAL
         );
         assert_eq!(
-            carp_rs_nl_get(null, b.as_ptr(), 4, ptr::null(), 1, 0, 0, 0, out.as_mut_ptr(), 64, &mut used),
+            carp_rs_nl_get(
+                null,
+                b.as_ptr(),
+                4,
+                ptr::null(),
+                1,
+                0,
+                0,
+                0,
+                out.as_mut_ptr(),
+                64,
+                &mut used
+            ),
             EINVAL
         );
-        assert_eq!(carp_rs_sysctl(null, 0, 0, ptr::null(), ptr::null_mut()), EINVAL);
+        assert_eq!(
+            carp_rs_sysctl(null, 0, 0, ptr::null(), ptr::null_mut()),
+            EINVAL
+        );
         assert_eq!(carp_rs_sysctl_read(null, 0), 0);
         assert_eq!(
             carp_rs_addr_attach(null, 0, 1, 1, CARP_RS_AF_INET, a.as_ptr(), ptr::null_mut()),
@@ -142,7 +163,10 @@ fn every_new_entry_point_is_null_safe() {
         assert_eq!(carp_rs_iface_vhids(null, 1), 0);
         assert_eq!(carp_rs_vhid_list(null, ptr::null_mut(), 0), 0);
         carp_rs_link_state(null, 0, 1, 1);
-        assert_eq!(carp_rs_iface_addrs(null, 1, ptr::null(), ptr::null()), EINVAL);
+        assert_eq!(
+            carp_rs_iface_addrs(null, 1, ptr::null(), ptr::null()),
+            EINVAL
+        );
         assert_eq!(carp_rs_vhid_state(null, 0), -1);
         carp_rs_tx_result(null, 0, 1, 1, 0);
         carp_rs_seed(null, 1);
@@ -170,7 +194,16 @@ fn every_new_entry_point_is_null_safe() {
             EINVAL
         );
         assert_eq!(
-            carp_rs_clone_add_addr(null, 0, 1, CARP_RS_AF_INET, a.as_ptr(), ptr::null(), 0, ptr::null_mut()),
+            carp_rs_clone_add_addr(
+                null,
+                0,
+                1,
+                CARP_RS_AF_INET,
+                a.as_ptr(),
+                ptr::null(),
+                0,
+                ptr::null_mut()
+            ),
             EINVAL
         );
         assert_eq!(
@@ -184,7 +217,10 @@ fn every_new_entry_point_is_null_safe() {
             carp_rs_engine_event(h, None, ptr::null_mut(), ptr::null_mut()),
             CARP_RS_EINVAL
         );
-        assert_eq!(carp_rs_sysctl(h, 0, CARP_RS_SYSCTL_COUNT, ptr::null(), ptr::null_mut()), EINVAL);
+        assert_eq!(
+            carp_rs_sysctl(h, 0, CARP_RS_SYSCTL_COUNT, ptr::null(), ptr::null_mut()),
+            EINVAL
+        );
         carp_rs_engine_free(h);
     }
 }
@@ -200,13 +236,28 @@ fn ioctl_errors_are_freebsds() {
     lo.if_type = 0x18;
     unsafe {
         // No such interface, not Ethernet, unprivileged, bad vhid.
-        assert_eq!(carp_rs_ioctl_set(h, 0, ptr::null(), req.as_ptr(), 40, 1, &mut res), ENXIO);
-        assert_eq!(carp_rs_ioctl_set(h, 0, &lo, req.as_ptr(), 40, 1, &mut res), EOPNOTSUPP);
-        assert_eq!(carp_rs_ioctl_set(h, 0, &eth(EM0), req.as_ptr(), 40, 0, &mut res), EPERM);
+        assert_eq!(
+            carp_rs_ioctl_set(h, 0, ptr::null(), req.as_ptr(), 40, 1, &mut res),
+            ENXIO
+        );
+        assert_eq!(
+            carp_rs_ioctl_set(h, 0, &lo, req.as_ptr(), 40, 1, &mut res),
+            EOPNOTSUPP
+        );
+        assert_eq!(
+            carp_rs_ioctl_set(h, 0, &eth(EM0), req.as_ptr(), 40, 0, &mut res),
+            EPERM
+        );
         let bad = carpreq(256, 0, b"");
-        assert_eq!(carp_rs_ioctl_set(h, 0, &eth(EM0), bad.as_ptr(), 40, 1, &mut res), EINVAL);
+        assert_eq!(
+            carp_rs_ioctl_set(h, 0, &eth(EM0), bad.as_ptr(), 40, 1, &mut res),
+            EINVAL
+        );
         // A short struct is refused, not read past.
-        assert_ne!(carp_rs_ioctl_set(h, 0, &eth(EM0), req.as_ptr(), 20, 1, &mut res), 0);
+        assert_ne!(
+            carp_rs_ioctl_set(h, 0, &eth(EM0), req.as_ptr(), 20, 1, &mut res),
+            0
+        );
         // Nothing was created by any of them.
         assert_eq!(carp_rs_iface_vhids(h, EM0), 0);
         // An address for a vhid never SET: ENOENT.
@@ -228,7 +279,16 @@ fn set_get_roundtrip_and_key_visibility() {
     let mut used = 0usize;
     unsafe {
         assert_eq!(
-            carp_rs_ioctl_get(h, &eth(EM0), q.as_ptr(), 40, 1, out.as_mut_ptr(), out.len(), &mut used),
+            carp_rs_ioctl_get(
+                h,
+                &eth(EM0),
+                q.as_ptr(),
+                40,
+                1,
+                out.as_mut_ptr(),
+                out.len(),
+                &mut used
+            ),
             0
         );
         assert_eq!(used, 40);
@@ -237,16 +297,37 @@ fn set_get_roundtrip_and_key_visibility() {
         assert_eq!(&r.key[..2], b"pw");
         // Unprivileged readers see no key.
         assert_eq!(
-            carp_rs_ioctl_get(h, &eth(EM0), q.as_ptr(), 40, 0, out.as_mut_ptr(), out.len(), &mut used),
+            carp_rs_ioctl_get(
+                h,
+                &eth(EM0),
+                q.as_ptr(),
+                40,
+                0,
+                out.as_mut_ptr(),
+                out.len(),
+                &mut used
+            ),
             0
         );
         assert_eq!(CarpReq::parse(&out[..40]).unwrap().key, [0; 20]);
         // A second SET changes advskew, creates nothing.
         let mut res = CarpRsSetRes::default();
         let req = carpreq(1, 20, b"");
-        assert_eq!(carp_rs_ioctl_set(h, 2 * SEC, &eth(EM0), req.as_ptr(), 40, 1, &mut res), 0);
+        assert_eq!(
+            carp_rs_ioctl_set(h, 2 * SEC, &eth(EM0), req.as_ptr(), 40, 1, &mut res),
+            0
+        );
         assert_eq!(res.created, 0);
-        carp_rs_ioctl_get(h, &eth(EM0), q.as_ptr(), 40, 1, out.as_mut_ptr(), out.len(), &mut used);
+        carp_rs_ioctl_get(
+            h,
+            &eth(EM0),
+            q.as_ptr(),
+            40,
+            1,
+            out.as_mut_ptr(),
+            out.len(),
+            &mut used,
+        );
         assert_eq!(CarpReq::parse(&out[..40]).unwrap().advskew, 20);
         carp_rs_engine_free(h);
     }
@@ -259,21 +340,32 @@ fn master_events_carry_freebsd_text_and_data_path_follows() {
         let evs = events(h);
         let st: Vec<_> = evs.iter().filter(|e| e.kind == CARP_RS_EV_STATE).collect();
         assert_eq!(st.last().unwrap().to, 1, "BACKUP after attach");
-        assert_eq!(cstr(&st.last().unwrap().log), "carp: 1@em0: INIT -> BACKUP (initialization complete)");
+        assert_eq!(
+            cstr(&st.last().unwrap().log),
+            "carp: 1@em0: INIT -> BACKUP (initialization complete)"
+        );
         assert_eq!(carp_rs_vhid_state(h, id), 1);
         assert_eq!(carp_rs_is_master(h, EM0, 1), 0);
         let deadline = carp_rs_engine_deadline(h);
-        assert!(deadline > SEC && deadline < 6 * SEC, "master-down armed: {deadline}");
+        assert!(
+            deadline > SEC && deadline < 6 * SEC,
+            "master-down armed: {deadline}"
+        );
         carp_rs_engine_timeout(h, deadline);
         let evs = events(h);
         let m = evs.iter().find(|e| e.kind == CARP_RS_EV_STATE).unwrap();
         assert_eq!((m.from, m.to, m.vhid, m.ifindex, m.id), (1, 2, 1, EM0, id));
-        assert_eq!(cstr(&m.log), "carp: 1@em0: BACKUP -> MASTER (master timed out)");
+        assert_eq!(
+            cstr(&m.log),
+            "carp: 1@em0: BACKUP -> MASTER (master timed out)"
+        );
         assert_eq!(m.log_pri, LOG_INFO);
         assert_eq!(cstr(&m.devd_subsystem), "1@em0");
         assert_eq!(cstr(&m.devd_type), "MASTER");
         assert_eq!(m.legacy_ifindex, 0);
-        assert!(evs.iter().any(|e| e.kind == CARP_RS_EV_ANNOUNCE && e.id == id));
+        assert!(evs
+            .iter()
+            .any(|e| e.kind == CARP_RS_EV_ANNOUNCE && e.id == id));
         assert_eq!(carp_rs_is_master(h, EM0, 1), 1);
         let vmac = [0u8, 0, 0x5e, 0, 1, 1];
         assert_eq!(carp_rs_forus(h, EM0, vmac.as_ptr()), 1);
@@ -282,7 +374,10 @@ fn master_events_carry_freebsd_text_and_data_path_follows() {
         assert_eq!(carp_rs_forus(h, EM0, other.as_ptr()), 0);
         let (vip, from) = ([192u8, 0, 2, 50], [192u8, 0, 2, 99]);
         let mut mac = [0u8; 6];
-        assert_eq!(carp_rs_arp_reply_mac(h, EM0, vip.as_ptr(), from.as_ptr(), mac.as_mut_ptr()), 1);
+        assert_eq!(
+            carp_rs_arp_reply_mac(h, EM0, vip.as_ptr(), from.as_ptr(), mac.as_mut_ptr()),
+            1
+        );
         assert_eq!(mac, vmac);
         // Link down: INIT, demotion logged with FreeBSD's words.
         carp_rs_link_state(h, deadline + 1, EM0, 0);
@@ -304,8 +399,14 @@ fn adverts_leave_with_the_parent_source_and_the_virtual_mac() {
     unsafe {
         events(h);
         carp_rs_engine_timeout(h, carp_rs_engine_deadline(h));
-        assert_eq!(carp_rs_engine_transmit(h, buf.as_mut_ptr(), buf.len(), &mut tx), CARP_RS_OK);
-        assert_eq!((tx.ifindex, tx.vhid, tx.af, tx.ttl, tx.len), (EM0, 1, CARP_RS_AF_INET, 255, 36));
+        assert_eq!(
+            carp_rs_engine_transmit(h, buf.as_mut_ptr(), buf.len(), &mut tx),
+            CARP_RS_OK
+        );
+        assert_eq!(
+            (tx.ifindex, tx.vhid, tx.af, tx.ttl, tx.len),
+            (EM0, 1, CARP_RS_AF_INET, 255, 36)
+        );
         assert_eq!(&tx.src[..4], &[192, 0, 2, 11]);
         assert_eq!(&tx.dst[..4], &[224, 0, 0, 18]);
         assert_eq!(tx.src_mac, [0, 0, 0x5e, 0, 1, 1]);
@@ -324,17 +425,53 @@ fn detach_destroys_the_vhid_with_its_last_address_unless_kept() {
     unsafe {
         assert_eq!(carp_rs_vhid_list(h, ids.as_mut_ptr(), 4), 1);
         assert_eq!(ids[0], id);
-        assert_eq!(carp_rs_addr_detach(h, 2 * SEC, id, CARP_RS_AF_INET, vip.as_ptr(), 1, &mut destroyed), 0);
+        assert_eq!(
+            carp_rs_addr_detach(
+                h,
+                2 * SEC,
+                id,
+                CARP_RS_AF_INET,
+                vip.as_ptr(),
+                1,
+                &mut destroyed
+            ),
+            0
+        );
         assert_eq!(destroyed, 0);
         assert_eq!(carp_rs_iface_vhids(h, EM0), 1);
         let mut id2 = 0;
-        assert_eq!(carp_rs_addr_attach(h, 3 * SEC, EM0, 1, CARP_RS_AF_INET, vip.as_ptr(), &mut id2), 0);
-        assert_eq!(carp_rs_addr_detach(h, 4 * SEC, id2, CARP_RS_AF_INET, vip.as_ptr(), 0, &mut destroyed), 0);
+        assert_eq!(
+            carp_rs_addr_attach(h, 3 * SEC, EM0, 1, CARP_RS_AF_INET, vip.as_ptr(), &mut id2),
+            0
+        );
+        assert_eq!(
+            carp_rs_addr_detach(
+                h,
+                4 * SEC,
+                id2,
+                CARP_RS_AF_INET,
+                vip.as_ptr(),
+                0,
+                &mut destroyed
+            ),
+            0
+        );
         assert_eq!(destroyed, 1);
         assert_eq!(carp_rs_iface_vhids(h, EM0), 0);
         assert_eq!(carp_rs_vhid_list(h, ids.as_mut_ptr(), 4), 0);
         // Removing it again is an error, not a crash.
-        assert_ne!(carp_rs_addr_detach(h, 5 * SEC, id2, CARP_RS_AF_INET, vip.as_ptr(), 0, &mut destroyed), 0);
+        assert_ne!(
+            carp_rs_addr_detach(
+                h,
+                5 * SEC,
+                id2,
+                CARP_RS_AF_INET,
+                vip.as_ptr(),
+                0,
+                &mut destroyed
+            ),
+            0
+        );
         carp_rs_engine_free(h);
     }
 }
@@ -386,8 +523,14 @@ fn netlink_set_then_get_writes_reply_messages() {
     unsafe {
         assert_eq!(carp_rs_nl_parse(req.as_ptr(), n, &mut r), 0);
         assert_eq!((r.cmd, r.ifindex, r.has_ifname), (netlink::CMD_SET, EM0, 0));
-        assert_eq!(carp_rs_nl_set(h, SEC, req.as_ptr(), n, &eth(EM0), 0, &mut res), EPERM);
-        assert_eq!(carp_rs_nl_set(h, SEC, req.as_ptr(), n, &eth(EM0), 1, &mut res), 0);
+        assert_eq!(
+            carp_rs_nl_set(h, SEC, req.as_ptr(), n, &eth(EM0), 0, &mut res),
+            EPERM
+        );
+        assert_eq!(
+            carp_rs_nl_set(h, SEC, req.as_ptr(), n, &eth(EM0), 1, &mut res),
+            0
+        );
         assert_eq!(res.created, 1);
         let mut get = [0u8; 64];
         let gn = {
@@ -399,7 +542,19 @@ fn netlink_set_then_get_writes_reply_messages() {
         let mut out = [0u8; 1024];
         let mut used = 0usize;
         assert_eq!(
-            carp_rs_nl_get(h, get.as_ptr(), gn, &eth(EM0), 1, 0x20, 7, 99, out.as_mut_ptr(), out.len(), &mut used),
+            carp_rs_nl_get(
+                h,
+                get.as_ptr(),
+                gn,
+                &eth(EM0),
+                1,
+                0x20,
+                7,
+                99,
+                out.as_mut_ptr(),
+                out.len(),
+                &mut used
+            ),
             0
         );
         assert!(used > 16);
@@ -412,7 +567,19 @@ fn netlink_set_then_get_writes_reply_messages() {
         assert_eq!((back.vhid, back.advskew, back.advbase), (3, 42, 1));
         // Too small a buffer: ENOMEM, never an overrun.
         assert_ne!(
-            carp_rs_nl_get(h, get.as_ptr(), gn, &eth(EM0), 1, 0x20, 7, 99, out.as_mut_ptr(), 20, &mut used),
+            carp_rs_nl_get(
+                h,
+                get.as_ptr(),
+                gn,
+                &eth(EM0),
+                1,
+                0x20,
+                7,
+                99,
+                out.as_mut_ptr(),
+                20,
+                &mut used
+            ),
             0
         );
         carp_rs_engine_free(h);
@@ -443,16 +610,37 @@ fn legacy_carp0_binds_by_subnet_and_reports_its_link() {
         assert_eq!(carp_rs_clone_create(h, CARP0), 0);
         assert_eq!(carp_rs_clone_create(h, CARP0), 17, "EEXIST");
         assert_eq!(carp_rs_clone_known(h, CARP0), 1);
-        assert_eq!(carp_rs_clone_ioctl_set(h, SEC, CARP0, req.as_ptr(), 40, 1, &mut out), 0);
+        assert_eq!(
+            carp_rs_clone_ioctl_set(h, SEC, CARP0, req.as_ptr(), 40, 1, &mut out),
+            0
+        );
         assert_eq!(out.has_id, 0, "no address yet");
         assert_eq!(carp_rs_clone_vhid(h, CARP0), 1);
         assert_eq!(
-            carp_rs_clone_add_addr(h, SEC, CARP0, CARP_RS_AF_INET, elsewhere.as_ptr(), &cand, 1, &mut out),
+            carp_rs_clone_add_addr(
+                h,
+                SEC,
+                CARP0,
+                CARP_RS_AF_INET,
+                elsewhere.as_ptr(),
+                &cand,
+                1,
+                &mut out
+            ),
             49,
             "EADDRNOTAVAIL outside every subnet"
         );
         assert_eq!(
-            carp_rs_clone_add_addr(h, SEC, CARP0, CARP_RS_AF_INET, vip.as_ptr(), &cand, 1, &mut out),
+            carp_rs_clone_add_addr(
+                h,
+                SEC,
+                CARP0,
+                CARP_RS_AF_INET,
+                vip.as_ptr(),
+                &cand,
+                1,
+                &mut out
+            ),
             0
         );
         assert_eq!((out.has_id, out.created, out.parent), (1, 1, EM0));
@@ -460,16 +648,28 @@ fn legacy_carp0_binds_by_subnet_and_reports_its_link() {
         let q = carpreq(0, 0, b"");
         let mut g = [0u8; 40];
         let mut used = 0;
-        assert_eq!(carp_rs_clone_ioctl_get(h, CARP0, q.as_ptr(), 40, 1, g.as_mut_ptr(), 40, &mut used), 0);
+        assert_eq!(
+            carp_rs_clone_ioctl_get(h, CARP0, q.as_ptr(), 40, 1, g.as_mut_ptr(), 40, &mut used),
+            0
+        );
         let r = CarpReq::parse(&g).unwrap();
         assert_eq!((used, r.vhid, r.advskew, r.state), (40, 1, 100, 1));
         events(h);
         carp_rs_engine_timeout(h, carp_rs_engine_deadline(h));
         let evs = events(h);
-        let m = evs.iter().find(|e| e.kind == CARP_RS_EV_STATE && e.to == 2).unwrap();
-        assert_eq!((m.legacy_ifindex, m.legacy_link), (CARP0, 2), "LINK_STATE_UP");
+        let m = evs
+            .iter()
+            .find(|e| e.kind == CARP_RS_EV_STATE && e.to == 2)
+            .unwrap();
+        assert_eq!(
+            (m.legacy_ifindex, m.legacy_link),
+            (CARP0, 2),
+            "LINK_STATE_UP"
+        );
         assert_eq!(cstr(&m.devd_subsystem), "1@em0");
-        assert!(evs.iter().any(|e| e.kind == CARP_RS_EV_ANNOUNCE && e.legacy_ifindex == CARP0));
+        assert!(evs
+            .iter()
+            .any(|e| e.kind == CARP_RS_EV_ANNOUNCE && e.legacy_ifindex == CARP0));
         assert_eq!(carp_rs_is_master(h, EM0, 1), 1);
         assert_eq!(carp_rs_clone_destroy(h, 9 * SEC, CARP0, &mut out), 0);
         assert_eq!((out.has_destroyed, out.destroyed), (1, m.id));
