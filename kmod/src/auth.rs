@@ -253,9 +253,10 @@ pub struct Signer {
     inner: [u32; 5],
     /// The inner hash's last block(s): the buffered prefix bytes, a hole for
     /// the counter, then SHA-1's padding and length, already in place.
-    tail: [[u8; BLOCK_LEN]; 2],
-    tail_blocks: usize,
-    counter_at: usize,
+    tail: [u8; 2 * BLOCK_LEN],
+    /// Bytes of `tail` to compress: one block or two.
+    tail_len: u8,
+    counter_at: u8,
     /// Outer SHA-1 state after the opad block.
     outer: [u32; 5],
 }
@@ -280,33 +281,26 @@ impl Signer {
             2
         };
         let message_bytes = stream.blocks * BLOCK_LEN as u64 + (buffered + COUNTER_LEN) as u64;
-        let mut tail = [[0u8; BLOCK_LEN]; 2];
-        for (dst, src) in tail
-            .iter_mut()
-            .flatten()
-            .zip(stream.buf.iter().take(buffered))
-        {
-            *dst = *src;
+        let mut tail = [0u8; 2 * BLOCK_LEN];
+        if let (Some(dst), Some(src)) = (tail.get_mut(..buffered), stream.buf.get(..buffered)) {
+            dst.copy_from_slice(src);
         }
         // The counter's 8 bytes stay zero here; sign() fills them in.
-        if let Some(terminator) = tail.iter_mut().flatten().nth(buffered + COUNTER_LEN) {
+        if let Some(terminator) = tail.get_mut(buffered + COUNTER_LEN) {
             *terminator = 0x80;
         }
-        if let Some(last) = tail.get_mut(tail_blocks - 1) {
-            let bit_len = message_bytes.wrapping_mul(8).to_be_bytes();
-            for (dst, src) in last.iter_mut().skip(BLOCK_LEN - 8).zip(bit_len) {
-                *dst = src;
-            }
+        let tail_len = tail_blocks * BLOCK_LEN;
+        if let Some(len_field) = tail.get_mut(tail_len - 8..tail_len) {
+            len_field.copy_from_slice(&message_bytes.wrapping_mul(8).to_be_bytes());
         }
-
         let mut outer = SHA1_IV;
         compress(&mut outer, &key.padded(OPAD));
 
         Signer {
             inner: stream.state,
             tail,
-            tail_blocks,
-            counter_at: buffered,
+            tail_len: tail_len as u8,
+            counter_at: buffered as u8,
             outer,
         }
     }
@@ -314,17 +308,16 @@ impl Signer {
     /// The HMAC field of the advert carrying `counter`.
     pub fn sign(&self, counter: u64) -> [u8; DIGEST_LEN] {
         let mut tail = self.tail;
-        for (dst, src) in tail
-            .iter_mut()
-            .flatten()
-            .skip(self.counter_at)
-            .zip(counter.to_be_bytes())
-        {
-            *dst = src;
+        let at = usize::from(self.counter_at);
+        if let Some(dst) = tail.get_mut(at..at + COUNTER_LEN) {
+            dst.copy_from_slice(&counter.to_be_bytes());
         }
         let mut inner = self.inner;
-        for block in tail.iter().take(self.tail_blocks) {
-            compress(&mut inner, block);
+        let used = tail.get(..usize::from(self.tail_len)).unwrap_or(&[]);
+        for block in used.chunks_exact(BLOCK_LEN) {
+            if let Ok(block) = <&[u8; BLOCK_LEN]>::try_from(block) {
+                compress(&mut inner, block);
+            }
         }
 
         // Outer message: opad block (already absorbed) || inner digest.

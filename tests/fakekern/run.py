@@ -119,6 +119,17 @@ def main():
         out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
         err, rc = "timed out", -1
     passed = failed = skipped = 0
+    # The sanitizers must be live: each canary must be caught.
+    for canary, pattern in (("canary_asan", "heap-buffer-overflow"),
+                            ("canary_ubsan", "runtime error: shift exponent")):
+        c = subprocess.run([binary, canary], capture_output=True, text=True,
+                           timeout=60, env=env)
+        if pattern in c.stderr and c.returncode != 0:
+            print("ok %s" % canary)
+            passed += 1
+        else:
+            print("FAIL %s: the sanitizer did not report it (exit %d)" % (canary, c.returncode))
+            failed += 1
     vectors = os.environ.get("FK_VECTORS", os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "../../../shared/vectors/carp-vectors.json"))
     if os.path.exists(vectors):
@@ -151,6 +162,8 @@ def main():
             failed += 1
         elif line.startswith("skip "):
             skipped += 1
+    if len(sys.argv) > 2:
+        pass
     if SANITIZER.search(err) or SANITIZER.search(out):
         print(err)
         print("FAIL sanitizer: a sanitizer reported an error (above)")
