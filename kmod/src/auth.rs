@@ -346,10 +346,16 @@ impl Signer {
             return false;
         }
         let expected = self.sign(counter);
-        let diff = expected
-            .iter()
-            .zip(digest)
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        // Word-wise XOR-OR: constant time, and a quarter of the byte loop.
+        let diff =
+            expected
+                .chunks_exact(4)
+                .zip(digest.chunks_exact(4))
+                .fold(0u32, |acc, (a, b)| {
+                    let a = a.try_into().map(u32::from_ne_bytes).unwrap_or(0);
+                    let b = b.try_into().map(u32::from_ne_bytes).unwrap_or(!0);
+                    acc | (a ^ b)
+                });
         core::hint::black_box(diff) == 0
     }
 }

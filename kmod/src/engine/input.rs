@@ -235,7 +235,7 @@ impl Engine {
                 if vh.priority == 0 {
                     // The master resigned: take over after Skew_Time.
                     let skew = vrrp_skew(v.master_inter, own);
-                    let at = now + skew;
+                    let at = now.after_ns(skew);
                     if !v.addrs4.is_empty() {
                         v.md4_at = Some(at);
                     }

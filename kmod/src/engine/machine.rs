@@ -1,8 +1,6 @@
 //! The state machine proper: `carp_set_state`, `carp_setrun`,
 //! `carp_sc_state`, `carp_master_down_locked` and the timers.
 
-use core::time::Duration;
-
 use super::config::DemoteReason;
 use super::io::Event;
 use super::state::{Reason, State};
@@ -21,19 +19,19 @@ pub(crate) enum Af {
 
 /// VRRP master-down interval, RFC 5798: 3 × Master_Adver_Interval plus
 /// Skew_Time = (256 − priority) × Master_Adver_Interval / 256.
-pub(crate) fn vrrp_master_down(master_inter: u16, prio: u8) -> Duration {
+pub(crate) fn vrrp_master_down(master_inter: u16, prio: u8) -> u64 {
     let mi = u64::from(master_inter) * NS_PER_CENTISEC;
-    Duration::from_nanos(3 * mi + (256 - u64::from(prio)) * mi / 256)
+    3 * mi + (256 - u64::from(prio)) * mi / 256
 }
 
-pub(crate) fn vrrp_skew(master_inter: u16, prio: u8) -> Duration {
+pub(crate) fn vrrp_skew(master_inter: u16, prio: u8) -> u64 {
     let mi = u64::from(master_inter) * NS_PER_CENTISEC;
-    Duration::from_nanos((256 - u64::from(prio)) * mi / 256)
+    (256 - u64::from(prio)) * mi / 256
 }
 
 /// Backup's master-down interval: 3 × advbase + advskew/256 with the raw,
 /// undemoted skew (FreeBSD does not triple the skew).
-fn master_down_interval(v: &Vhid) -> Duration {
+fn master_down_interval(v: &Vhid) -> u64 {
     if v.is_vrrp() {
         vrrp_master_down(v.master_inter, v.cfg.vrrp_priority)
     } else {
@@ -92,7 +90,7 @@ impl Engine {
                     return;
                 };
                 v.ad_at = None;
-                let at = now + master_down_interval(v);
+                let at = now.after_ns(master_down_interval(v));
                 if matches!(af, Af::V4 | Af::Both) && !v.addrs4.is_empty() {
                     v.md4_at = Some(at);
                 }
@@ -107,7 +105,7 @@ impl Engine {
                 // FreeBSD's quirk, kept for identical timing on the wire: the
                 // arm from setrun uses the raw skew; re-arms after each
                 // advert use the demoted one.
-                v.ad_at = Some(now + advert_interval(v, u32::from(v.cfg.advskew)));
+                v.ad_at = Some(now.after_ns(advert_interval(v, u32::from(v.cfg.advskew))));
             }
         }
     }
@@ -219,7 +217,7 @@ impl Engine {
             None => return,
         };
         if let Some(v) = self.table.get_mut(slot) {
-            v.ad_at = Some(now + advert_interval(v, skew));
+            v.ad_at = Some(now.after_ns(advert_interval(v, skew)));
         }
     }
 
@@ -317,9 +315,9 @@ impl Engine {
 
 /// The MASTER's advert period for a given skew: advbase + skew/256 s for
 /// CARP, the configured interval for VRRP.
-fn advert_interval(v: &Vhid, skew: u32) -> Duration {
+fn advert_interval(v: &Vhid, skew: u32) -> u64 {
     if v.is_vrrp() {
-        Duration::from_nanos(u64::from(v.cfg.vrrp_interval) * NS_PER_CENTISEC)
+        u64::from(v.cfg.vrrp_interval) * NS_PER_CENTISEC
     } else {
         carp_interval(u32::from(v.cfg.advbase), skew)
     }

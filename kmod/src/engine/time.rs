@@ -22,6 +22,13 @@ impl Instant {
         self.0
     }
 
+    /// `self` plus `ns` nanoseconds, saturating: the engine's timers add
+    /// plain nanoseconds to avoid `Duration`'s u128 conversions on the
+    /// packet path.
+    pub(crate) const fn after_ns(self, ns: u64) -> Instant {
+        Instant(self.0.saturating_add(ns))
+    }
+
     /// Time from `earlier` to `self`, zero if `earlier` is later.
     pub fn saturating_since(self, earlier: Instant) -> Duration {
         Duration::from_nanos(self.0.saturating_sub(earlier.0))
@@ -53,9 +60,9 @@ pub(crate) const NS_PER_SKEW: u64 = 3_906_250;
 pub(crate) const NS_PER_SEC: u64 = 1_000_000_000;
 pub(crate) const NS_PER_CENTISEC: u64 = 10_000_000;
 
-/// `advbase + skew/256` seconds, exactly, as a timer length.
-pub(crate) fn carp_interval(advbase: u32, skew: u32) -> Duration {
-    Duration::from_nanos(u64::from(advbase) * NS_PER_SEC + u64::from(skew) * NS_PER_SKEW)
+/// `advbase + skew/256` seconds, exactly, as a timer length in ns.
+pub(crate) const fn carp_interval(advbase: u32, skew: u32) -> u64 {
+    advbase as u64 * NS_PER_SEC + skew as u64 * NS_PER_SKEW
 }
 
 /// The same value as FreeBSD compares it in `carp_input_c`: a timeval whose

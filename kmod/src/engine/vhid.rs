@@ -89,10 +89,12 @@ impl Vhid {
 
     /// The earliest of the three timers, the vhid's key in the timer heap.
     pub fn next_deadline(&self) -> Option<Instant> {
-        [self.ad_at, self.md4_at, self.md6_at]
-            .into_iter()
-            .flatten()
-            .min()
+        let earlier = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
+            (Some(x), Some(y)) => Some(if y < x { y } else { x }),
+            (x, None) => x,
+            (None, y) => y,
+        };
+        earlier(earlier(self.ad_at, self.md4_at), self.md6_at)
     }
 
     pub fn stop_timers(&mut self) {
