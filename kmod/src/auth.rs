@@ -251,12 +251,15 @@ pub struct Signer {
     /// Inner SHA-1 state after the ipad block and every whole block of the
     /// address prefix.
     inner: [u32; 5],
-    /// The inner hash's last block(s): the buffered prefix bytes, a hole for
-    /// the counter, then SHA-1's padding and length, already in place.
-    tail: [u8; 2 * BLOCK_LEN],
-    /// Bytes of `tail` to compress: one block or two.
-    tail_len: u8,
+    /// The prefix bytes after the last whole block (fewer than a block):
+    /// the start of the inner hash's final block(s).
+    rem: [u8; BLOCK_LEN - 1],
+    /// How many bytes of `rem` are used; the counter goes right after them.
     counter_at: u8,
+    /// Bytes of the final inner blocks: one block or two.
+    tail_len: u8,
+    /// Inner message length in bits, for SHA-1's padding.
+    bit_len: u64,
     /// Outer SHA-1 state after the opad block.
     outer: [u32; 5],
 }
@@ -281,36 +284,41 @@ impl Signer {
             2
         };
         let message_bytes = stream.blocks * BLOCK_LEN as u64 + (buffered + COUNTER_LEN) as u64;
-        let mut tail = [0u8; 2 * BLOCK_LEN];
-        if let (Some(dst), Some(src)) = (tail.get_mut(..buffered), stream.buf.get(..buffered)) {
+        let mut rem = [0u8; BLOCK_LEN - 1];
+        if let (Some(dst), Some(src)) = (rem.get_mut(..buffered), stream.buf.get(..buffered)) {
             dst.copy_from_slice(src);
-        }
-        // The counter's 8 bytes stay zero here; sign() fills them in.
-        if let Some(terminator) = tail.get_mut(buffered + COUNTER_LEN) {
-            *terminator = 0x80;
-        }
-        let tail_len = tail_blocks * BLOCK_LEN;
-        if let Some(len_field) = tail.get_mut(tail_len - 8..tail_len) {
-            len_field.copy_from_slice(&message_bytes.wrapping_mul(8).to_be_bytes());
         }
         let mut outer = SHA1_IV;
         compress(&mut outer, &key.padded(OPAD));
 
         Signer {
             inner: stream.state,
-            tail,
-            tail_len: tail_len as u8,
+            rem,
             counter_at: buffered as u8,
+            tail_len: (tail_blocks * BLOCK_LEN) as u8,
+            bit_len: message_bytes.wrapping_mul(8),
             outer,
         }
     }
 
     /// The HMAC field of the advert carrying `counter`.
     pub fn sign(&self, counter: u64) -> [u8; DIGEST_LEN] {
-        let mut tail = self.tail;
+        // The final inner block(s): prefix remainder, counter, 0x80, zeros,
+        // bit length.
+        let mut tail = [0u8; 2 * BLOCK_LEN];
         let at = usize::from(self.counter_at);
+        let len = usize::from(self.tail_len);
+        if let (Some(dst), Some(src)) = (tail.get_mut(..at), self.rem.get(..at)) {
+            dst.copy_from_slice(src);
+        }
         if let Some(dst) = tail.get_mut(at..at + COUNTER_LEN) {
             dst.copy_from_slice(&counter.to_be_bytes());
+        }
+        if let Some(terminator) = tail.get_mut(at + COUNTER_LEN) {
+            *terminator = 0x80;
+        }
+        if let Some(dst) = tail.get_mut(len.saturating_sub(8)..len) {
+            dst.copy_from_slice(&self.bit_len.to_be_bytes());
         }
         let mut inner = self.inner;
         let used = tail.get(..usize::from(self.tail_len)).unwrap_or(&[]);

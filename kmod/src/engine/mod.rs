@@ -77,8 +77,8 @@ struct Iface {
 
 /// Events kept beyond this many per vhid are dropped (and counted): a
 /// driver that never drains events must not make the engine grow.
-const EVENTS_PER_VHID: usize = 4;
-const EVENTS_MIN: usize = 32;
+pub const EVENTS_PER_VHID: usize = 2;
+const EVENTS_MIN: usize = 64;
 
 pub struct Engine {
     knobs: Knobs,

@@ -323,3 +323,34 @@ pub unsafe extern "C" fn carp_rs_clone_set_up(
     let r = c.set_up(&mut h.engine, Instant::from_nanos(now_ns), up != 0);
     finish(r, out)
 }
+
+/// `CARP_NL_CMD_SET` naming a carpN (what FreeBSD 14+ `ifconfig carp0
+/// vhid 1 ...` sends): the request's checks, then carpN's one vhid.
+///
+/// # Safety
+/// Pointers are NULL or valid for their lengths.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn carp_rs_clone_nl_set(
+    h: *mut CarpRsEngine,
+    now_ns: u64,
+    ifindex: u32,
+    genl: *const u8,
+    len: usize,
+    privileged: c_int,
+    out: *mut CarpRsLegacyOut,
+) -> c_int {
+    // SAFETY: exclusive under the shim's mutex; bytes per the contract.
+    let (Some(h), Some(b)) = (unsafe { h.as_mut() }, unsafe { bytes(genl, len) }) else {
+        return EINVAL;
+    };
+    if privileged == 0 {
+        return Errno::EPERM.get();
+    }
+    let Some(c) = h.clones.get_mut(ifindex) else {
+        return Errno::ENXIO.get();
+    };
+    let r = crate::ctl::netlink::Request::parse_genl(b)
+        .and_then(|(_, req)| req.to_set())
+        .and_then(|set| c.set(&mut h.engine, Instant::from_nanos(now_ns), &set));
+    finish(r, out)
+}

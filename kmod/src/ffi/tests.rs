@@ -690,3 +690,63 @@ fn ffi_structs_have_the_c_sizes() {
     assert_eq!(core::mem::size_of::<CarpRsCand>(), 28);
     assert_eq!(core::mem::size_of::<CarpRsLegacyOut>(), 24);
 }
+
+#[test]
+fn netlink_set_on_carp0_configures_its_vhid() {
+    let h = carp_rs_engine_new();
+    let mut req = [0u8; 128];
+    let n = nl_set_msg(&mut req, 4, 30, 0);
+    let mut out = CarpRsLegacyOut::default();
+    unsafe {
+        assert_eq!(
+            carp_rs_clone_nl_set(h, SEC, CARP0, req.as_ptr(), n, 1, &mut out),
+            ENXIO
+        );
+        assert_eq!(carp_rs_clone_create(h, CARP0), 0);
+        assert_eq!(
+            carp_rs_clone_nl_set(h, SEC, CARP0, req.as_ptr(), n, 0, &mut out),
+            EPERM
+        );
+        assert_eq!(
+            carp_rs_clone_vhid(h, CARP0),
+            0,
+            "refused SET changed nothing"
+        );
+        assert_eq!(
+            carp_rs_clone_nl_set(h, SEC, CARP0, req.as_ptr(), n, 1, &mut out),
+            0
+        );
+        assert_eq!(carp_rs_clone_vhid(h, CARP0), 4);
+        assert_eq!(out.has_id, 0, "unbound until it has an address");
+        // GET over netlink on carp0 reports the pending vhid as INIT.
+        let mut get = [0u8; 64];
+        let gn = {
+            let mut w = netlink::AttrWriter::new(&mut get);
+            w.raw(&[netlink::CMD_GET, 0, 0, 0]).unwrap();
+            w.len()
+        };
+        let mut buf = [0u8; 512];
+        let mut used = 0usize;
+        let mut ii = eth(CARP0);
+        ii.if_type = 0xf8;
+        assert_eq!(
+            carp_rs_nl_get(
+                h,
+                get.as_ptr(),
+                gn,
+                &ii,
+                1,
+                0x20,
+                1,
+                1,
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut used
+            ),
+            0
+        );
+        let (_, back) = netlink::Request::parse_message(&buf[..used]).unwrap();
+        assert_eq!((back.vhid, back.advskew, back.state), (4, 30, 0));
+        carp_rs_engine_free(h);
+    }
+}

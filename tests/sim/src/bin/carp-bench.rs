@@ -255,13 +255,14 @@ fn scale(secs: u64) {
         heap as f64 / n as f64,
     );
     println!(
-        "scale: size_of Engine {} B; per-vhid parts: Signer {} B, VhidStats {} B, VhidConfig {} B, Event {} B (4 reserved per vhid = {} B), Option<IpAddr> {} B",
+        "scale: size_of Engine {} B; per-vhid parts: Signer {} B, VhidStats {} B, VhidConfig {} B, Event {} B ({} reserved per vhid = {} B), Option<IpAddr> {} B",
         std::mem::size_of::<Engine>(),
         std::mem::size_of::<Signer>(),
         std::mem::size_of::<carp_rs::engine::VhidStats>(),
         std::mem::size_of::<VhidConfig>(),
         std::mem::size_of::<carp_rs::engine::Event>(),
-        4 * std::mem::size_of::<carp_rs::engine::Event>(),
+        carp_rs::engine::EVENTS_PER_VHID,
+        carp_rs::engine::EVENTS_PER_VHID * std::mem::size_of::<carp_rs::engine::Event>(),
         std::mem::size_of::<Option<IpAddr>>(),
     );
 
