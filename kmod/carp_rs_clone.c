@@ -122,7 +122,7 @@ carp_rs_cands(struct ifnet *self, int family, struct carp_rs_cand *c,
 			    ifa->ifa_carp != NULL)
 				continue;
 			memset(&c[n], 0, sizeof(c[n]));
-			c[n].ifindex = if_getindex(ifp);
+			c[n].ifindex = carp_rs_key(ifp);
 			c[n].flags = if_getflags(ifp);
 			c[n].if_type = ifp->if_type;
 			if (family == AF_INET) {
@@ -163,12 +163,12 @@ carp_rs_clone_apply(struct ifnet *cifp, const struct carp_rs_legacy_out *out,
 {
 	struct carp_rs_if *cif;
 	struct carp_rs_addr *ra;
-	uint32_t index = if_getindex(cifp);
+	uint32_t index = carp_rs_key(cifp);
 
 	mtx_lock(&carp_rs_mtx);
 	LIST_FOREACH(cif, &carp_rs_ifs, link)
 		TAILQ_FOREACH(ra, &cif->addrs, link) {
-			if (!ra->legacy || if_getindex(ra->ifa->ifa_ifp) != index)
+			if (!ra->legacy || carp_rs_key(ra->ifa->ifa_ifp) != index)
 				continue;
 			ra->id = out->has_id ? out->id : 0;
 			if (vhid != 0) {
@@ -177,6 +177,18 @@ carp_rs_clone_apply(struct ifnet *cifp, const struct carp_rs_legacy_out *out,
 			}
 		}
 	mtx_unlock(&carp_rs_mtx);
+}
+
+/* After a netlink SET on carpN (sx held). */
+void
+carp_rs_clone_outcome(struct ifnet *cifp, const struct carp_rs_legacy_out *out)
+{
+	uint8_t vhid;
+
+	mtx_lock(&carp_rs_mtx);
+	vhid = carp_rs_clone_vhid(carp_rs_engine, carp_rs_key(cifp));
+	mtx_unlock(&carp_rs_mtx);
+	carp_rs_clone_apply(cifp, out, vhid);
 }
 
 int
@@ -196,13 +208,18 @@ carp_rs_clone_attach(struct ifaddr *ifa, int vhid)
 		af = CARP_RS_AF_INET;
 		memcpy(addr, &((struct sockaddr_in *)ifa->ifa_addr)->sin_addr,
 		    4);
+		if (addr[0] == 127)	/* 127/8, the loopback net */
+			return (0);
 		break;
 	case AF_INET6: {
 		struct in6_addr a;
 
 		a = ((struct sockaddr_in6 *)ifa->ifa_addr)->sin6_addr;
-		/* Link-local addresses of carpN itself are not VIPs. */
-		if (IN6_IS_ADDR_LINKLOCAL(&a))
+		/*
+		 * carpN's own link-local and the ::1 the stack gives a
+		 * loopback-like interface are not VIPs.
+		 */
+		if (IN6_IS_ADDR_LINKLOCAL(&a) || IN6_IS_ADDR_LOOPBACK(&a))
 			return (0);
 		in6_clearscope(&a);
 		af = CARP_RS_AF_INET6;
@@ -218,7 +235,7 @@ carp_rs_clone_attach(struct ifaddr *ifa, int vhid)
 	    CARP_RS_MAXCANDS);
 	sx_xlock(&carp_rs_sx);
 	mtx_lock(&carp_rs_mtx);
-	cur = carp_rs_clone_vhid(carp_rs_engine, if_getindex(cifp));
+	cur = carp_rs_clone_vhid(carp_rs_engine, carp_rs_key(cifp));
 	if (cur != 0 && cur != vhid)
 		error = EINVAL;
 	else if (cur == 0) {
@@ -230,14 +247,14 @@ carp_rs_clone_attach(struct ifaddr *ifa, int vhid)
 		cr.carpr_vhid = vhid;
 		cr.carpr_advbase = CARP_DFLTINTV;
 		error = carp_rs_clone_ioctl_set(carp_rs_engine, carp_rs_now(),
-		    if_getindex(cifp), (const uint8_t *)&cr, sizeof(cr), 1,
+		    carp_rs_key(cifp), (const uint8_t *)&cr, sizeof(cr), 1,
 		    &o);
 	} else
 		error = 0;
 	memset(&out, 0, sizeof(out));
 	if (error == 0)
 		error = carp_rs_clone_add_addr(carp_rs_engine, carp_rs_now(),
-		    if_getindex(cifp), af, addr, cands, n, &out);
+		    carp_rs_key(cifp), af, addr, cands, n, &out);
 	carp_rs_run_locked();
 	mtx_unlock(&carp_rs_mtx);
 	free(cands, M_CARP_RS);
@@ -246,7 +263,9 @@ carp_rs_clone_attach(struct ifaddr *ifa, int vhid)
 		return (error != 0 ? error : EADDRNOTAVAIL);
 	}
 	NET_EPOCH_ENTER(et);
-	pifp = ifnet_byindex_ref(out.parent);
+	pifp = carp_rs_key_ifnet(out.parent);
+	if (pifp != NULL)
+		if_ref(pifp);
 	NET_EPOCH_EXIT(et);
 	if (pifp == NULL) {
 		sx_xunlock(&carp_rs_sx);
@@ -258,31 +277,8 @@ carp_rs_clone_attach(struct ifaddr *ifa, int vhid)
 	if (error != 0)
 		printf("carp_rs: %s: multicast join failed: %d\n",
 		    if_name(cif->ifp), error);
-	ifa_ref(ifa);
-	{
-		struct carp_rs_addr *ra;
-
-		ra = malloc(sizeof(*ra), M_CARP_RS, M_WAITOK | M_ZERO);
-		ra->cif = cif;
-		ra->id = out.has_id ? out.id : 0;
-		ra->parent = cif->index;
-		ra->vhid = (uint8_t)vhid;
-		ra->af = af;
-		ra->legacy = true;
-		memcpy(ra->addr, addr, sizeof(addr));
-		ra->vmac[2] = 0x5e;
-		ra->vmac[4] = 1;
-		ra->vmac[5] = (uint8_t)vhid;
-		ra->ifa = ifa;
-		mtx_lock(&carp_rs_mtx);
-		TAILQ_INSERT_TAIL(&cif->addrs, ra, link);
-		if (af == CARP_RS_AF_INET)
-			cif->naddrs4++;
-		else
-			cif->naddrs6++;
-		ifa->ifa_carp = (struct carp_softc *)(void *)ra;
-		mtx_unlock(&carp_rs_mtx);
-	}
+	(void)carp_rs_addr_link(cif, ifa, out.has_id ? out.id : 0,
+	    (uint8_t)vhid, af, addr, true);
 	carp_rs_clone_apply(cifp, &out, (uint8_t)vhid);
 	carp_rs_refresh_parent(cif);
 	sx_xunlock(&carp_rs_sx);
@@ -296,30 +292,19 @@ carp_rs_clone_detach(struct ifaddr *ifa)
 	struct carp_rs_addr *ra = CARP_RS_ADDR(ifa);
 	struct carp_rs_legacy_out out;
 	struct carp_rs_if *cif;
-	bool routed;
-	int left;
 
 	sx_xlock(&carp_rs_sx);
 	cif = ra->cif;
 	memset(&out, 0, sizeof(out));
 	mtx_lock(&carp_rs_mtx);
 	(void)carp_rs_clone_remove_addr(carp_rs_engine, carp_rs_now(),
-	    if_getindex(ifa->ifa_ifp), ra->af, ra->addr, &out);
+	    carp_rs_key(ifa->ifa_ifp), ra->af, ra->addr, &out);
 	carp_rs_run_locked();
-	TAILQ_REMOVE(&cif->addrs, ra, link);
-	left = ra->af == CARP_RS_AF_INET ? --cif->naddrs4 : --cif->naddrs6;
-	routed = ra->routed;
 	mtx_unlock(&carp_rs_mtx);
-	if (routed)
-		carp_rs_delroute(ra);
-	ifa->ifa_carp = NULL;
-	ifa_free(ifa);
-	if (left == 0)
-		carp_rs_mcast_leave(cif, ra->af);
+	carp_rs_addr_unlink(ra);
 	carp_rs_clone_apply(ifa->ifa_ifp, &out, 0);
 	carp_rs_if_put(cif);
 	sx_xunlock(&carp_rs_sx);
-	free(ra, M_CARP_RS);
 	carp_rs_process();
 }
 
@@ -342,20 +327,19 @@ carp_rs_clone_ioctl(struct ifnet *ifp, struct ifreq *ifr, u_long cmd,
 		memset(&out, 0, sizeof(out));
 		mtx_lock(&carp_rs_mtx);
 		error = carp_rs_clone_ioctl_set(carp_rs_engine, carp_rs_now(),
-		    if_getindex(ifp), (const uint8_t *)&carpr, sizeof(carpr),
+		    carp_rs_key(ifp), (const uint8_t *)&carpr, sizeof(carpr),
 		    priv, &out);
 		carp_rs_run_locked();
 		mtx_unlock(&carp_rs_mtx);
 		if (error == 0)
-			carp_rs_clone_apply(ifp, &out,
-			    (uint8_t)carpr.carpr_vhid);
+			carp_rs_clone_outcome(ifp, &out);
 		break;
 	case SIOCGVH:
 		priv = priv_check_cred(td->td_ucred, PRIV_NETINET_CARP) == 0;
 		used = 0;
 		mtx_lock(&carp_rs_mtx);
 		error = carp_rs_clone_ioctl_get(carp_rs_engine,
-		    if_getindex(ifp), (const uint8_t *)&carpr, sizeof(carpr),
+		    carp_rs_key(ifp), (const uint8_t *)&carpr, sizeof(carpr),
 		    priv, (uint8_t *)&carpr, sizeof(carpr), &used);
 		mtx_unlock(&carp_rs_mtx);
 		if (error == 0)
@@ -387,7 +371,7 @@ carp_rs_clone_if_ioctl(struct ifnet *ifp, u_long cmd, caddr_t data)
 		if (ifa->ifa_carp != NULL)
 			break;
 		mtx_lock(&carp_rs_mtx);
-		vhid = carp_rs_clone_vhid(carp_rs_engine, if_getindex(ifp));
+		vhid = carp_rs_clone_vhid(carp_rs_engine, carp_rs_key(ifp));
 		mtx_unlock(&carp_rs_mtx);
 		/* The legacy two-step: vhid first, then a plain address. */
 		if (vhid != 0)
@@ -398,7 +382,7 @@ carp_rs_clone_if_ioctl(struct ifnet *ifp, u_long cmd, caddr_t data)
 		memset(&out, 0, sizeof(out));
 		mtx_lock(&carp_rs_mtx);
 		error = carp_rs_clone_set_up(carp_rs_engine, carp_rs_now(),
-		    if_getindex(ifp), (ifp->if_flags & IFF_UP) != 0, &out);
+		    carp_rs_key(ifp), (ifp->if_flags & IFF_UP) != 0, &out);
 		carp_rs_run_locked();
 		mtx_unlock(&carp_rs_mtx);
 		if (error == 0)
@@ -441,7 +425,7 @@ carp_rs_ifc_create(struct if_clone *ifc, int unit, caddr_t params __unused)
 	bpfattach(ifp, DLT_NULL, sizeof(uint32_t));
 	sx_xlock(&carp_rs_sx);
 	mtx_lock(&carp_rs_mtx);
-	error = carp_rs_clone_create(carp_rs_engine, if_getindex(ifp));
+	error = carp_rs_clone_create(carp_rs_engine, carp_rs_key(ifp));
 	mtx_unlock(&carp_rs_mtx);
 	sx_xunlock(&carp_rs_sx);
 	if (error != 0) {
@@ -465,7 +449,7 @@ carp_rs_ifc_destroy(struct ifnet *ifp)
 	memset(&out, 0, sizeof(out));
 	mtx_lock(&carp_rs_mtx);
 	(void)carp_rs_clone_destroy(carp_rs_engine, carp_rs_now(),
-	    if_getindex(ifp), &out);
+	    carp_rs_key(ifp), &out);
 	carp_rs_run_locked();
 	mtx_unlock(&carp_rs_mtx);
 	sx_xunlock(&carp_rs_sx);

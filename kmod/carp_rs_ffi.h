@@ -223,6 +223,9 @@ int	carp_rs_clone_ioctl_set(struct carp_rs_engine *, uint64_t now_ns,
 int	carp_rs_clone_ioctl_get(const struct carp_rs_engine *, uint32_t ifindex,
 	    const uint8_t *req, size_t len, int privileged, uint8_t *out,
 	    size_t outlen, size_t *used);
+int	carp_rs_clone_nl_set(struct carp_rs_engine *, uint64_t now_ns,
+	    uint32_t ifindex, const uint8_t *genl, size_t len, int privileged,
+	    struct carp_rs_legacy_out *);
 int	carp_rs_clone_add_addr(struct carp_rs_engine *, uint64_t now_ns,
 	    uint32_t ifindex, uint8_t af, const uint8_t *addr,
 	    const struct carp_rs_cand *cands, size_t n,

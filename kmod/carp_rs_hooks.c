@@ -78,7 +78,7 @@ carp_rs_if_get(struct ifnet *ifp)
 		return (CARP_RS_CIF(ifp));
 	cif = malloc(sizeof(*cif), M_CARP_RS, M_WAITOK | M_ZERO);
 	cif->ifp = ifp;
-	cif->index = if_getindex(ifp);
+	cif->index = carp_rs_key(ifp);
 	TAILQ_INIT(&cif->addrs);
 	if_ref(ifp);
 	if ((error = ifpromisc(ifp, 1)) != 0)
@@ -317,7 +317,7 @@ carp_rs_ifa_af(struct ifaddr *ifa, uint8_t *addr)
  * Links a record for ifa (vhid `id` on parent cif) and marks the ifa.
  * sx held; the engine already has the address.
  */
-static struct carp_rs_addr *
+struct carp_rs_addr *
 carp_rs_addr_link(struct carp_rs_if *cif, struct ifaddr *ifa, uint64_t id,
     uint8_t vhid, uint8_t af, const uint8_t *addr, bool legacy)
 {
@@ -352,7 +352,7 @@ carp_rs_addr_link(struct carp_rs_if *cif, struct ifaddr *ifa, uint64_t id,
  * family's groups are left with its last address.  sx held; the engine
  * has already dropped the address.
  */
-static void
+void
 carp_rs_addr_unlink(struct carp_rs_addr *ra)
 {
 	struct carp_rs_if *cif = ra->cif;
@@ -506,7 +506,7 @@ carp_rs_hook_forus(struct ifnet *ifp, u_char *dhost)
 	    dhost[4] != 1)
 		return (0);
 	mtx_lock(&carp_rs_mtx);
-	r = carp_rs_forus(carp_rs_engine, if_getindex(ifp), dhost);
+	r = carp_rs_forus(carp_rs_engine, carp_rs_key(ifp), dhost);
 	mtx_unlock(&carp_rs_mtx);
 	return (r);
 }

@@ -75,6 +75,28 @@ carp_rs_nl_ifp(const struct carp_rs_nlreq *r)
 	return (ifp);
 }
 
+/* SET naming a carpN: its one vhid (ctl/legacy.rs). */
+static int
+carp_rs_nl_clone_set(struct ifnet *ifp, const uint8_t *genl, size_t len,
+    int priv)
+{
+	struct carp_rs_legacy_out out;
+	int error;
+
+	memset(&out, 0, sizeof(out));
+	sx_xlock(&carp_rs_sx);
+	mtx_lock(&carp_rs_mtx);
+	error = carp_rs_clone_nl_set(carp_rs_engine, carp_rs_now(),
+	    carp_rs_key(ifp), genl, len, priv, &out);
+	carp_rs_run_locked();
+	mtx_unlock(&carp_rs_mtx);
+	if (error == 0)
+		carp_rs_clone_outcome(ifp, &out);
+	sx_xunlock(&carp_rs_sx);
+	carp_rs_process();
+	return (error);
+}
+
 static int
 carp_rs_nl_set_cb(struct nlmsghdr *hdr, struct nl_pstate *npt)
 {
@@ -92,9 +114,10 @@ carp_rs_nl_set_cb(struct nlmsghdr *hdr, struct nl_pstate *npt)
 	ifp = carp_rs_nl_ifp(&r);
 	if (ifp != NULL) {
 		if (carp_rs_is_clone(ifp)) {
-			/* carpN is configured through SIOCSVH. */
+			error = carp_rs_nl_clone_set(ifp, genl, len,
+			    nlp_has_priv(npt->nlp, PRIV_NETINET_CARP));
 			if_rele(ifp);
-			return (EOPNOTSUPP);
+			return (error);
 		}
 		carp_rs_ifinfo(ifp, &ii);
 		iip = &ii;

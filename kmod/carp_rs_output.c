@@ -230,7 +230,7 @@ carp_rs_publish(struct carp_rs_addr *ra, bool add)
 	memcpy(&dst.sin_addr, ra->addr, 4);
 	sdl.sdl_len = sizeof(sdl);
 	sdl.sdl_family = AF_LINK;
-	sdl.sdl_index = ra->parent;
+	sdl.sdl_index = if_getindex(ra->cif->ifp);
 	sdl.sdl_type = IFT_ETHER;
 	sdl.sdl_alen = ETHER_ADDR_LEN;
 	memcpy(LLADDR(&sdl), ra->vmac, ETHER_ADDR_LEN);
@@ -331,7 +331,7 @@ carp_rs_on_state(const struct carp_rs_event *ev)
 	}
 	carp_rs_release(&va);
 	if (ev->legacy_ifindex != 0 && ev->legacy_link >= 0) {
-		ifp = ifnet_byindex(ev->legacy_ifindex);
+		ifp = carp_rs_key_ifnet(ev->legacy_ifindex);
 		if (ifp != NULL)
 			if_link_state_change(ifp, ev->legacy_link);
 	}

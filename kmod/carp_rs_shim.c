@@ -18,6 +18,7 @@
 #include <sys/param.h>
 #include <sys/systm.h>
 #include <sys/callout.h>
+#include <machine/atomic.h>
 #include <sys/epoch.h>
 #include <sys/kernel.h>
 #include <sys/lock.h>
@@ -57,6 +58,12 @@ _Static_assert(sizeof(struct carp_rs_tx) == CARP_RS_TX_SIZE,
 _Static_assert(sizeof(struct carp_rs_event) == CARP_RS_EVENT_SIZE,
     "struct carp_rs_event differs from the Rust definition");
 _Static_assert(sizeof(struct carpreq) == 40, "struct carpreq");
+/* The Rust side asserts the same sizes (ffi/tests.rs). */
+_Static_assert(sizeof(struct carp_rs_ifinfo) == 12, "carp_rs_ifinfo");
+_Static_assert(sizeof(struct carp_rs_setres) == 16, "carp_rs_setres");
+_Static_assert(sizeof(struct carp_rs_nlreq) == 24, "carp_rs_nlreq");
+_Static_assert(sizeof(struct carp_rs_cand) == 28, "carp_rs_cand");
+_Static_assert(sizeof(struct carp_rs_legacy_out) == 24, "carp_rs_legacy_out");
 
 /*
  * Largest CARP/VRRP payload accepted: a VRRPv3 advert with 255 IPv6
@@ -127,13 +134,61 @@ carp_rs_now(void)
 	return (sbttons(sbinuptime()));
 }
 
+/*
+ * The engine's interface key: the ifindex, qualified by the VNET in the
+ * upper bits, because each VNET numbers its interfaces from 1 (two vnet
+ * jails each have an index 2).  vnet0 is slot 0, so there the key is the
+ * plain ifindex.  Slots are claimed lock-free on first use and never
+ * reused; 0 means "no key" (index out of range, table full).
+ */
+#define	CARP_RS_NVNETS	256
+static struct vnet *carp_rs_vnets[CARP_RS_NVNETS];
+
+uint32_t
+carp_rs_key(struct ifnet *ifp)
+{
+	struct vnet *v = ifp->if_vnet;
+	uint32_t idx = if_getindex(ifp);
+	u_int i;
+
+	if (idx == 0 || idx > 0xffff)
+		return (0);
+	for (i = 0; i < CARP_RS_NVNETS; i++) {
+		if (atomic_load_ptr(&carp_rs_vnets[i]) == v)
+			return ((i << 16) | idx);
+		if (atomic_load_ptr(&carp_rs_vnets[i]) == NULL &&
+		    (atomic_cmpset_ptr((volatile uintptr_t *)&carp_rs_vnets[i],
+		    (uintptr_t)NULL, (uintptr_t)v) ||
+		    atomic_load_ptr(&carp_rs_vnets[i]) == v))
+			return ((i << 16) | idx);
+	}
+	return (0);
+}
+
+/* The ifnet of a key.  Net epoch. */
+struct ifnet *
+carp_rs_key_ifnet(uint32_t key)
+{
+	struct vnet *v;
+	struct ifnet *ifp;
+
+	NET_EPOCH_ASSERT();
+	if ((key >> 16) >= CARP_RS_NVNETS ||
+	    (v = atomic_load_ptr(&carp_rs_vnets[key >> 16])) == NULL)
+		return (NULL);
+	CURVNET_SET(v);
+	ifp = ifnet_byindex(key & 0xffff);
+	CURVNET_RESTORE();
+	return (ifp);
+}
+
 /* What the control plane needs to know of an ifnet. */
 void
 carp_rs_ifinfo(struct ifnet *ifp, struct carp_rs_ifinfo *ii)
 {
 
 	memset(ii, 0, sizeof(*ii));
-	ii->index = if_getindex(ifp);
+	ii->index = carp_rs_key(ifp);
 	ii->flags = if_getflags(ifp);
 	ii->if_type = if_gettype(ifp);
 }
@@ -193,7 +248,7 @@ carp_rs_input_common(struct mbuf *m, int off, uint8_t af, const void *src,
 		m_freem(m);
 		return;
 	}
-	ifindex = if_getindex(m->m_pkthdr.rcvif);
+	ifindex = carp_rs_key(m->m_pkthdr.rcvif);
 	mtx_lock(&carp_rs_mtx);
 	if (!carp_rs_loaded) {
 		mtx_unlock(&carp_rs_mtx);
@@ -369,6 +424,7 @@ carp_rs_load(void)
 
 	callout_init_mtx(&carp_rs_callout, &carp_rs_mtx,
 	    CALLOUT_RETURNUNLOCKED);
+	carp_rs_vnets[0] = vnet0;
 	carp_rs_engine = carp_rs_engine_new();
 	carp_rs_rxbuf = malloc(CARP_RS_RXBUF, M_CARP_RS, M_WAITOK);
 	if (carp_rs_engine == NULL) {

@@ -65,6 +65,8 @@ extern LIST_HEAD(carp_rs_if_list, carp_rs_if) carp_rs_ifs;
 
 /* carp_rs_shim.c */
 uint64_t carp_rs_now(void);
+uint32_t carp_rs_key(struct ifnet *);
+struct ifnet *carp_rs_key_ifnet(uint32_t);
 void	carp_rs_run_locked(void);
 void	carp_rs_ifinfo(struct ifnet *, struct carp_rs_ifinfo *);
 
@@ -78,6 +80,9 @@ int	carp_rs_mcast_join(struct carp_rs_if *, uint8_t);
 void	carp_rs_mcast_leave(struct carp_rs_if *, uint8_t);
 void	carp_rs_refresh_parent(struct carp_rs_if *);
 void	carp_rs_teardown(void);
+struct carp_rs_addr *carp_rs_addr_link(struct carp_rs_if *, struct ifaddr *,
+	    uint64_t, uint8_t, uint8_t, const uint8_t *, bool);
+void	carp_rs_addr_unlink(struct carp_rs_addr *);
 
 /* carp_rs_output.c */
 void	carp_rs_process(void);
@@ -92,7 +97,7 @@ int	carp_rs_clone_attach(struct ifaddr *, int);
 void	carp_rs_clone_detach(struct ifaddr *);
 int	carp_rs_clone_ioctl(struct ifnet *, struct ifreq *, u_long,
 	    struct thread *);
-void	carp_rs_clone_outcome(const struct carp_rs_legacy_out *, uint8_t);
+void	carp_rs_clone_outcome(struct ifnet *, const struct carp_rs_legacy_out *);
 
 /* carp_rs_nl.c */
 int	carp_rs_nl_init(void);

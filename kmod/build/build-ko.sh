@@ -89,7 +89,7 @@ for src in $shim_srcs; do
 		-Wno-error=empty-body -Wno-error=parentheses-equality -Wno-error=unused-function \
 		-Wno-error=pointer-sign -Wno-error=shift-negative-value -Wno-address-of-packed-member \
 		-Wno-format-zero-length -mno-aes -mno-avx -std=gnu17 \
-		-ffile-prefix-map="$TOP"=/carp_rs \
+		-ffile-prefix-map="$TOP"=/carp_rs -ffile-prefix-map="$ckdir"=/ck-include \
 		-c "$TOP/kmod/$src" -o "$obj"
 	objs+=("$obj")
 done

@@ -48,7 +48,7 @@ if [ ! -e "$ckdir/ck_pr.h" ]; then
 fi
 
 # 1. The engine as a host staticlib.
-cargo_dir=${CARGO_TARGET_DIR:-$OUT/cargo}
+cargo_dir=${CARGO_TARGET_DIR:-$TOP/build/fakekern/cargo}
 (cd "$TOP" && cargo build --quiet --locked -p carp-fakekern-rs --target-dir "$cargo_dir")
 rlib=$cargo_dir/debug/libcarp_fakekern.a
 

@@ -66,12 +66,15 @@ long	fk_malloc_total(void);			/* allocations ever made */
 void	fk_malloc_report(void);			/* lists live blocks */
 /* Makes the Nth M_NOWAIT allocation from now fail (0: none). */
 void	fk_malloc_fail_nth(long n);
+long	fk_malloc_fail_pending(void);	/* >0: the Nth is still ahead */
+bool	fk_nowait_fails(void);		/* also used by the mbuf zones */
 void	*fk_zalloc(size_t n);			/* harness memory, not counted */
 void	fk_zfree(void *p);
 
 /* ---- locks and epoch ---- */
 int	fk_locks_held(void);
 int	fk_mutexes_held(void);	/* sleep or spin mutexes */
+void	fk_locks_reset(void);
 int	fk_epoch_depth(void);
 /* Fails unless the current context may sleep (no mutex, no epoch). */
 void	fk_assert_sleepable(const char *what);

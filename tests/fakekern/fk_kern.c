@@ -238,6 +238,19 @@ fk_malloc_fail_nth(long n)
 	fk_mfail_nth = n;
 }
 
+long
+fk_malloc_fail_pending(void)
+{
+	return (fk_mfail_nth);
+}
+
+/* One more M_NOWAIT allocation (malloc or mbuf): true if it must fail. */
+bool
+fk_nowait_fails(void)
+{
+	return (fk_mfail_nth > 0 && --fk_mfail_nth == 0);
+}
+
 static bool
 fk_type_known(struct malloc_type *type)
 {
@@ -307,7 +320,7 @@ fk_malloc(size_t size, size_t align, struct malloc_type *type, int flags)
 		    "(flags %#x)", flags);
 	if (flags & M_WAITOK)
 		fk_assert_sleepable("malloc(M_WAITOK)");
-	else if (fk_mfail_nth > 0 && --fk_mfail_nth == 0)
+	else if (fk_nowait_fails())
 		return (NULL);
 	hdr = roundup2(sizeof(*h), align < 16 ? 16 : align);
 	base = fkh_aligned(align < 16 ? 16 : align, hdr + size);
@@ -359,9 +372,12 @@ free(void *addr, struct malloc_type *type)
 
 	if (addr == NULL)
 		return;
-	h = (struct fk_mhdr *)addr - 1;
-	if (h->magic != FK_MAGIC) {
-		fk_fail("free(%p): not a malloc(9) block (or freed twice)",
+	/* Found among the live blocks before its header is read at all. */
+	for (h = fk_mlist.next; h != &fk_mlist; h = h->next)
+		if (h + 1 == addr)
+			break;
+	if (h == &fk_mlist || h->magic != FK_MAGIC) {
+		fk_fail("free(%p): not a live malloc(9) block (freed twice?)",
 		    addr);
 		return;
 	}
@@ -465,6 +481,13 @@ int
 fk_locks_held(void)
 {
 	return (fk_nheld);
+}
+
+/* Forgets held locks (after a deliberate misuse in the self-test). */
+void
+fk_locks_reset(void)
+{
+	fk_nheld = 0;
 }
 
 int
@@ -632,8 +655,13 @@ _mtx_destroy(volatile uintptr_t *c)
 	m->mtx_lock = MTX_DESTROYED;
 }
 
+#if __FreeBSD_version >= 1500000
 void
 mtx_sysinit(const void *arg)
+#else
+void
+mtx_sysinit(void *arg)
+#endif
 {
 	const struct mtx_args *margs = arg;
 
@@ -746,8 +774,13 @@ sx_init_flags(struct sx *sx, const char *description, int opts)
 	sx->sx_lock = SX_LOCK_UNLOCKED;
 }
 
+#if __FreeBSD_version >= 1500000
 void
 sx_sysinit(const void *arg)
+#else
+void
+sx_sysinit(void *arg)
+#endif
 {
 	const struct sx_args *sargs = arg;
 
@@ -1104,8 +1137,13 @@ callout_reset_sbt_on(struct callout *c, sbintime_t sbt, sbintime_t prec,
 	return (cancelled);
 }
 
+#if __FreeBSD_version >= 1500000
 int
 _callout_stop_safe(struct callout *c, int flags)
+#else
+int
+_callout_stop_safe(struct callout *c, int flags, callout_func_t *drain)
+#endif
 {
 	int slot;
 

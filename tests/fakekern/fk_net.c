@@ -66,6 +66,8 @@ uma_zalloc_arg(uma_zone_t zone, void *arg, int flags)
 
 	if (flags & M_WAITOK)
 		fk_assert_sleepable("uma_zalloc(M_WAITOK)");
+	else if (fk_nowait_fails())
+		return (NULL);
 	if (zone == zone_clust) {
 		fk_nclusters++;
 		return (fk_zalloc(MCLBYTES));
@@ -368,26 +370,35 @@ m_prepend(struct mbuf *m, int len, int how)
 	return (m);
 }
 
+/* A packet in an mbuf chain: split bytes first (0: as many as fit). */
 struct mbuf *
 fk_mbuf_from(const void *data, int len, int split, struct ifnet *rcvif)
 {
-	struct mbuf *m, *n;
-	int first = split > 0 && split < len ? split : len;
+	struct mbuf *m, *n, *last;
+	int off, first = split > 0 && split < len ? split : MIN(len, MHLEN);
 
-	if (first > MHLEN || len - first > MLEN) {
-		fk_fail("fk_mbuf_from: %d bytes do not fit two mbufs", len);
+	if (first > MHLEN) {
+		fk_fail("fk_mbuf_from: first segment of %d bytes", first);
 		return (NULL);
 	}
 	m = m_gethdr(M_NOWAIT, MT_DATA);
+	if (m == NULL)
+		return (NULL);
 	memcpy(mtod(m, void *), data, first);
 	m->m_len = first;
 	m->m_pkthdr.len = len;
 	m->m_pkthdr.rcvif = rcvif;
-	if (first < len) {
+	last = m;
+	for (off = first; off < len; off += n->m_len) {
 		n = m_get(M_NOWAIT, MT_DATA);
-		memcpy(mtod(n, void *), (const char *)data + first, len - first);
-		n->m_len = len - first;
-		m->m_next = n;
+		if (n == NULL) {
+			m_freem(m);
+			return (NULL);
+		}
+		n->m_len = MIN(len - off, MLEN);
+		memcpy(mtod(n, void *), (const char *)data + off, n->m_len);
+		last->m_next = n;
+		last = n;
 	}
 	return (m);
 }
@@ -748,8 +759,10 @@ ifnet_byindex(u_int idx)
 struct ifnet *
 ifnet_byindex_ref(u_int idx)
 {
-	struct ifnet *ifp = fk_if_byindex(idx);
+	struct ifnet *ifp;
 
+	NET_EPOCH_ASSERT();
+	ifp = fk_if_byindex(idx);
 	if (ifp != NULL)
 		ifp->if_refcount++;
 	return (ifp);
@@ -1017,6 +1030,10 @@ fk_capture(struct mbuf *m, int af, int ifindex)
 	if (fk_mutexes_held() != 0)
 		fk_fail("ip%s_output called with %d mutex(es) held",
 		    af == 6 ? "6" : "", fk_mutexes_held());
+	/* ip_output/ip6_output: NET_EPOCH_ASSERT() (FreeBSD 13+). */
+	if (fk_epoch_depth() == 0)
+		fk_fail("ip%s_output called outside the network epoch",
+		    af == 6 ? "6" : "");
 	if ((m->m_flags & M_PKTHDR) == 0) {
 		fk_fail("ip_output: mbuf without a packet header");
 		m_freem(m);

@@ -322,9 +322,11 @@ fk_sysctl(const char *name, void *old, size_t *oldlenp, const void *new,
 	req.validlen = req.oldlen;
 	if (fk_locks_held() != 0)
 		fk_fail("sysctl called with locks held");
-	/* sysctl_root_handler_locked: non-MPSAFE handlers run under Giant. */
-	if ((oid->oid_kind & CTLFLAG_MPSAFE) == 0)
-		fk_fail("sysctl %s is not CTLFLAG_MPSAFE", name);
+	/* sysctl_register_oid warns about handlers marked neither way. */
+	if ((oid->oid_kind & (CTLFLAG_MPSAFE | CTLFLAG_NEEDGIANT)) == 0 &&
+	    (oid->oid_kind & CTLTYPE) != CTLTYPE_NODE)
+		fk_fail("sysctl %s: neither CTLFLAG_MPSAFE nor "
+		    "CTLFLAG_NEEDGIANT", name);
 	error = oid->oid_handler(oid, oid->oid_arg1, oid->oid_arg2, &req);
 	if (fk_locks_held() != 0 || fk_epoch_depth() != 0)
 		fk_fail("sysctl %s handler returned with locks held or in "

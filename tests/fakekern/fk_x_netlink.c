@@ -31,9 +31,15 @@ static struct {
 	int		 ncmds;
 } fk_fams[FK_MAXFAM];
 
+#if __FreeBSD_version >= 1500000
 uint16_t
 genl_register_family(const char *family_name, size_t hdrsize __unused,
     uint16_t family_version, uint16_t max_attr_idx __unused)
+#else
+uint32_t
+genl_register_family(const char *family_name, size_t hdrsize __unused,
+    int family_version, int max_attr_idx __unused)
+#endif
 {
 	int free_slot = -1;
 
@@ -63,22 +69,31 @@ fk_fam_slot(uint16_t id)
 	return (-1);
 }
 
+#if __FreeBSD_version >= 1500000
 bool
 genl_register_cmds(uint16_t family, const struct genl_cmd *cmds, u_int count)
 {
 	int s = fk_fam_slot(family);
+#else
+bool
+genl_register_cmds(const char *family_name, const struct genl_cmd *cmds,
+    int count)
+{
+	int s = fk_fam_slot(fk_genl_family_id(family_name));
+#endif
 
 	if (s < 0 || fk_fams[s].ncmds + (int)count > FK_MAXCMD)
 		return (false);
-	for (u_int i = 0; i < count; i++)
+	for (u_int i = 0; i < (u_int)count; i++)
 		for (int j = 0; j < fk_fams[s].ncmds; j++)
 			if (fk_fams[s].cmds[j].cmd_num == cmds[i].cmd_num)
 				return (false);
-	for (u_int i = 0; i < count; i++)
+	for (u_int i = 0; i < (u_int)count; i++)
 		fk_fams[s].cmds[fk_fams[s].ncmds++] = cmds[i];
 	return (true);
 }
 
+#if __FreeBSD_version >= 1500000
 void
 genl_unregister_family(uint16_t family)
 {
@@ -91,6 +106,22 @@ genl_unregister_family(uint16_t family)
 	}
 	memset(&fk_fams[s], 0, sizeof(fk_fams[s]));
 }
+#else
+bool
+genl_unregister_family(const char *family_name)
+{
+	int s = fk_fam_slot(fk_genl_family_id(family_name));
+
+	fk_assert_sleepable("genl_unregister_family");
+	if (s < 0) {
+		fk_fail("genl_unregister_family(%s): not registered",
+		    family_name);
+		return (false);
+	}
+	memset(&fk_fams[s], 0, sizeof(fk_fams[s]));
+	return (true);
+}
+#endif
 
 int
 fk_genl_families(void)
@@ -121,10 +152,21 @@ nlp_has_priv(struct nlpcb *nlp __unused, int priv)
 
 #define	FK_NLBUF	(64 * 1024)
 
+/* 15.0 keeps the bytes in a struct nl_buf, 14.3 in the writer itself. */
+#if __FreeBSD_version >= 1500000
+#define	NW_DATA(nw)	((nw)->buf->data)
+#define	NW_OFF(nw)	((nw)->buf->offset)
+#define	NW_LEN(nw)	((nw)->buf->buflen)
+#else
+#define	NW_DATA(nw)	((nw)->data)
+#define	NW_OFF(nw)	((nw)->offset)
+#define	NW_LEN(nw)	((nw)->alloc_len)
+#endif
+
 static char *
 fk_nw_cur(struct nl_writer *nw)
 {
-	return (nw->buf->data + nw->buf->offset);
+	return (NW_DATA(nw) + NW_OFF(nw));
 }
 
 static void *
@@ -133,13 +175,13 @@ fk_nw_reserve(struct nl_writer *nw, size_t sz)
 	void *p;
 
 	sz = NETLINK_ALIGN(sz);
-	if (nw->buf->offset + sz > nw->buf->buflen) {
+	if ((size_t)NW_OFF(nw) + sz > (size_t)NW_LEN(nw)) {
 		nw->enomem = true;
 		return (NULL);
 	}
 	p = fk_nw_cur(nw);
 	memset(p, 0, sz);
-	nw->buf->offset += sz;
+	NW_OFF(nw) += sz;
 	return (p);
 }
 
@@ -151,7 +193,7 @@ nlmsg_add(struct nl_writer *nw, uint32_t portid, uint32_t seq, uint16_t type,
 
 	if (nw->hdr != NULL)
 		fk_fail("nlmsg_add while a message is open");
-	if (nw->buf->offset + sizeof(*hdr) + len > nw->buf->buflen) {
+	if ((size_t)NW_OFF(nw) + sizeof(*hdr) + len > (size_t)NW_LEN(nw)) {
 		nw->enomem = true;
 		return (false);
 	}
@@ -165,6 +207,7 @@ nlmsg_add(struct nl_writer *nw, uint32_t portid, uint32_t seq, uint16_t type,
 	return (true);
 }
 
+#if __FreeBSD_version >= 1500000
 void *
 nlmsg_reserve_data_raw(struct nl_writer *nw, size_t sz)
 {
@@ -178,8 +221,9 @@ nlmsg_reserve_data_raw(struct nl_writer *nw, size_t sz)
 u_int
 nlattr_save_offset(const struct nl_writer *nw)
 {
-	return ((u_int)((nw->buf->data + nw->buf->offset) - (char *)nw->hdr));
+	return ((u_int)((NW_DATA(nw) + NW_OFF(nw)) - (char *)nw->hdr));
 }
+#endif
 
 bool
 nlmsg_end(struct nl_writer *nw)
@@ -202,7 +246,7 @@ void
 nlmsg_abort(struct nl_writer *nw)
 {
 	if (nw->hdr != NULL) {
-		nw->buf->offset = (u_int)((char *)nw->hdr - nw->buf->data);
+		NW_OFF(nw) = (int)((char *)nw->hdr - NW_DATA(nw));
 		nw->hdr = NULL;
 	}
 }
@@ -234,15 +278,24 @@ nlmsg_ignore_limit(struct nl_writer *nw)
 	nw->ignore_limit = true;
 }
 
+#if __FreeBSD_version >= 1500000
 bool
 nlmsg_refill_buffer(struct nl_writer *nw, size_t required_size)
+#else
+bool
+nlmsg_refill_buffer(struct nl_writer *nw, int required_size)
+#endif
 {
-	return (nw->buf->offset + required_size <= nw->buf->buflen);
+	return ((size_t)NW_OFF(nw) + required_size <= (size_t)NW_LEN(nw));
 }
 
 /* ----------------------------------------------------------- request */
 
+#if __FreeBSD_version >= 1500000
 static struct nl_buf *fk_reply_buf;
+#else
+static char *fk_reply_buf;
+#endif
 
 /*
  * One request: genlmsghdr + attributes in body.  Returns the handler's
@@ -265,12 +318,17 @@ fk_genl_request(const char *family, uint8_t cmd, uint16_t flags,
 	if (id == 0)
 		return (ENOENT);
 	s = fk_fam_slot(id);
+#if __FreeBSD_version >= 1500000
 	if (fk_reply_buf == NULL) {
 		fk_reply_buf = fk_zalloc(sizeof(struct nl_buf) + FK_NLBUF);
 		fk_reply_buf->buflen = FK_NLBUF;
 	}
 	fk_reply_buf->offset = 0;
 	fk_reply_buf->datalen = 0;
+#else
+	if (fk_reply_buf == NULL)
+		fk_reply_buf = fk_zalloc(FK_NLBUF);
+#endif
 	msg = fk_zalloc(sizeof(*hdr) + bodylen);
 	hdr = (struct nlmsghdr *)msg;
 	hdr->nlmsg_len = sizeof(*hdr) + bodylen;
@@ -280,7 +338,12 @@ fk_genl_request(const char *family, uint8_t cmd, uint16_t flags,
 	hdr->nlmsg_pid = 4242;
 	memcpy(hdr + 1, body, bodylen);
 	memset(&nw, 0, sizeof(nw));
+#if __FreeBSD_version >= 1500000
 	nw.buf = fk_reply_buf;
+#else
+	nw.data = fk_reply_buf;
+	nw.alloc_len = FK_NLBUF;
+#endif
 	nw.malloc_flag = M_WAITOK;
 	memset(&npt, 0, sizeof(npt));
 	npt.nw = &nw;
@@ -310,8 +373,8 @@ fk_genl_request(const char *family, uint8_t cmd, uint16_t flags,
 		break;
 	}
 	fk_zfree(msg);
-	*reply = (const uint8_t *)fk_reply_buf->data;
-	*replylen = fk_reply_buf->offset;
+	*reply = (const uint8_t *)NW_DATA(&nw);
+	*replylen = NW_OFF(&nw);
 	return (error);
 }
 
@@ -333,7 +396,11 @@ void	_nlmsg_abort(struct nl_writer *);
 bool	_nlmsg_end_dump(struct nl_writer *, int, struct nlmsghdr *);
 bool	_nlmsg_flush(struct nl_writer *);
 void	_nlmsg_ignore_limit(struct nl_writer *);
+#if __FreeBSD_version >= 1500000
 bool	_nlmsg_refill_buffer(struct nl_writer *, size_t);
+#else
+bool	_nlmsg_refill_buffer(struct nl_writer *, int);
+#endif
 
 bool
 _nlmsg_add(struct nl_writer *nw, uint32_t portid, uint32_t seq, uint16_t type,
@@ -372,8 +439,13 @@ _nlmsg_ignore_limit(struct nl_writer *nw)
 	nlmsg_ignore_limit(nw);
 }
 
+#if __FreeBSD_version >= 1500000
 bool
 _nlmsg_refill_buffer(struct nl_writer *nw, size_t required_size)
+#else
+bool
+_nlmsg_refill_buffer(struct nl_writer *nw, int required_size)
+#endif
 {
 	return (nlmsg_refill_buffer(nw, required_size));
 }

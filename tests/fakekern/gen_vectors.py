@@ -3,6 +3,7 @@
 (fk_vectors.h) for the fake-kernel scenarios.  Every field comes from the
 captures; nothing is computed here except the C spelling."""
 import json
+import os
 import sys
 
 
@@ -31,6 +32,26 @@ def main():
                v["password"], len(p), body))
     lines.append("};")
     lines.append("#define FK_NVECTORS %d" % len(vecs))
+    vrrp = os.path.join(os.path.dirname(src), "vrrp-vectors.json")
+    with open(vrrp) as f:
+        vv = [v for v in json.load(f) if v["version"] == 3 and v["cksum_ok"]]
+    lines += [
+        "struct fk_vrrp_vector {",
+        "\tconst char *pcap; int frame; const char *src, *dst; int ttl;",
+        "\tint vrid, priority, max_adver_int_cs; int len;",
+        "\tconst unsigned char payload[64];",
+        "};",
+        "static const struct fk_vrrp_vector fk_vrrp_vectors[] = {",
+    ]
+    for v in vv:
+        p = bytes.fromhex(v["payload_hex"])
+        assert len(p) <= 64
+        lines.append('\t{ "%s", %d, "%s", "%s", %d, %d, %d, %d, %d, { %s } },' % (
+            v["pcap"], v["frame"], v["ip_src"], v["ip_dst"], v["ip_ttl"], v["vrid"],
+            v["priority"], v["max_adver_int_cs"], len(p),
+            ",".join("0x%02x" % b for b in p)))
+    lines.append("};")
+    lines.append("#define FK_NVRRP %d" % len(vv))
     with open(out, "w") as f:
         f.write("\n".join(lines) + "\n")
 

@@ -55,6 +55,9 @@ def check_pkt(fields):
             errs.append("ip_len %d != %d" % (int.from_bytes(pkt[2:4], "big"), len(pkt)))
         if "tos" in fields and pkt[1] != int(fields["tos"]):
             errs.append("TOS %#x, expected %#x" % (pkt[1], int(fields["tos"])))
+        if "src" in fields and str(ipaddress.ip_address(pkt[12:16])) != fields["src"]:
+            errs.append("src %s, expected the parent's %s" % (
+                ipaddress.ip_address(pkt[12:16]), fields["src"]))
         if "dst" in fields and str(ipaddress.ip_address(pkt[16:20])) != fields["dst"]:
             errs.append("dst %s, expected %s" % (ipaddress.ip_address(pkt[16:20]), fields["dst"]))
         carp = pkt[hl:]
@@ -66,6 +69,8 @@ def check_pkt(fields):
         if pkt[7] != 255:
             errs.append("hop limit %d, not 255" % pkt[7])
         carp = pkt[40:]
+    if fields.get("proto") == "vrrp3":
+        return errs + check_vrrp3(fields, pkt, af, carp, vips)
     if len(carp) != 36:
         return errs + ["CARP payload is %d bytes, not 36" % len(carp)]
     if carp[0] != 0x21:
@@ -90,6 +95,32 @@ def check_pkt(fields):
     return errs
 
 
+def check_vrrp3(fields, pkt, af, v, vips):
+    """RFC 9568 advert: header, addresses, checksum over the pseudo-header."""
+    errs = []
+    if len(v) < 8:
+        return ["VRRP payload is %d bytes" % len(v)]
+    if v[0] != 0x31:
+        errs.append("version/type %#x, not 0x31" % v[0])
+    for name, got in (("vhid", v[1]), ("prio", v[2]),
+                      ("adv", int.from_bytes(v[4:6], "big") & 0xFFF)):
+        if name in fields and int(fields[name]) >= 0 and got != int(fields[name]):
+            errs.append("%s %d, expected %s" % (name, got, fields[name]))
+    alen = 4 if af == 4 else 16
+    addrs = [ipaddress.ip_address(v[8 + i * alen:8 + (i + 1) * alen]) for i in range(v[3])]
+    if len(v) != 8 + v[3] * alen:
+        errs.append("length %d does not match %d addresses" % (len(v), v[3]))
+    if sorted(addrs) != sorted(vips):
+        errs.append("addresses %s, expected %s" % (addrs, vips))
+    if af == 4:
+        pseudo = pkt[12:16] + pkt[16:20] + bytes([0, 112]) + len(v).to_bytes(2, "big")
+    else:
+        pseudo = pkt[8:24] + pkt[24:40] + len(v).to_bytes(4, "big") + bytes([0, 0, 0, 112])
+    if not csum_ok(pseudo + v):
+        errs.append("bad VRRPv3 checksum (RFC 9568 pseudo-header)")
+    return errs
+
+
 def self_test(vectors):
     """The checker must accept real adverts and reject wrong-password ones."""
     import json
@@ -102,6 +133,16 @@ def self_test(vectors):
         ok = not check_pkt(fields)
         if ok != v["hmac_ok"]:
             return "checker disagrees with capture %s frame %d" % (v["pcap"], v["frame"])
+    with open(os.path.join(os.path.dirname(vectors), "vrrp-vectors.json")) as f:
+        for v in json.load(f):
+            if v["version"] != 3:
+                continue
+            frame = bytes.fromhex(v["frame_hex"])
+            fields = {"af": "4", "hex": frame[14:].hex(), "proto": "vrrp3",
+                      "vips": ",".join(v["vips"]), "vhid": str(v["vrid"])}
+            if (not check_pkt(fields)) != v["cksum_ok"]:
+                return "VRRPv3 checker disagrees with capture %s frame %d" % (
+                    v["pcap"], v["frame"])
     return None
 
 
@@ -142,11 +183,22 @@ def main():
             passed += 1
     pkt_bad = {}
     pkts = 0
+    counters = {}
     for line in out.splitlines():
         if line.startswith("PKT "):
             fields = dict(kv.split("=", 1) for kv in line.split()[2:])
             pkts += 1
             problems = check_pkt(fields)
+            # FreeBSD's counter grows by one per advert of a vhid.
+            raw = bytes.fromhex(fields["hex"])
+            if fields.get("proto") != "vrrp3" and len(raw) >= 36:
+                hl = (raw[0] & 15) * 4 if fields["af"] == "4" else 40
+                key = (line.split()[1], fields["af"], raw[hl + 1])
+                ctr = int.from_bytes(raw[hl + 8:hl + 16], "big")
+                if key in counters and ctr <= counters[key]:
+                    problems.append("counter %#x not above the previous %#x" % (
+                        ctr, counters[key]))
+                counters[key] = ctr
             if problems:
                 pkt_bad.setdefault(line.split()[1], []).extend(problems)
             continue
