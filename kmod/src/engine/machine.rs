@@ -138,6 +138,8 @@ impl Engine {
             if newly {
                 let f = self.knobs.ifdown_demotion_factor;
                 self.demote(now, f, DemoteReason::InterfaceDown);
+                // FreeBSD 9 counted the same event as a preemption hold.
+                self.adjust_suppress_preempt(now, 1);
             }
         } else {
             if let Some(v) = self.table.get_mut(slot) {
@@ -152,6 +154,7 @@ impl Engine {
             if was {
                 let f = self.knobs.ifdown_demotion_factor;
                 self.demote(now, -f, DemoteReason::InterfaceUp);
+                self.adjust_suppress_preempt(now, -1);
             }
         }
         self.rearm(slot);
@@ -299,6 +302,7 @@ impl Engine {
             v.sendad_errors = v.sendad_errors.saturating_add(1);
             if v.sendad_errors == super::config::SENDAD_MAX_ERRORS {
                 self.demote(now, factor, DemoteReason::SendError);
+                self.adjust_suppress_preempt(now, 1);
             }
         } else if v.sendad_errors >= super::config::SENDAD_MAX_ERRORS {
             v.sendad_success += 1;
@@ -306,6 +310,7 @@ impl Engine {
                 v.sendad_errors = 0;
                 v.sendad_success = 0;
                 self.demote(now, -factor, DemoteReason::SendOk);
+                self.adjust_suppress_preempt(now, -1);
             }
         } else {
             v.sendad_errors = 0;

@@ -178,7 +178,9 @@ impl Engine {
     }
 
     /// Adds `delta` to FreeBSD 9's suppress_preempt hold count (saturating
-    /// at 0), as pfsync did; while it is non-zero adverts carry skew 240 and
+    /// at 0). The engine holds one per vhid whose parent is down and one per
+    /// vhid demoted for send errors, as FreeBSD 9 did; pfsync-like callers
+    /// add their own. While it is non-zero adverts carry skew 240 and
     /// backups do not preempt. Masters re-advertise at once so peers see it.
     pub fn adjust_suppress_preempt(&mut self, now: Instant, delta: i32) {
         let old = self.knobs.suppress_preempt;
@@ -339,6 +341,7 @@ impl Engine {
         if suppressed {
             let f = self.knobs.ifdown_demotion_factor;
             self.demote(now, -f, DemoteReason::VhidRemoved);
+            self.adjust_suppress_preempt(now, -1);
         }
         self.table.unindex(slot);
         if was_master {

@@ -327,7 +327,9 @@ fn link_down_goes_init_and_demotes_once() {
     assert_eq!(e.poll_timeout(), None);
     e.link_state(at(5 * SEC), IF, false);
     assert_eq!(e.knobs().demotion, 240);
+    assert_eq!(e.knobs().suppress_preempt, 1);
     e.link_state(at(6 * SEC), IF, true);
+    assert_eq!(e.knobs().suppress_preempt, 0);
     assert_eq!(e.vhid_state(id), Some(State::Backup));
     assert_eq!(e.knobs().demotion, 0);
     let mut seen = Vec::new();
@@ -798,12 +800,14 @@ fn send_errors_demote_after_three_and_recover_after_three() {
         e.transmit_result(at(t), id, false);
     }
     assert_eq!(e.knobs().demotion, 240);
+    assert_eq!(e.knobs().suppress_preempt, 1);
     for t in 7..9 {
         e.transmit_result(at(t), id, true);
     }
     assert_eq!(e.knobs().demotion, 240);
     e.transmit_result(at(9), id, true);
     assert_eq!(e.knobs().demotion, 0);
+    assert_eq!(e.knobs().suppress_preempt, 0);
 }
 
 #[test]
