@@ -155,28 +155,56 @@ carp_rs_cands(struct ifnet *self, int family, struct carp_rs_cand *c,
 
 /*
  * Applies an outcome to carpN's address records: a bound vhid gives them
- * its handle (a vhid that went away, none).  sx held.
+ * its handle (a vhid that went away, none).  A record that leaves its
+ * vhid while published (MASTER) is unpublished first: the vhid's own
+ * MASTER -> INIT event comes later and names the old handle, which no
+ * record holds any more.  One record per round, since the unpublishing
+ * runs without the mutex.  sx held.
  */
 static void
 carp_rs_clone_apply(struct ifnet *cifp, const struct carp_rs_legacy_out *out,
     uint8_t vhid)
 {
 	struct carp_rs_if *cif;
-	struct carp_rs_addr *ra;
+	struct carp_rs_addr *ra, *gone;
 	uint32_t index = carp_rs_key(cifp);
+	uint64_t id = out->has_id ? out->id : 0;
 
-	mtx_lock(&carp_rs_mtx);
-	LIST_FOREACH(cif, &carp_rs_ifs, link)
-		TAILQ_FOREACH(ra, &cif->addrs, link) {
-			if (!ra->legacy || carp_rs_key(ra->ifa->ifa_ifp) != index)
-				continue;
-			ra->id = out->has_id ? out->id : 0;
-			if (vhid != 0) {
-				ra->vhid = vhid;
-				ra->vmac[5] = vhid;
+	sx_assert(&carp_rs_sx, SA_XLOCKED);
+	for (;;) {
+		gone = NULL;
+		mtx_lock(&carp_rs_mtx);
+		LIST_FOREACH(cif, &carp_rs_ifs, link)
+			TAILQ_FOREACH(ra, &cif->addrs, link) {
+				if (!ra->legacy ||
+				    carp_rs_key(ra->ifa->ifa_ifp) != index)
+					continue;
+				if (gone == NULL && ra->routed &&
+				    ra->id != id) {
+					ra->routed = false;
+					gone = ra;
+				}
 			}
-		}
-	mtx_unlock(&carp_rs_mtx);
+		if (gone == NULL)
+			LIST_FOREACH(cif, &carp_rs_ifs, link)
+				TAILQ_FOREACH(ra, &cif->addrs, link) {
+					if (!ra->legacy ||
+					    carp_rs_key(ra->ifa->ifa_ifp) !=
+					    index)
+						continue;
+					ra->id = id;
+					if (vhid != 0) {
+						ra->vhid = vhid;
+						ra->vmac[5] = vhid;
+					}
+				}
+		mtx_unlock(&carp_rs_mtx);
+		if (gone == NULL)
+			break;
+		CURVNET_SET(gone->cif->ifp->if_vnet);
+		carp_rs_delroute(gone);
+		CURVNET_RESTORE();
+	}
 }
 
 /* After a netlink SET on carpN (sx held). */
@@ -301,6 +329,13 @@ carp_rs_clone_detach(struct ifaddr *ifa)
 	    carp_rs_key(ifa->ifa_ifp), ra->af, ra->addr, &out);
 	carp_rs_run_locked();
 	mtx_unlock(&carp_rs_mtx);
+	/*
+	 * A vhid that went with its last address queued a bow-out advert
+	 * (if MASTER) and events naming the parent: they go while the
+	 * parent record, its multicast options and this address record
+	 * still exist.
+	 */
+	carp_rs_process();
 	carp_rs_addr_unlink(ra);
 	carp_rs_clone_apply(ifa->ifa_ifp, &out, 0);
 	carp_rs_if_put(cif);

@@ -66,6 +66,13 @@ size_t	carp_rs_engine_stats(const struct carp_rs_engine *, uint64_t *out,
 void	carp_rs_engine_stats_reset(struct carp_rs_engine *);
 
 /*
+ * An IPv6 advert received on a parent without if_carp: counted as
+ * ipackets6 and (net.inet.carp.allow on) badif, as carp6_input does.
+ * Returns CARP_RS_DROPPED.
+ */
+int	carp_rs_input_badif6(struct carp_rs_engine *);
+
+/*
  * Takes the next outgoing packet into buf (at least CARP_RS_TXBUF_MIN
  * bytes) and *tx.  CARP_RS_OK: one was produced; CARP_RS_DROPPED: none is
  * pending; CARP_RS_EINVAL: bad arguments.
@@ -150,6 +157,13 @@ void	carp_rs_tx_result(struct carp_rs_engine *, uint64_t now_ns,
 	    uint32_t ifindex, uint8_t vhid, int ok);
 void	carp_rs_seed(struct carp_rs_engine *, uint64_t seed);
 void	carp_rs_count(struct carp_rs_engine *, int nomem);
+/*
+ * carp_demote_adj_p: adds adj to the demotion and logs the caller's
+ * reason (len bytes, no NUL; pfsync's texts are kept, others read
+ * "external").  Returns 0 or EINVAL.
+ */
+int	carp_rs_demote_adj(struct carp_rs_engine *, uint64_t now_ns, int32_t adj,
+	    const uint8_t *reason, size_t len);
 
 /* ---- Events and data path (kmod/src/ffi/event.rs). */
 

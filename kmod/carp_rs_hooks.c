@@ -469,15 +469,18 @@ carp_rs_hook_linkstate(struct ifnet *ifp)
 	carp_rs_process();
 }
 
-/* pfsync's demotion: added to net.inet.carp.demotion. */
+/*
+ * pfsync's demotion: added to net.inet.carp.demotion and logged with the
+ * caller's reason (carp_demote_adj).  A reason is a short literal; at most
+ * 64 bytes of it are looked at.
+ */
 static void
-carp_rs_hook_demote_adj(int adj, char *reason __unused)
+carp_rs_hook_demote_adj(int adj, char *reason)
 {
-	int32_t v = adj, old;
 
 	mtx_lock(&carp_rs_mtx);
-	(void)carp_rs_sysctl(carp_rs_engine, carp_rs_now(),
-	    CARP_RS_SYSCTL_DEMOTION, &v, &old);
+	(void)carp_rs_demote_adj(carp_rs_engine, carp_rs_now(), adj,
+	    (const uint8_t *)reason, reason != NULL ? strnlen(reason, 64) : 0);
 	carp_rs_run_locked();
 	mtx_unlock(&carp_rs_mtx);
 	carp_rs_process();

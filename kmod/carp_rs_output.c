@@ -160,19 +160,26 @@ carp_rs_send(struct carp_rs_pkt *p)
 	return (EAFNOSUPPORT);
 }
 
-/* Name lookup for the event text: parents we know, else the index. */
+/*
+ * Name lookup for the event text: parents we know, else the ifnet of the
+ * key (a parent whose record went with its last address, e.g. when carpN
+ * is destroyed, still names the vhid's events).  Mutex held, net epoch.
+ */
 static size_t
 carp_rs_ifname(void *arg __unused, uint32_t index, char *buf, size_t len)
 {
 	struct carp_rs_if *cif;
+	struct ifnet *ifp;
 	const char *name;
 	size_t n;
 
 	mtx_assert(&carp_rs_mtx, MA_OWNED);
+	NET_EPOCH_ASSERT();
 	cif = carp_rs_if_lookup(index);
-	if (cif == NULL)
+	ifp = cif != NULL ? cif->ifp : carp_rs_key_ifnet(index);
+	if (ifp == NULL)
 		return (0);
-	name = if_name(cif->ifp);
+	name = if_name(ifp);
 	n = strnlen(name, len);
 	memcpy(buf, name, n);
 	return (n);

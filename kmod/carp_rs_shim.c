@@ -302,6 +302,18 @@ carp_rs_input6(struct mbuf **mp, int *offp, int proto __unused)
 		m_freem(m);
 		return (IPPROTO_DONE);
 	}
+	/*
+	 * carp6_input: a parent without vhids is badif, before the packet
+	 * is looked at (IPv4 has no such check: carp_input says badvhid).
+	 */
+	if (m->m_pkthdr.rcvif == NULL || m->m_pkthdr.rcvif->if_carp == NULL) {
+		mtx_lock(&carp_rs_mtx);
+		if (carp_rs_loaded)
+			(void)carp_rs_input_badif6(carp_rs_engine);
+		mtx_unlock(&carp_rs_mtx);
+		m_freem(m);
+		return (IPPROTO_DONE);
+	}
 	ip6 = mtod(m, struct ip6_hdr *);
 	/* The engine sees addresses as on the wire: no embedded zone. */
 	src = ip6->ip6_src;

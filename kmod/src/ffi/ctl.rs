@@ -11,7 +11,7 @@ use super::engine::{read_addr, CarpRsEngine};
 use crate::ctl::netlink::{self, MsgHeader, Request};
 use crate::ctl::sysctl::{self, Knob};
 use crate::ctl::{carpreq, Errno, IfInfo, SetOutcome};
-use crate::engine::{Instant, State, VhidId};
+use crate::engine::{DemoteReason, Instant, State, VhidId};
 
 /// `struct carp_rs_ifinfo`: what the shim found for the interface a
 /// request names (a NULL pointer means "no such interface").
@@ -349,6 +349,56 @@ pub unsafe extern "C" fn carp_rs_sysctl(
         unsafe { put(old, v) };
     }
     errno(&r)
+}
+
+/// The reasons FreeBSD's pfsync passes to `carp_demote_adj_p`
+/// (`if_pfsync.c`); the log line quotes the caller's text, and the engine
+/// keeps only `'static` strings, so known texts map to their own copy.
+const EXTERNAL_REASONS: [&str; 4] = [
+    "pfsync bulk start",
+    "pfsync bulk done",
+    "pfsync bulk fail",
+    "pfsync destroy",
+];
+
+/// `DemoteReason` of a `carp_demote_adj_p` caller's text: its own for
+/// pfsync's, "external" for anything else (no copy, no allocation).
+pub(super) fn external_reason(text: &[u8]) -> DemoteReason {
+    let s = EXTERNAL_REASONS
+        .iter()
+        .find(|r| r.as_bytes() == text)
+        .copied()
+        .unwrap_or("external");
+    DemoteReason::External(s)
+}
+
+/// `carp_demote_adj_p(adj, reason)` (pfsync): adds `adj` to the global
+/// demotion, logs "demoted by %d to %d (reason)" and has every MASTER
+/// re-advertise. `reason` is the caller's text without its NUL.
+///
+/// # Safety
+/// `h` is NULL or a live handle; `reason` is NULL or `len` readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn carp_rs_demote_adj(
+    h: *mut CarpRsEngine,
+    now_ns: u64,
+    adj: i32,
+    reason: *const u8,
+    len: usize,
+) -> c_int {
+    // SAFETY: exclusive under the shim's mutex.
+    let Some(h) = (unsafe { h.as_mut() }) else {
+        return EINVAL;
+    };
+    let text: &[u8] = if reason.is_null() || len > isize::MAX as usize {
+        &[]
+    } else {
+        // SAFETY: non-null, `len` readable bytes per the contract.
+        unsafe { slice::from_raw_parts(reason, len) }
+    };
+    h.engine
+        .demote(Instant::from_nanos(now_ns), adj, external_reason(text));
+    0
 }
 
 /// The current value of a knob without writing (for the shim's own use,

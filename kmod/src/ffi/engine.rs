@@ -18,6 +18,10 @@ use crate::engine::{Engine, Instant, Received, Stats};
 pub struct CarpRsEngine {
     pub(super) engine: Engine,
     pub(super) clones: Clones,
+    /// carpstats of packets the shim drops before the engine could see
+    /// them (an IPv6 advert on a parent without vhids: only the shim knows
+    /// `if_carp`); added to the engine's counters on read.
+    pub(super) shim_stats: Stats,
 }
 
 // The stats copy-out reads `Stats` as the 16 counters of `struct carpstats`.
@@ -38,6 +42,7 @@ pub extern "C" fn carp_rs_engine_new() -> *mut CarpRsEngine {
         p.as_ptr().write(CarpRsEngine {
             engine: Engine::new(),
             clones: Clones::new(),
+            shim_stats: Stats::default(),
         })
     };
     p.as_ptr()
@@ -185,19 +190,35 @@ pub unsafe extern "C" fn carp_rs_engine_stats(
     if out.is_null() {
         return 0;
     }
-    // SAFETY: `Stats` is `#[repr(C)]` with exactly CARP_RS_NSTATS u64
-    // fields (size and alignment asserted above), so it reads as an array.
-    let counters: [u64; CARP_RS_NSTATS] = unsafe {
-        ptr::from_ref(h.engine.stats())
-            .cast::<[u64; CARP_RS_NSTATS]>()
-            .read()
-    };
+    let engine = h.engine.stats().as_array();
+    let shim = h.shim_stats.as_array();
     let n = n.min(CARP_RS_NSTATS);
-    for (i, v) in counters.iter().take(n).enumerate() {
+    for (i, (e, s)) in engine.iter().zip(shim.iter()).take(n).enumerate() {
         // SAFETY: i < n <= the caller's capacity.
-        unsafe { out.add(i).write_unaligned(*v) };
+        unsafe { out.add(i).write_unaligned(e.saturating_add(*s)) };
     }
     n
+}
+
+/// `carp6_input` on a parent whose `if_carp` is NULL: counted as
+/// `ipackets6` and, while `net.inet.carp.allow` is on, `badif`, as FreeBSD
+/// does before it looks at the packet (the engine would say `badvhid`).
+/// Returns `CARP_RS_DROPPED`, or `CARP_RS_EINVAL` on a NULL handle.
+///
+/// # Safety
+/// `h` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn carp_rs_input_badif6(h: *mut CarpRsEngine) -> c_int {
+    // SAFETY: exclusive under the shim's mutex.
+    let Some(h) = (unsafe { h.as_mut() }) else {
+        return CARP_RS_EINVAL;
+    };
+    let s = &mut h.shim_stats;
+    s.ipackets6 = s.ipackets6.saturating_add(1);
+    if h.engine.knobs().allow {
+        s.badif = s.badif.saturating_add(1);
+    }
+    CARP_RS_DROPPED
 }
 
 /// Zeroes the counters (a write to `net.inet.carp.stats`, `netstat -z`).
@@ -209,6 +230,7 @@ pub unsafe extern "C" fn carp_rs_engine_stats_reset(h: *mut CarpRsEngine) {
     // SAFETY: exclusive under the shim's mutex.
     if let Some(h) = unsafe { h.as_mut() } {
         h.engine.reset_stats();
+        h.shim_stats = Stats::default();
     }
 }
 

@@ -211,6 +211,8 @@ fn every_new_entry_point_is_null_safe() {
             EINVAL
         );
         assert_eq!(carp_rs_clone_set_up(null, 0, 1, 1, ptr::null_mut()), EINVAL);
+        assert_eq!(carp_rs_input_badif6(null), CARP_RS_EINVAL);
+        assert_eq!(carp_rs_demote_adj(null, 0, 1, a.as_ptr(), 4), EINVAL);
         // A live engine with a NULL event slot or unknown knob.
         let h = carp_rs_engine_new();
         assert_eq!(
@@ -501,6 +503,106 @@ fn sysctl_knobs_keep_stock_semantics() {
         assert_eq!(old, 1);
         carp_rs_engine_free(h);
     }
+}
+
+fn stats(h: *mut CarpRsEngine) -> [u64; CARP_RS_NSTATS] {
+    let mut st = [0u64; CARP_RS_NSTATS];
+    assert_eq!(
+        unsafe { carp_rs_engine_stats(h, st.as_mut_ptr(), st.len()) },
+        CARP_RS_NSTATS
+    );
+    st
+}
+
+#[test]
+fn ipv6_on_a_parent_without_vhids_is_badif_and_resets_with_the_rest() {
+    const IPACKETS6: usize = 1;
+    const BADIF: usize = 2;
+    let h = carp_rs_engine_new();
+    let v = [1u8; 16];
+    unsafe {
+        assert_eq!(carp_rs_input_badif6(h), CARP_RS_DROPPED);
+        // An engine drop adds to the same counters (ipackets6, badvhid).
+        assert_eq!(
+            carp_rs_engine_input(
+                h,
+                SEC,
+                EM0,
+                CARP_RS_AF_INET6,
+                v.as_ptr(),
+                v.as_ptr(),
+                255,
+                v.as_ptr(),
+                16
+            ),
+            CARP_RS_DROPPED
+        );
+        let st = stats(h);
+        assert_eq!((st[IPACKETS6], st[BADIF]), (2, 1));
+        // allow=0: counted as received, not as badif.
+        let off = 0;
+        let mut old = 0;
+        assert_eq!(carp_rs_sysctl(h, 0, 0, &off, &mut old), 0);
+        assert_eq!(carp_rs_input_badif6(h), CARP_RS_DROPPED);
+        let st = stats(h);
+        assert_eq!((st[IPACKETS6], st[BADIF]), (3, 1));
+        // A short copy-out still works; netstat -z zeroes both sources.
+        let mut two = [0u64; 2];
+        assert_eq!(carp_rs_engine_stats(h, two.as_mut_ptr(), 2), 2);
+        assert_eq!(two, [0, 3]);
+        carp_rs_engine_stats_reset(h);
+        assert_eq!(stats(h), [0; CARP_RS_NSTATS]);
+        carp_rs_engine_free(h);
+    }
+}
+
+fn demote_log(h: *mut CarpRsEngine, adj: i32, reason: &[u8]) -> String {
+    unsafe {
+        assert_eq!(
+            carp_rs_demote_adj(h, SEC, adj, reason.as_ptr(), reason.len()),
+            0
+        )
+    };
+    let ev = events(h);
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].kind, CARP_RS_EV_DEMOTED);
+    cstr(&ev[0].log).to_string()
+}
+
+#[test]
+fn demote_adj_adds_and_logs_the_callers_reason() {
+    let h = carp_rs_engine_new();
+    assert_eq!(
+        demote_log(h, 240, b"pfsync bulk start"),
+        "carp: demoted by 240 to 240 (pfsync bulk start)"
+    );
+    assert_eq!(
+        demote_log(h, -240, b"pfsync bulk done"),
+        "carp: demoted by -240 to 0 (pfsync bulk done)"
+    );
+    assert_eq!(
+        demote_log(h, 1, b"pfsync bulk fail"),
+        "carp: demoted by 1 to 1 (pfsync bulk fail)"
+    );
+    assert_eq!(
+        demote_log(h, -1, b"pfsync destroy"),
+        "carp: demoted by -1 to 0 (pfsync destroy)"
+    );
+    // Unknown text (or a prefix of a known one) is not copied.
+    assert_eq!(
+        demote_log(h, 3, b"pfsync bulk"),
+        "carp: demoted by 3 to 3 (external)"
+    );
+    unsafe {
+        assert_eq!(carp_rs_sysctl_read(h, 3), 3);
+        assert_eq!(carp_rs_demote_adj(h, SEC, -3, ptr::null(), 99), 0);
+        assert_eq!(carp_rs_sysctl_read(h, 3), 0);
+    }
+    assert_eq!(
+        cstr(&events(h)[0].log),
+        "carp: demoted by -3 to 0 (external)"
+    );
+    unsafe { carp_rs_engine_free(h) };
 }
 
 fn nl_set_msg(buf: &mut [u8], vhid: u32, advskew: i32, ifindex: u32) -> usize {
