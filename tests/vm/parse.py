@@ -21,6 +21,7 @@ class VmLog:
         self.infos = []  # (key, detail)
         self.panics = []
         self.booted = False
+        self.console = []  # every other console line (kernel messages)
 
     def info(self, key):
         return [d for k, d in self.infos if k == key]
@@ -35,6 +36,7 @@ def parse_log(text):
     for raw in text.split("\n"):
         i = raw.find("CARPVM ")
         if i < 0:
+            log.console.append(raw)
             continue
         m = LINE.match(raw[i:])
         if not m:
@@ -55,8 +57,12 @@ def parse_log(text):
     return log
 
 
-def evaluate(logs, required=(), one_master=False):
+def evaluate(logs, required=(), one_master=False, console=()):
     """Verdict for one scenario run: `logs` maps VM name to VmLog.
+
+    `console`: regexes each of which must match a whole non-driver console
+    line of at least one VM (the kernel's own messages); each counts as a
+    check named `console:<regex>`.
 
     Returns (passed: bool, reason: str, n_checks: int, n_failed: int).
     """
@@ -75,6 +81,12 @@ def evaluate(logs, required=(), one_master=False):
             if not ok:
                 failed += 1
                 reasons.append(f"{vm}: {name}: {detail}")
+    for pat in console:
+        n += 1
+        rx = re.compile(pat)
+        if not any(rx.search(line) for log in logs.values() for line in log.console):
+            failed += 1
+            reasons.append(f"no console line /{pat}/")
     seen = {name for log in logs.values() for name, _, _ in log.checks}
     for name in required:
         if name not in seen:

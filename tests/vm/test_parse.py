@@ -70,3 +70,33 @@ class ParseTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+KERNEL_LINES = """\
+FreeBSD 15.1-RELEASE-p1 CARPVM amd64
+CARPVM BEGIN scenario=elect_v4 vm=b
+carp: 1@vtnet0: INIT -> BACKUP (initialization complete)\r
+CARPVM CHECK elect.failover PASS BACKUP -> MASTER 3400 ms
+carp: 1@vtnet0: BACKUP -> MASTER (master timed out)\r
+CARPVM END checks=1 failed=0
+"""
+
+TIMED_OUT = r"^carp: 1@vtnet0: BACKUP -> MASTER \(master timed out\)$"
+
+
+class ConsoleTest(unittest.TestCase):
+    def test_kernel_line_found_in_any_vm(self):
+        b = parse.parse_log(KERNEL_LINES)
+        a = parse.parse_log(GOOD)
+        self.assertIn("carp: 1@vtnet0: BACKUP -> MASTER (master timed out)", b.console)
+        self.assertNotIn("CARPVM END checks=1 failed=0", b.console)
+        ok, why, n, failed = parse.evaluate({"a": a, "b": b}, console=[TIMED_OUT])
+        self.assertTrue(ok, why)
+        self.assertEqual((n, failed), (3, 0))
+
+    def test_missing_kernel_line_fails(self):
+        text = KERNEL_LINES.replace("(master timed out)", "(preempting a slower master)")
+        ok, why, n, failed = parse.evaluate({"b": parse.parse_log(text)}, console=[TIMED_OUT])
+        self.assertFalse(ok)
+        self.assertEqual((n, failed), (2, 1))
+        self.assertIn("no console line", why)

@@ -52,8 +52,13 @@ def pair(ko_a, ko_b, skew_a=0, skew_b=100, **extra):
 
 
 ELECT = ["elect.load", "elect.vip", "elect.one_master", "elect.by_advskew", "elect.failover"]
+DEVCTL = ["elect.devctl_open", "elect.devctl_backup", "elect.devctl_master"]
+# The kernel's own log(9) line for the failover (seen on a console with no
+# syslogd), exactly as stock carp words it.
+TIMED_OUT = [r"^carp: 1@vtnet0: BACKUP -> MASTER \(master timed out\)$"]
 
-# name -> (driver scenario, per-VM params, required checks, one_master, needs)
+# name -> (driver scenario, per-VM params, required checks, one_master, needs
+#          [, console lines that must appear in some VM's log (regexes)])
 SCENARIOS = [
     ("smoke", "smoke", {"a": {"vm": "a"}}, ["smoke.osrelease", "smoke.pid1"], False, ()),
     ("loadunload", "loadunload", {"a": {"vm": "a", "ko": OURS, "count": "50"}}, ["loadunload.cycles"], False, ("ours",)),
@@ -65,7 +70,15 @@ SCENARIOS = [
         False,
         ("ours", "stock"),
     ),
-    ("stock_baseline", "elect_v4", pair(STOCK, STOCK), ELECT, True, ("stock",)),
+    (
+        "stock_baseline",
+        "elect_v4",
+        pair(STOCK, STOCK, both={"devctl": "1"}),
+        ELECT + DEVCTL,
+        True,
+        ("stock",),
+        TIMED_OUT,
+    ),
     (
         "loadunload_vhids",
         "loadunload_vhids",
@@ -74,7 +87,15 @@ SCENARIOS = [
         False,
         ("ours",),
     ),
-    ("basic_v4", "elect_v4", pair(OURS, OURS), ELECT + ["elect.arp_vmac"], True, ("ours",)),
+    (
+        "basic_v4",
+        "elect_v4",
+        pair(OURS, OURS, both={"devctl": "1"}),
+        ELECT + DEVCTL + ["elect.arp_vmac"],
+        True,
+        ("ours",),
+        TIMED_OUT,
+    ),
     (
         "basic_v6",
         "elect_v6",
@@ -83,7 +104,43 @@ SCENARIOS = [
         True,
         ("ours",),
     ),
-    ("legacy_carp0", "legacy_carp0", pair(OURS, OURS), ELECT + ["elect.carp0_create", "elect.arp_vmac"], True, ("ours",)),
+    (
+        "legacy_carp0",
+        "legacy_carp0",
+        pair(OURS, OURS, both={"devctl": "1"}),
+        ELECT + ["elect.carp0_create", "elect.arp_vmac", "elect.devctl_open", "elect.devctl_link_up"],
+        True,
+        ("ours",),
+    ),
+    # 15.x ifconfig: libifconfig's netlink SET on vtnet0, GET dump back;
+    # then the MASTER kldunloads and must bow out.
+    (
+        "netlink_bowout",
+        "elect_v4",
+        pair(OURS, OURS, both={"nl": "1", "bowout": "1", "devctl": "1"}),
+        [c for c in ELECT if c != "elect.failover"]
+        + DEVCTL
+        + ["elect.nl_set", "elect.nl_get", "elect.bowout", "elect.bowout_unload"],
+        True,
+        ("ours",),
+    ),
+    (
+        "netlink_carp0",
+        "legacy_carp0",
+        pair(OURS, OURS, both={"nl": "1", "devctl": "1"}),
+        ELECT + ["elect.carp0_create", "elect.nl_set", "elect.nl_get", "elect.devctl_link_up"],
+        True,
+        ("ours",),
+    ),
+    # Pre-10 two-step: SIOCSVH on carp0, then the VIP without a vhid.
+    (
+        "legacy_twostep",
+        "legacy_carp0",
+        pair(OURS, OURS, both={"novhid": "1"}),
+        ELECT + ["elect.carp0_create", "elect.siocsvh", "elect.arp_vmac"],
+        True,
+        ("ours",),
+    ),
     ("interop_rs_master", "elect_v4", pair(OURS, STOCK), ELECT, True, ("ours", "stock")),
     ("interop_stock_master", "elect_v4", pair(STOCK, OURS), ELECT, True, ("ours", "stock")),
     (
@@ -186,7 +243,8 @@ def qemu_cmd(iso, log, mac, local, remote, mem):
 
 
 def run_scenario(args, kernel_label, kernel, boot, root_img, entry):
-    name, driver_scen, vms, required, one_master, _ = entry
+    name, driver_scen, vms, required, one_master = entry[:5]
+    console = entry[6] if len(entry) > 6 else ()
     work = os.path.join(args.out, kernel_label, name)
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
@@ -216,7 +274,7 @@ def run_scenario(args, kernel_label, kernel, boot, root_img, entry):
                 parsed[vm] = parse.parse_log(f.read())
         except FileNotFoundError:
             parsed[vm] = parse.parse_log("")
-    passed, why, n, failed = parse.evaluate(parsed, required=required, one_master=one_master)
+    passed, why, n, failed = parse.evaluate(parsed, required=required, one_master=one_master, console=console)
     if timed_out:
         why = f"timeout {args.timeout}s ({','.join(timed_out)}); " + why
         passed = False

@@ -29,6 +29,7 @@ pub const SIOCAIFADDR_IN6: u64 = ioc(IN, b'i', 27, 136);
 pub const SIOCSVH: u64 = ioc(INOUT, b'i', 245, IFREQ);
 pub const SIOCGVH: u64 = ioc(INOUT, b'i', 246, IFREQ);
 pub const SIOCIFCREATE2: u64 = ioc(INOUT, b'i', 124, IFREQ);
+const FIONBIO: u64 = ioc(IN, b'f', 126, 4);
 const BIOCGBLEN: u64 = ioc(OUT, b'B', 102, 4);
 const BIOCSETIF: u64 = ioc(IN, b'B', 108, IFREQ);
 const BIOCSRTIMEOUT: u64 = ioc(IN, b'B', 109, 16);
@@ -231,6 +232,35 @@ impl Barrier {
         })
     }
 
+    /// One `(phase, value)` datagram to the peer, no waiting.
+    pub fn send(&self, phase: &str, value: &str) {
+        let me = core::str::from_utf8(&self.vm[..self.vm_len]).unwrap_or("?");
+        let mut msg = [0u8; 96];
+        if let Some(n) = (barrier::Msg {
+            vm: me,
+            phase,
+            value,
+        })
+        .encode(&mut msg)
+        {
+            let _ = sys::sendto(self.fd.0, &msg[..n], &self.peer);
+        }
+    }
+
+    /// Whether a queued datagram is the peer's `phase` message; never blocks.
+    pub fn poll(&self, phase: &str) -> bool {
+        let me = core::str::from_utf8(&self.vm[..self.vm_len]).unwrap_or("?");
+        let mut rb = [0u8; 128];
+        while let Ok(r) = sys::recv_nb(self.fd.0, &mut rb) {
+            if let Some(m) = barrier::Msg::decode(&rb[..r.min(128)]) {
+                if m.phase == phase && m.vm != me {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
     /// Sends `(phase, value)` until the peer's message for the same phase
     /// arrives, then keeps sending for `linger_ms` so the peer gets ours
     /// too. Returns the peer's value, or `None` at `timeout_ms`.
@@ -327,8 +357,8 @@ pub fn arp_probe(
     Ok(n)
 }
 
-/// Netlink: resolve the `carp` family and dump `ifn`'s vhids.
-pub fn nl_carp_get(ifn: &str, out: &mut [nl::VhidInfo; 4]) -> Result<usize, i32> {
+/// A generic-netlink socket with the `carp` family resolved.
+fn nl_carp_socket() -> Result<(Fd, u16), i32> {
     let fd = Fd(sys::socket(AF_NETLINK, SOCK_RAW, nl::NETLINK_GENERIC)?);
     let mut tv = [0u8; 16];
     tv[..8].copy_from_slice(&1i64.to_ne_bytes());
@@ -356,7 +386,35 @@ pub fn nl_carp_get(ifn: &str, out: &mut [nl::VhidInfo; 4]) -> Result<usize, i32>
         }
         fam = fam.or(nl::family_id(&m));
     }
-    let fam = fam.ok_or(2)?;
+    Ok((fd, fam.ok_or(2)?))
+}
+
+/// Netlink: `ifconfig <ifn> vhid ...` as 15.x does it, through
+/// libifconfig's CARP_NL_CMD_SET; waits for the kernel's ACK.
+pub fn nl_carp_set(ifn: &str, r: &nl::SetReq<'_>) -> Result<(), i32> {
+    let (fd, fam) = nl_carp_socket()?;
+    let mut req = [0u8; 256];
+    let n = nl::carp_set_msg(&mut req, fam, 7, ifn, r).ok_or(22)?;
+    sys::write(fd.0, &req[..n])?;
+    let mut rb = [0u8; 4096];
+    loop {
+        let got = sys::read(fd.0, &mut rb)?;
+        for m in nl::Msgs::new(&rb[..got.min(rb.len())]) {
+            if m.seq != 7 {
+                continue;
+            }
+            if let Some(e) = m.error() {
+                return if e == 0 { Ok(()) } else { Err(-e) };
+            }
+        }
+    }
+}
+
+/// Netlink: dump `ifn`'s vhids (CARP_NL_CMD_GET by CARP_NL_IFNAME).
+pub fn nl_carp_get(ifn: &str, out: &mut [nl::VhidInfo; 4]) -> Result<usize, i32> {
+    let (fd, fam) = nl_carp_socket()?;
+    let mut req = [0u8; 128];
+    let mut rb = [0u8; 8192];
     let mut name = [0u8; 17];
     name[..ifn.len().min(16)].copy_from_slice(&ifn.as_bytes()[..ifn.len().min(16)]);
     let n = nl::Builder::new(
@@ -385,5 +443,52 @@ pub fn nl_carp_get(ifn: &str, out: &mut [nl::VhidInfo; 4]) -> Result<usize, i32>
                 count += 1;
             }
         }
+    }
+}
+
+/// devd's event source: `/dev/devctl`, made non-blocking, opened before the
+/// module loads so no carp event is missed (devctl queues events only
+/// while a reader has it open).
+pub struct Devctl {
+    fd: Fd,
+    pub log: carpvm::devctl::Log<8192>,
+}
+
+impl Devctl {
+    pub fn open() -> Result<Devctl, i32> {
+        const O_RDONLY: i32 = 0;
+        let fd = Fd(sys::open(b"/dev/devctl\0", O_RDONLY)?);
+        // devctl's read ignores the file's O_NONBLOCK and blocks unless its
+        // own flag is set, which only FIONBIO reaching devioctl does; and
+        // kern_ioctl forwards FIONBIO only when it changes the file flag,
+        // so the open must be a blocking one (devd uses fcntl the same way).
+        let mut one = 1i32.to_ne_bytes();
+        // SAFETY: FIONBIO takes an int.
+        unsafe { sys::ioctl(fd.0, FIONBIO, one.as_mut_ptr()) }?;
+        Ok(Devctl {
+            fd,
+            log: Default::default(),
+        })
+    }
+
+    /// Reads every queued event (one per read); polls first so a read
+    /// never sleeps even if the non-blocking mode did not take (devctl has
+    /// no FIONREAD). Returns how many events were read.
+    pub fn drain(&mut self) -> usize {
+        let mut b = [0u8; 1024];
+        let mut n_ev = 0;
+        for _ in 0..1000 {
+            if !sys::readable(self.fd.0) {
+                break;
+            }
+            match sys::read(self.fd.0, &mut b) {
+                Ok(n) if n > 0 => {
+                    self.log.push(&b[..n.min(b.len())]);
+                    n_ev += 1;
+                }
+                _ => break,
+            }
+        }
+        n_ev
     }
 }

@@ -9,6 +9,7 @@
 pub mod addr;
 pub mod arp;
 pub mod barrier;
+pub mod devctl;
 pub mod errno;
 pub mod line;
 pub mod netlink;

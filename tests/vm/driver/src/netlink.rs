@@ -20,7 +20,12 @@ pub const CARP_NL_STATE: u16 = 2;
 pub const CARP_NL_ADVBASE: u16 = 3;
 pub const CARP_NL_ADVSKEW: u16 = 4;
 pub const CARP_NL_KEY: u16 = 5;
+pub const CARP_NL_ADDR: u16 = 7;
+pub const CARP_NL_ADDR6: u16 = 8;
 pub const CARP_NL_IFNAME: u16 = 9;
+pub const CARP_NL_VERSION: u16 = 10;
+pub const CARP_NL_VRRP_PRIORITY: u16 = 11;
+pub const CARP_NL_VRRP_ADV_INTER: u16 = 12;
 
 /// Builds one request message (nlmsghdr + genlmsghdr + attributes).
 pub struct Builder<'a> {
@@ -72,6 +77,40 @@ impl<'a> Builder<'a> {
 
     pub fn attr_u32(self, ty: u16, v: u32) -> Self {
         self.attr(ty, &v.to_ne_bytes())
+    }
+
+    pub fn attr_u16(self, ty: u16, v: u16) -> Self {
+        self.attr(ty, &v.to_ne_bytes())
+    }
+
+    pub fn attr_u8(self, ty: u16, v: u8) -> Self {
+        self.attr(ty, &[v])
+    }
+
+    /// A C string attribute: the bytes plus the NUL, as
+    /// `snl_add_msg_attr_string` sends it.
+    pub fn attr_str(mut self, ty: u16, s: &str) -> Self {
+        let alen = 4 + s.len() + 1;
+        let Ok(l16) = u16::try_from(alen) else {
+            self.ok = false;
+            return self;
+        };
+        self.put(&l16.to_ne_bytes());
+        self.put(&ty.to_ne_bytes());
+        self.put(s.as_bytes());
+        self.put(&[0]);
+        while !self.len.is_multiple_of(4) {
+            self.put(&[0]);
+        }
+        self
+    }
+
+    /// The genl header's version byte (libifconfig's snl leaves it 0).
+    pub fn genl_version(self, v: u8) -> Self {
+        if let Some(b) = self.buf.get_mut(17) {
+            *b = v;
+        }
+        self
     }
 
     /// Returns the finished message length, or `None` if it did not fit.
@@ -176,6 +215,15 @@ pub struct VhidInfo {
     pub state: u32,
     pub advbase: i32,
     pub advskew: i32,
+    /// CARP_NL_KEY as sent (the kernel sends it to privileged readers only).
+    pub key: Option<[u8; 20]>,
+}
+
+impl VhidInfo {
+    /// The key as text up to its first NUL, if the kernel sent one.
+    pub fn key_str(&self) -> Option<&str> {
+        self.key.as_ref().map(|k| crate::cstr(k))
+    }
 }
 
 pub fn vhid_info(m: &Msg<'_>) -> VhidInfo {
@@ -187,10 +235,59 @@ pub fn vhid_info(m: &Msg<'_>) -> VhidInfo {
             CARP_NL_STATE => v.state = x,
             CARP_NL_ADVBASE => v.advbase = x as i32,
             CARP_NL_ADVSKEW => v.advskew = x as i32,
+            CARP_NL_KEY => {
+                let mut k = [0u8; 20];
+                for (d, s) in k.iter_mut().zip(p) {
+                    *d = *s;
+                }
+                v.key = Some(k);
+            }
             _ => {}
         }
     }
     v
+}
+
+/// What `ifconfig <if> vhid N advbase B advskew S pass P` hands to
+/// libifconfig's `ifconfig_carp_set_info` for a new vhid.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SetReq<'a> {
+    pub vhid: u32,
+    pub state: u32,
+    pub advbase: i32,
+    pub advskew: i32,
+    pub key: &'a str,
+    pub addr: [u8; 4],
+    pub addr6: [u8; 16],
+    pub version: u8,
+    pub vrrp_prio: u8,
+    pub vrrp_adv_inter: u16,
+}
+
+/// CARP_NL_CMD_SET laid out attribute for attribute as FreeBSD 15's
+/// libifconfig (`ifconfig_carp_set_info`) builds it: REQUEST|ACK, genl
+/// version 0, the same attribute order, the key as a C string.
+pub fn carp_set_msg(
+    buf: &mut [u8],
+    family: u16,
+    seq: u32,
+    ifname: &str,
+    r: &SetReq<'_>,
+) -> Option<usize> {
+    Builder::new(buf, family, NLM_F_REQUEST | NLM_F_ACK, seq, CARP_NL_CMD_SET)
+        .genl_version(0)
+        .attr_u32(CARP_NL_VHID, r.vhid)
+        .attr_u32(CARP_NL_STATE, r.state)
+        .attr_u32(CARP_NL_ADVBASE, r.advbase as u32)
+        .attr_u32(CARP_NL_ADVSKEW, r.advskew as u32)
+        .attr_str(CARP_NL_IFNAME, ifname)
+        .attr(CARP_NL_ADDR, &r.addr)
+        .attr(CARP_NL_ADDR6, &r.addr6)
+        .attr_str(CARP_NL_KEY, r.key)
+        .attr_u8(CARP_NL_VERSION, r.version)
+        .attr_u8(CARP_NL_VRRP_PRIORITY, r.vrrp_prio)
+        .attr_u16(CARP_NL_VRRP_ADV_INTER, r.vrrp_adv_inter)
+        .finish()
 }
 
 /// The family id from an nlctrl GETFAMILY reply.
@@ -260,7 +357,8 @@ mod tests {
                 vhid: 1,
                 state: 2,
                 advbase: 1,
-                advskew: 100
+                advskew: 100,
+                key: None,
             }
         );
         assert_eq!(msgs[0].error(), None);
@@ -270,5 +368,62 @@ mod tests {
             .finish()
             .unwrap();
         assert_eq!(family_id(&Msgs::new(&buf[..fam]).next().unwrap()), Some(33));
+    }
+
+    #[test]
+    fn set_request_matches_libifconfig() {
+        let mut buf = [0u8; 256];
+        let r = SetReq {
+            vhid: 1,
+            advbase: 1,
+            advskew: 100,
+            key: "foobar",
+            ..SetReq::default()
+        };
+        let n = carp_set_msg(&mut buf, 33, 9, "vtnet0", &r).unwrap();
+        let m = Msgs::new(&buf[..n]).next().unwrap();
+        assert_eq!((m.ty, m.flags, m.seq), (33, NLM_F_REQUEST | NLM_F_ACK, 9));
+        assert_eq!(&m.body[..4], &[CARP_NL_CMD_SET, 0, 0, 0]);
+        let a: Vec<_> = m.attrs().collect();
+        let types: Vec<u16> = a.iter().map(|(t, _)| *t).collect();
+        assert_eq!(types, vec![1, 2, 3, 4, 9, 7, 8, 5, 10, 11, 12]);
+        assert_eq!(a[0].1, &1u32.to_ne_bytes()[..]);
+        assert_eq!(a[1].1, &0u32.to_ne_bytes()[..]);
+        assert_eq!(a[2].1, &1i32.to_ne_bytes()[..]);
+        assert_eq!(a[3].1, &100i32.to_ne_bytes()[..]);
+        assert_eq!(a[4].1, b"vtnet0\0");
+        assert_eq!(a[5].1, &[0u8; 4][..]);
+        assert_eq!(a[6].1, &[0u8; 16][..]);
+        assert_eq!(a[7].1, b"foobar\0");
+        assert_eq!(a[8].1, &[0u8][..]);
+        assert_eq!(a[9].1, &[0u8][..]);
+        assert_eq!(a[10].1, &0u16.to_ne_bytes()[..]);
+        // Header 20 + 4*8 (u32s) + 12 (ifname) + 8 + 20 + 12 (key) + 3*8.
+        assert_eq!(n, 20 + 32 + 12 + 8 + 20 + 12 + 24);
+        // Each attribute header's length excludes its padding.
+        assert_eq!(u16::from_ne_bytes(buf[52..54].try_into().unwrap()), 11);
+    }
+
+    #[test]
+    fn key_attribute_is_parsed() {
+        let mut buf = [0u8; 128];
+        let mut key = [0u8; 20];
+        key[..6].copy_from_slice(b"foobar");
+        let n = Builder::new(&mut buf, 30, 2, 1, CARP_NL_CMD_GET)
+            .attr_u32(CARP_NL_VHID, 3)
+            .attr(CARP_NL_KEY, &key)
+            .finish()
+            .unwrap();
+        let v = vhid_info(&Msgs::new(&buf[..n]).next().unwrap());
+        assert_eq!(v.vhid, 3);
+        assert_eq!(v.key_str(), Some("foobar"));
+        let n = Builder::new(&mut buf, 30, 2, 1, CARP_NL_CMD_GET)
+            .attr_u32(CARP_NL_VHID, 3)
+            .finish()
+            .unwrap();
+        assert_eq!(
+            vhid_info(&Msgs::new(&buf[..n]).next().unwrap()).key_str(),
+            None
+        );
     }
 }

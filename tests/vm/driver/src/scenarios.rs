@@ -5,7 +5,7 @@
 use carpvm::addr::{parse_v4, Prefix};
 use carpvm::parse_u32;
 
-use crate::kernel::{self, Barrier, CarpReq};
+use crate::kernel::{self, Barrier, CarpReq, Devctl};
 use crate::report::{check, info, R};
 use crate::sys;
 
@@ -268,15 +268,76 @@ pub fn refused_load() {
     );
 }
 
-/// Which module a VM loads, per `carpvm.ko`: stock or ours.
-fn load_module() -> bool {
+/// Which module a VM loads, per `carpvm.ko`: stock or ours; its file id.
+fn load_module() -> Option<usize> {
     let ko = Env::get("ko");
     let r = sys::kldload(ko.cstr());
     check(
         "elect.load",
         r.is_ok(),
         format_args!("{} {}", ko.str(), R(r)),
-    )
+    );
+    r.ok()
+}
+
+/// devd's view of this VM's carp state changes, checked while the VM is
+/// MASTER (so both the BACKUP and the MASTER event must have been sent).
+/// carpN's own link state is what legacy devd.conf rules watch.
+fn devctl_checks(dc: &mut Option<Devctl>, carpif: &str, parent: &str) {
+    let Some(d) = dc.as_mut() else {
+        return;
+    };
+    sys::sleep_ms(200);
+    let ev = d.drain();
+    info("devctl", format_args!("{} events read", ev));
+    let mut sub = [0u8; 24];
+    let sub = vhid_at(&mut sub, parent);
+    let n = d.log.count_system("CARP");
+    // carpN has no stock counterpart to copy CARP events from: only its
+    // link state is asserted there, the CARP lines are reported below.
+    let carp_events: &[(&str, &str)] = if carpif == parent {
+        &[
+            ("elect.devctl_backup", "BACKUP"),
+            ("elect.devctl_master", "MASTER"),
+        ]
+    } else {
+        &[]
+    };
+    for &(name, ty) in carp_events {
+        check(
+            name,
+            d.log.has("CARP", sub, ty),
+            format_args!(
+                "!system=CARP subsystem={} type={} ({} CARP events, {} bytes dropped)",
+                sub, ty, n, d.log.dropped
+            ),
+        );
+    }
+    if carpif != parent {
+        check(
+            "elect.devctl_link_up",
+            d.log.has("IFNET", carpif, "LINK_UP"),
+            format_args!("!system=IFNET subsystem={} type=LINK_UP", carpif),
+        );
+    }
+    for l in carpvm::devctl::lines(d.log.bytes()) {
+        let own = carpif != parent && devctl_names(l, carpif);
+        if l.starts_with("!system=CARP") || own {
+            info("devctl", format_args!("{}", l));
+        }
+    }
+}
+
+fn devctl_names(line: &str, ifn: &str) -> bool {
+    line.split(' ')
+        .any(|f| f.strip_prefix("subsystem=") == Some(ifn))
+}
+
+fn vhid_at<'a>(buf: &'a mut [u8; 24], ifn: &str) -> &'a str {
+    let n = ifn.len().min(20);
+    buf[..2].copy_from_slice(b"1@");
+    buf[2..2 + n].copy_from_slice(&ifn.as_bytes()[..n]);
+    core::str::from_utf8(&buf[..2 + n]).unwrap_or("?")
 }
 
 /// Two-VM election and failover. `style` is `peraddr` (FreeBSD 10+
@@ -305,9 +366,23 @@ pub fn elect(style: &str, af: u32) {
         );
         return;
     };
-    if !load_module() {
-        return;
+    let nlset = Env::get("nl").u32_or(0) != 0;
+    let novhid = Env::get("novhid").u32_or(0) != 0;
+    let bowout = Env::get("bowout").u32_or(0) != 0;
+    // devctl queues events only while open: open it before the load.
+    let mut dc = None;
+    if Env::get("devctl").u32_or(0) != 0 {
+        let r = Devctl::open();
+        check(
+            "elect.devctl_open",
+            r.is_ok(),
+            format_args!("/dev/devctl {:?}", r.as_ref().err()),
+        );
+        dc = r.ok();
     }
+    let Some(kld) = load_module() else {
+        return;
+    };
     if preempt != 0 {
         let r = kernel::sysctl_set_int("net.inet.carp.preempt", 1);
         check("elect.preempt_sysctl", r.is_ok(), format_args!("{:?}", r));
@@ -361,28 +436,43 @@ pub fn elect(style: &str, af: u32) {
     } else {
         ifn
     };
-    let cr = CarpReq {
-        vhid: 1,
-        advskew,
-        key: kernel::key(pass.str()),
-        ..CarpReq::default()
+    let (name, r) = if nlset {
+        // `ifconfig <if> vhid 1 advbase 1 advskew N pass P` on 15.x.
+        let req = carpvm::netlink::SetReq {
+            vhid: 1,
+            advbase: 1,
+            advskew,
+            key: pass.str(),
+            ..Default::default()
+        };
+        ("elect.nl_set", kernel::nl_carp_set(carpif, &req))
+    } else {
+        let cr = CarpReq {
+            vhid: 1,
+            advskew,
+            key: kernel::key(pass.str()),
+            ..CarpReq::default()
+        };
+        ("elect.siocsvh", kernel::carp_set(carpif, cr))
     };
-    let r = kernel::carp_set(carpif, cr);
     if !check(
-        "elect.siocsvh",
+        name,
         r.is_ok(),
         format_args!("{} vhid 1 advskew {} {:?}", carpif, advskew, r),
     ) {
         return;
     }
+    // The legacy two-step flow adds the VIP without a vhid: the carpN
+    // interface's vhid applies.
+    let vh = if novhid { 0 } else { 1 };
     let r = match vipp {
-        Prefix::V4(a, l) => kernel::add_v4(carpif, a, l, 1),
-        Prefix::V6(a, l) => kernel::add_v6(carpif, a, l, 1, false),
+        Prefix::V4(a, l) => kernel::add_v4(carpif, a, l, vh),
+        Prefix::V6(a, l) => kernel::add_v6(carpif, a, l, vh, false),
     };
     if !check(
         "elect.vip",
         r.is_ok(),
-        format_args!("{} vhid 1 {:?}", vip.str(), r),
+        format_args!("{} on {} vhid {} {:?}", vip.str(), carpif, vh, r),
     ) {
         return;
     }
@@ -408,7 +498,34 @@ pub fn elect(style: &str, af: u32) {
         format_args!("{} vhid 1 {} advskew {}", carpif, my, advskew),
     );
     let mut nlv = [carpvm::netlink::VhidInfo::default(); 4];
-    match kernel::nl_carp_get(carpif, &mut nlv) {
+    let got = kernel::nl_carp_get(carpif, &mut nlv);
+    if nlset {
+        // What was SET comes back by a dump on the interface name, with
+        // the key (we are root) and the state SIOCGVH reports.
+        let v = nlv[0];
+        let ok = got == Ok(1)
+            && v.vhid == 1
+            && v.advbase == 1
+            && v.advskew == advskew
+            && v.key_str() == Some(pass.str())
+            && v.state as i32 == st;
+        check(
+            "elect.nl_get",
+            ok,
+            format_args!(
+                "{} dump {:?}: vhid {} state {} (SIOCGVH {}) advbase {} advskew {} key {:?}",
+                carpif,
+                got,
+                v.vhid,
+                v.state,
+                st,
+                v.advbase,
+                v.advskew,
+                v.key_str()
+            ),
+        );
+    }
+    match got {
         Ok(n) => info(
             "netlink",
             format_args!(
@@ -491,6 +608,16 @@ pub fn elect(style: &str, af: u32) {
     }
     let _ = bar.sync("probed", "1", 30_000, &mut pv);
     if my == "MASTER" {
+        devctl_checks(&mut dc, carpif, ifn);
+    }
+    if bowout {
+        bow_out(&bar, kld, my, carpif);
+        if my == "BACKUP" {
+            devctl_checks(&mut dc, carpif, ifn);
+        }
+        return;
+    }
+    if my == "MASTER" {
         info("failover", format_args!("MASTER powering off"));
         return;
     }
@@ -505,7 +632,66 @@ pub fn elect(style: &str, af: u32) {
                 ms
             ),
         );
+        devctl_checks(&mut dc, carpif, ifn);
     }
+}
+
+/// The MASTER unloads the module while the peer watches: teardown must
+/// bow out (an advert that lets the BACKUP take over at once), not leave
+/// the peer to wait out the ~3.4 s master-down interval.
+fn bow_out(bar: &Barrier, kld: usize, my: &str, carpif: &str) {
+    let mut pv = [0u8; 32];
+    let _ = bar.sync("bowout", my, 30_000, &mut pv);
+    if my == "MASTER" {
+        sys::sleep_ms(1000);
+        let r = sys::kldunload(kld);
+        for _ in 0..20 {
+            bar.send("unloaded", "1");
+            sys::sleep_ms(50);
+        }
+        check(
+            "elect.bowout_unload",
+            r.is_ok(),
+            format_args!("kldunload of the MASTER's module {}", R(r)),
+        );
+        return;
+    }
+    if my != "BACKUP" {
+        return;
+    }
+    let t0 = sys::now_ms();
+    let (mut t_unl, mut t_master, mut last) = (None, None, -1);
+    while sys::now_ms() < t0 + 10_000 && (t_unl.is_none() || t_master.is_none()) {
+        if t_unl.is_none() && bar.poll("unloaded") {
+            t_unl = Some(sys::now_ms());
+        }
+        if t_master.is_none() {
+            if let Ok(c) = kernel::carp_get(carpif, 1) {
+                last = c.state;
+                if c.state == 2 {
+                    t_master = Some(sys::now_ms());
+                }
+            }
+        }
+        sys::sleep_ms(20);
+    }
+    // The peer's "unloaded" datagram leaves after kldunload returns, so a
+    // bow-out advert sent during teardown may win: a negative delta is fine.
+    let delta = match (t_unl, t_master) {
+        (Some(u), Some(m)) => Some(m as i64 - u as i64),
+        _ => None,
+    };
+    let since_sync = t_master.map(|m| m - t0);
+    check(
+        "elect.bowout",
+        delta.is_some_and(|d| d < 1000) && since_sync.is_some_and(|s| s >= 500),
+        format_args!(
+            "BACKUP -> {}: MASTER {:?} ms after the peer's unload (master-down would be ~3400), {:?} ms after the sync",
+            kernel::state_name(last),
+            delta,
+            since_sync
+        ),
+    );
 }
 
 pub struct Mac(pub [u8; 6]);

@@ -17,6 +17,7 @@ pub const SYS_SETSOCKOPT: usize = 105;
 pub const SYS_SENDTO: usize = 133;
 pub const SYS_CLOCK_GETTIME: usize = 232;
 pub const SYS_NANOSLEEP: usize = 240;
+pub const SYS_POLL: usize = 209;
 pub const SYS_MODFIND: usize = 303;
 pub const SYS_KLDLOAD: usize = 304;
 pub const SYS_KLDUNLOAD: usize = 305;
@@ -179,6 +180,29 @@ pub fn recv(fd: i32, b: &mut [u8]) -> Res {
         syscall(
             SYS_RECVFROM,
             [fd as usize, p(b.as_mut_ptr()), b.len(), 0, 0, 0],
+        )
+    }
+}
+
+/// Whether a read on `fd` would not block: poll(2) with a zero timeout.
+pub fn readable(fd: i32) -> bool {
+    const POLLIN: i16 = 1;
+    let mut pfd = [0u8; 8];
+    pfd[..4].copy_from_slice(&fd.to_ne_bytes());
+    pfd[4..6].copy_from_slice(&POLLIN.to_ne_bytes());
+    // SAFETY: pfd is one live struct pollfd.
+    let r = unsafe { syscall(SYS_POLL, [p(pfd.as_mut_ptr()), 1, 0, 0, 0, 0]) };
+    r.is_ok_and(|n| n > 0) && i16::from_ne_bytes([pfd[6], pfd[7]]) & POLLIN != 0
+}
+
+/// One datagram if one is queued, `Err(EAGAIN)` otherwise.
+pub fn recv_nb(fd: i32, b: &mut [u8]) -> Res {
+    const MSG_DONTWAIT: usize = 0x80;
+    // SAFETY: b is writable; null from/fromlen are allowed.
+    unsafe {
+        syscall(
+            SYS_RECVFROM,
+            [fd as usize, p(b.as_mut_ptr()), b.len(), MSG_DONTWAIT, 0, 0],
         )
     }
 }
