@@ -25,6 +25,27 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// The counter names in `struct carpstats` order, as `netstat` and the
+    /// drivers' JSON output spell them; pairs with [`Stats::as_array`].
+    pub const NAMES: [&'static str; 16] = [
+        "ipackets",
+        "ipackets6",
+        "badif",
+        "badttl",
+        "hdrops",
+        "badsum",
+        "badver",
+        "badlen",
+        "badauth",
+        "badvhid",
+        "badaddrs",
+        "opackets",
+        "opackets6",
+        "onomem",
+        "ostates",
+        "preempt",
+    ];
+
     /// The counters in `struct carpstats` order, for copying out.
     pub fn as_array(&self) -> [u64; 16] {
         [

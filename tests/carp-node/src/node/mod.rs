@@ -421,27 +421,9 @@ impl Node {
 
     fn print_stats(&self) {
         let s = self.engine.stats();
-        let names = [
-            "ipackets",
-            "ipackets6",
-            "badif",
-            "badttl",
-            "hdrops",
-            "badsum",
-            "badver",
-            "badlen",
-            "badauth",
-            "badvhid",
-            "badaddrs",
-            "opackets",
-            "opackets6",
-            "onomem",
-            "ostates",
-            "preempt",
-        ];
         let carpstats = format!(
             "{{{}}}",
-            names
+            carp_rs::engine::Stats::NAMES
                 .iter()
                 .zip(s.as_array())
                 .map(|(n, v)| format!("\"{n}\":{v}"))
