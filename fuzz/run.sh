@@ -16,7 +16,7 @@ smoke) secs=${FUZZ_SMOKE_TIME:-20} ;;
 long) secs=${FUZZ_TIME:-600} ;;
 *) echo "usage: $0 smoke|long" >&2; exit 2 ;;
 esac
-vectors=${VECTORS:-../../shared/vectors}
+vectors=${VECTORS:-../tests/vectors}
 targets="wire_parsers handle_packet auth_verify"
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
