@@ -27,7 +27,8 @@ case $variant in
 esac
 export PATH="$HOME/.cargo/bin:$PATH"
 OUT=${FK_BUILD:-$TOP/build/fakekern/freebsd$variant}
-CC=${FK_CC:-clang-14}
+# clang 14 on Debian 12, 19 on Debian 13 (scripts/setup.d/60-fakekern.sh).
+CC=${FK_CC:-$(command -v clang-14 || command -v clang-19 || echo clang-14)}
 ZINC=$TOP/.venv/zig-$zigver/ziglang/lib/libc/include
 VECTORS=${FK_VECTORS:-$TOP/tests/vectors/carp-vectors.json}
 for f in "$VECTORS" "$(dirname "$VECTORS")/vrrp-vectors.json"; do

@@ -187,7 +187,9 @@ s_fakes_detect_misuse(void)
 
 #define	EXPECT_RULE(what, stmt) do {					\
 	before = fk_failures;						\
+	fk_expecting = 1;						\
 	stmt;								\
+	fk_expecting = 0;						\
 	CHECK(fk_failures == before + 1, "%s not detected", what);	\
 	fk_failures = before;						\
 } while (0)
