@@ -1,7 +1,8 @@
 //! carp-pcap: print every CARP and VRRP advert of a pcap file as one JSON
 //! object per line, with its HMAC judged against the configured groups.
 //!
-//! Usage: `carp-pcap [--group VHID:PASS:ADDR[,ADDR...]]... FILE.pcap`
+//! Usage: `carp-pcap [--group VHID:PASS:ADDR[,ADDR...]]... FILE.pcap`;
+//! `carp-pcap --help` describes every option, output field and exit status.
 //!
 //! Exit status: 0 after reading the file (skipped malformed frames and a
 //! truncated tail are reported on stderr), 1 if stdout fails, 2 for a usage
@@ -19,6 +20,74 @@ use frame::Skip;
 use group::Group;
 
 const USAGE: &str = "usage: carp-pcap [--group VHID:PASS:ADDR[,ADDR...]]... FILE.pcap";
+
+/// `--help`: every option, every output field, every exit status.
+const HELP: &str = "\
+usage: carp-pcap [--group VHID:PASS:ADDR[,ADDR...]]... FILE.pcap
+
+Prints every CARP (v2), VRRPv3 and VRRPv2 advertisement (IP protocol 112)
+of a capture as one JSON object per line, and says whether CARP adverts
+carry the HMAC-SHA1 that FreeBSD's carp(4) computes for a given password
+and address list: what tcpdump and wireshark cannot tell you.
+
+Input: a classic pcap file (both byte orders, microsecond or nanosecond
+timestamps; not pcapng) of link type Ethernet (1, VLAN tags allowed),
+raw IP (101), Linux cooked SLL (113) or SLL2 (276); IPv4 (options
+allowed) or IPv6 (extension headers allowed). \"-\" is not stdin.
+
+Options:
+  -g, --group VHID:PASS:ADDR[,ADDR...]   (also --group=...)
+        judge CARP adverts of vhid VHID (1..255) as a host configured
+        with password PASS (0..20 bytes, may be empty or contain ':')
+        and the virtual addresses ADDR (IPv4 and/or IPv6, comma
+        separated, any order) would. Repeat it for other vhids, or for
+        the same vhid to find which of several passwords a sender uses:
+        the first group of a vhid decides hmac_ok, the others are only
+        tried for matched_password.
+  -h, --help
+        this text.
+  --    the next argument is the file, even if it starts with '-'.
+
+Output fields (every line):
+  frame        record number in the file, from 1
+  time         capture time, seconds since the epoch (float, ns precision)
+  src, dst     IP source and destination address
+  src_mac      Ethernet source MAC (null for raw IP captures)
+  ttl          IPv4 TTL or IPv6 hop limit (255 when sent by the rules)
+  proto        \"carp\", \"vrrp3\" or \"vrrp2\"
+  vhid         CARP vhid or VRRP virtual router id
+  checksum_ok  the protocol checksum verifies (CARP and VRRPv2 over the
+               header; VRRPv3 with the IPv4/IPv6 pseudo-header, RFC 5798)
+CARP only:
+  advbase, advskew  advertisement interval: advbase + advskew/256 seconds
+  demote       the demotion byte of the header (0 from stock senders)
+  counter      the 64-bit replay counter, 16 hex digits
+  digest       the 20-byte HMAC-SHA1 from the packet, 40 hex digits
+  hmac_ok      only with a --group for this vhid: the digest is the one
+               the vhid's first group gives
+  matched_password  only with a --group for this vhid: the first PASS of
+               the vhid's groups whose HMAC matches, or null if none
+VRRP only:
+  priority     0 (master leaving) .. 255 (address owner)
+  interval     VRRPv3: centiseconds (max_adver_int); VRRPv2: seconds
+  count        number of addresses the packet declares
+  addrs        the addresses carried, as text
+  auth_type    VRRPv2 only: the authentication type byte
+
+Frames that are not protocol 112 are ignored; malformed protocol-112
+frames and IP fragments are skipped and counted on stderr; a file cut
+short inside a record is reported on stderr.
+
+Exit status:
+  0  the file was read (whatever the adverts say: check hmac_ok and
+     checksum_ok), including when frames were skipped
+  1  writing to stdout failed
+  2  usage error (unknown option, bad --group, not exactly one file) or
+     a file that cannot be read as a classic pcap of a supported link type
+
+Example:
+  carp-pcap --group 7:testpass:192.0.2.100 capture.pcap
+";
 
 struct Args {
     groups: Vec<Group>,
@@ -104,7 +173,7 @@ fn main() -> ExitCode {
     let args = match parse_args(std::env::args().skip(1)) {
         Ok(Parsed::Run(args)) => args,
         Ok(Parsed::Help) => {
-            println!("{USAGE}");
+            print!("{HELP}");
             return ExitCode::SUCCESS;
         }
         Err(e) => {
