@@ -206,7 +206,12 @@ pub struct Keepalived {
 }
 
 /// keepalived in the foreground with the instance `k`, pid files in the lab.
-pub fn keepalived_with(lab: &mut Lab, label: &str, host: usize, k: &Keepalived) -> io::Result<usize> {
+pub fn keepalived_with(
+    lab: &mut Lab,
+    label: &str,
+    host: usize,
+    k: &Keepalived,
+) -> io::Result<usize> {
     let cfg = lab.dir.join(format!("{label}.conf"));
     let Keepalived {
         vrid,

@@ -31,7 +31,9 @@ fn main() {
             args.get(2..).unwrap_or(&[]),
         ),
         _ => {
-            eprintln!("usage: carp-lab demo | carp-lab bench [N] | carp-lab vectors DIR [SCENARIO...]");
+            eprintln!(
+                "usage: carp-lab demo | carp-lab bench [N] | carp-lab vectors DIR [SCENARIO...]"
+            );
             2
         }
     };

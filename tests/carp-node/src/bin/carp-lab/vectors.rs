@@ -35,7 +35,12 @@ fn sleep(s: f64) {
 }
 
 impl Rec {
-    fn new(name: &'static str, doc: &'static str, hosts: usize, budget: u64) -> Result<Rec, String> {
+    fn new(
+        name: &'static str,
+        doc: &'static str,
+        hosts: usize,
+        budget: u64,
+    ) -> Result<Rec, String> {
         let mut lab = Lab::on_segment(
             "vec",
             hosts,
@@ -65,8 +70,10 @@ impl Rec {
     fn started(&mut self, label: &str, host: usize, proc: usize) {
         let ip = self.lab.hosts.get(host).map(|h| h.v4.to_string());
         let pid = self.lab.proc(proc).map(|p| p.pid);
-        self.push(json!({"event": "start", "label": label, "ns": self.lab.ns(host),
-                         "ip": ip, "daemon_pids": [pid]}));
+        self.push(
+            json!({"event": "start", "label": label, "ns": self.lab.ns(host),
+                         "ip": ip, "daemon_pids": [pid]}),
+        );
     }
 
     fn ucarp(&mut self, label: &str, host: usize, c: &Carp) -> Result<usize, String> {
@@ -108,13 +115,15 @@ impl Rec {
     fn finish(mut self, out: &Path) -> Result<usize, String> {
         self.push(json!({"event": "stop"}));
         let pcap = self.lab.stop_capture().ok_or("no capture")?;
-        let n = carp_node::pcap::read(&pcap)
-            .map_err(|e| format!("{}: {e}", pcap.display()))?
-            .adverts
-            .len();
+        let data = std::fs::read(&pcap).map_err(|e| format!("{}: {e}", pcap.display()))?;
+        let n = proto112_frames(&data);
         std::fs::copy(&pcap, out.join(format!("{}.pcap", self.name)))
             .map_err(|e| format!("{}: {e}", out.display()))?;
-        let t0 = self.events.first().and_then(|e| e["t"].as_f64()).unwrap_or(0.0);
+        let t0 = self
+            .events
+            .first()
+            .and_then(|e| e["t"].as_f64())
+            .unwrap_or(0.0);
         for e in &mut self.events {
             let rel = e["t"].as_f64().unwrap_or(0.0) - t0;
             if let Some(o) = e.as_object_mut() {
@@ -135,6 +144,27 @@ impl Rec {
             .map_err(|e| format!("{}: {e}", out.display()))?;
         Ok(n)
     }
+}
+
+/// IPv4 protocol-112 frames (CARP, VRRPv2 and VRRPv3 alike) in tcpdump's
+/// classic little-endian Ethernet pcap.
+fn proto112_frames(data: &[u8]) -> usize {
+    let u32le = |o: usize| {
+        data.get(o..o + 4)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map(u32::from_le_bytes)
+    };
+    let mut n = 0;
+    let mut off = 24;
+    while let Some(incl) = u32le(off + 8) {
+        let start = off + 16;
+        off = start + incl as usize;
+        let Some(f) = data.get(start..off) else { break };
+        if f.get(12..14) == Some(&[0x08, 0x00]) && f.get(14 + 9) == Some(&112) {
+            n += 1;
+        }
+    }
+    n
 }
 
 fn peer_versions() -> Value {
@@ -258,7 +288,7 @@ fn ucarp_badpass(out: &Path) -> Result<usize, String> {
     r.ucarp("a", 0, &carp(0, false))?;
     sleep(0.3);
     r.ucarp("c", 2, &carp(50, false).pass("wrongpass"))?;
-    sleep(7.0);
+    sleep(9.0);
     r.finish(out)
 }
 
@@ -326,7 +356,7 @@ fn ka_v3_vmac(out: &Path) -> Result<usize, String> {
     r.keepalived("a", 0, &vmac(200))?;
     sleep(0.3);
     r.keepalived("b", 1, &vmac(100))?;
-    sleep(6.0);
+    sleep(9.0);
     r.finish(out)
 }
 
@@ -398,7 +428,7 @@ pub fn run(out: Option<&String>, only: &[String]) -> i32 {
                 println!("vectors: {name}: FAILED: no protocol-112 frame captured");
                 failed += 1;
             }
-            Ok(n) => println!("vectors: {name}: {n} adverts captured"),
+            Ok(n) => println!("vectors: {name}: {n} protocol-112 frames captured"),
             Err(e) if e.starts_with("SKIP") => {
                 println!("vectors: {e}");
                 return 77;
