@@ -33,7 +33,7 @@ TEST_TARGETS :=
 PRODUCT_TARGETS :=
 
 .PHONY: all product build test setup setup-build setup-demo fmt fmt-check clippy \
-	cargo-test cargo-build tools clean help
+	cargo-test cargo-build tools clean help runner-selftest
 
 setup-build: $(SETUP_BUILD_STAMP)
 $(SETUP_BUILD_STAMP): $(SETUP_COMMON)
@@ -71,7 +71,11 @@ clippy: setup
 cargo-test: setup
 	cargo test --workspace --locked
 
-TEST_TARGETS += fmt-check clippy cargo-test
+# make test's own runner, checked with a stand-in make that fails targets.
+runner-selftest:
+	bash tests/runner/selftest.sh
+
+TEST_TARGETS += runner-selftest fmt-check clippy cargo-test
 
 -include $(sort $(wildcard mk/*.mk))
 
@@ -111,6 +115,7 @@ help:
 	@echo "  make tools           only carp-pcap (target/release/carp-pcap)"
 	@echo "  make check-ko        static load checks of both .ko + reproducibility (test)"
 	@echo "  make man-lint        man page through mandoc and groff, rc.d script through sh -n (test)"
+	@echo "  make runner-selftest make test's runner against a stand-in make (test)"
 	@echo "  make fmt             cargo fmt the workspace"
 	@echo "  make fmt-check       cargo fmt --check (test)"
 	@echo "  make clippy          clippy -D warnings on the workspace (test)"
