@@ -24,7 +24,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 if ! command -v rustup >/dev/null; then
 	ver=$(. /etc/os-release 2>/dev/null && echo "${VERSION_ID:-}")
 	case $ver in
-	12) how="apt-get install -y curl ca-certificates && curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --default-toolchain none" ;;
+	12) how="apt-get install -y curl ca-certificates && curl --proto '=https' --tlsv1.2 -sSfO https://static.rust-lang.org/rustup/dist/x86_64-unknown-linux-gnu/rustup-init && sh -c 'chmod +x rustup-init && ./rustup-init -y --default-toolchain none && rm rustup-init'" ;;
 	*) how="apt-get install -y rustup" ;;
 	esac
 	echo "setup: rustup is missing; install it, then run make again: $how" >&2
