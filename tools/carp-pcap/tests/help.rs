@@ -27,7 +27,12 @@ fn help_names_every_option_and_exit_status() {
         text.as_bytes(),
         "-h and --help print the same"
     );
-    for opt in ["-g, --group VHID:PASS:ADDR[,ADDR...]", "--group=", "-h, --help", "--  "] {
+    for opt in [
+        "-g, --group VHID:PASS:ADDR[,ADDR...]",
+        "--group=",
+        "-h, --help",
+        "--  ",
+    ] {
         assert!(text.contains(opt), "--help does not describe {opt:?}");
     }
     for status in ["  0  ", "  1  ", "  2  "] {
@@ -62,7 +67,13 @@ fn help_describes_every_output_field() {
         }
     }
     // All three protocols and the HMAC verdicts were seen.
-    for k in ["advskew", "auth_type", "addrs", "hmac_ok", "matched_password"] {
+    for k in [
+        "advskew",
+        "auth_type",
+        "addrs",
+        "hmac_ok",
+        "matched_password",
+    ] {
         assert!(keys.contains(k), "the vectors did not exercise {k}");
     }
     for k in &keys {
@@ -72,6 +83,9 @@ fn help_describes_every_output_field() {
                 || l.starts_with(&format!("{k},"))
                 || l.contains(&format!(", {k} "))
         });
-        assert!(documented, "--help does not describe the output field {k:?}");
+        assert!(
+            documented,
+            "--help does not describe the output field {k:?}"
+        );
     }
 }

@@ -238,14 +238,14 @@ fn ucarp_failover(out: &Path) -> Result<usize, String> {
 fn ucarp_failover_repeat(out: &Path) -> Result<usize, String> {
     let mut r = Rec::new(
         "ucarp-failover-repeat",
-        "2 ucarp peers, vhid 7, skews 0/0, no --preempt: 6 alternating hard kills \
-         of the master; the killed peer restarts as BACKUP (failover distribution).",
+        "2 ucarp peers without --preempt (A skew 0, B skew 50): 6 alternating hard \
+         kills of the master; the killed peer restarts as BACKUP (failover distribution).",
         2,
         90,
     )?;
     let mut cur = [r.ucarp("a0", 0, &carp(0, false))?, 0];
     sleep(0.5);
-    cur[1] = r.ucarp("b0", 1, &carp(0, false))?;
+    cur[1] = r.ucarp("b0", 1, &carp(50, false))?;
     let mut labels = ["a0".to_string(), "b0".to_string()];
     sleep(5.0);
     for k in 1..=6usize {
@@ -254,7 +254,11 @@ fn ucarp_failover_repeat(out: &Path) -> Result<usize, String> {
         r.kill(&labels[h].clone(), cur[h], true);
         sleep(4.5);
         labels[h] = format!("{}{k}", if h == 0 { "a" } else { "b" });
-        cur[h] = r.ucarp(&labels[h].clone(), h, &carp(0, false))?;
+        cur[h] = r.ucarp(
+            &labels[h].clone(),
+            h,
+            &carp(if h == 0 { 0 } else { 50 }, false),
+        )?;
         sleep(2.0);
     }
     r.finish(out)
@@ -263,12 +267,12 @@ fn ucarp_failover_repeat(out: &Path) -> Result<usize, String> {
 fn ucarp_nopreempt(out: &Path) -> Result<usize, String> {
     let mut r = Rec::new(
         "ucarp-nopreempt",
-        "2 ucarp peers, no --preempt: B (skew 100) is master alone; A (skew 0) joins \
+        "2 ucarp peers, no --preempt: B (skew 50) is master alone; A (skew 0) joins \
          late and stays BACKUP; B is killed and A takes over.",
         2,
         40,
     )?;
-    let b = r.ucarp("b", 1, &carp(100, false))?;
+    let b = r.ucarp("b", 1, &carp(50, false))?;
     sleep(5.0);
     r.ucarp("a", 0, &carp(0, false))?;
     sleep(5.0);
@@ -287,7 +291,7 @@ fn ucarp_badpass(out: &Path) -> Result<usize, String> {
     )?;
     r.ucarp("a", 0, &carp(0, false))?;
     sleep(0.3);
-    r.ucarp("c", 2, &carp(50, false).pass("wrongpass"))?;
+    r.ucarp("c", 2, &carp(100, false).pass("wrongpass"))?;
     sleep(9.0);
     r.finish(out)
 }
