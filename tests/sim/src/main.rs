@@ -174,7 +174,7 @@ fn main() -> ExitCode {
         totals.tie_skips,
         totals.arp_checks
     );
-    println!("{passed} passed, {failed} failed");
+    println!("carp-sim: {passed} passed, {failed} failed");
     if failed > 0 {
         ExitCode::FAILURE
     } else {
