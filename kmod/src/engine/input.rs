@@ -66,9 +66,9 @@ impl Engine {
         let slot = self.table.lookup(rx.iface, vhid).ok_or(Drop::UnknownVhid)?;
         let v = self.table.get(slot).ok_or(Drop::UnknownVhid)?;
         let has = if v6 {
-            !v.addrs6.is_empty()
+            v.addrs.has_v6()
         } else {
-            !v.addrs4.is_empty()
+            v.addrs.has_v4()
         };
         if has {
             Ok(slot)
@@ -110,7 +110,7 @@ impl Engine {
             v.stats.bad_ttl = v.stats.bad_ttl.saturating_add(1);
             return Err(Drop::BadTtl);
         }
-        if !v.signer.verify(ch.counter, &ch.digest) {
+        if !v.addrs.verify(ch.counter, &ch.digest) {
             v.stats.bad_auth = v.stats.bad_auth.saturating_add(1);
             return Err(Drop::BadAuth);
         }
@@ -236,10 +236,10 @@ impl Engine {
                     // The master resigned: take over after Skew_Time.
                     let skew = vrrp_skew(v.master_inter, own);
                     let at = now.after_ns(skew);
-                    if !v.addrs4.is_empty() {
+                    if v.addrs.has_v4() {
                         v.md4_at = Some(at);
                     }
-                    if !v.addrs6.is_empty() {
+                    if v.addrs.has_v6() {
                         v.md6_at = Some(at);
                     }
                 } else if preempt && vh.priority < own {

@@ -91,10 +91,10 @@ impl Engine {
                 };
                 v.ad_at = None;
                 let at = now.after_ns(master_down_interval(v));
-                if matches!(af, Af::V4 | Af::Both) && !v.addrs4.is_empty() {
+                if matches!(af, Af::V4 | Af::Both) && v.addrs.has_v4() {
                     v.md4_at = Some(at);
                 }
-                if matches!(af, Af::V6 | Af::Both) && !v.addrs6.is_empty() {
+                if matches!(af, Af::V6 | Af::Both) && v.addrs.has_v6() {
                     v.md6_at = Some(at);
                 }
             }
@@ -188,10 +188,10 @@ impl Engine {
         let Some(v) = self.table.get_mut(slot) else {
             return;
         };
-        if !v.addrs4.is_empty() {
+        if v.addrs.has_v4() {
             v.pending |= pending::ADVERT4;
         }
-        if !v.addrs6.is_empty() {
+        if v.addrs.has_v6() {
             v.pending |= pending::ADVERT6;
         }
         v.pending |= extra;

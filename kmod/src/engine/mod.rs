@@ -7,6 +7,7 @@
 //! calls, and only with fallible allocation; the packet and timer paths never
 //! allocate.
 
+mod addrs;
 mod config;
 mod input;
 mod io;
@@ -25,6 +26,7 @@ mod tests;
 use alloc::vec::Vec;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+pub use addrs::MAX_ADDRS;
 pub use config::{
     ConfigError, DemoteReason, Knobs, Version, VhidConfig, MAX_SKEW, VRRP_MAX_INTERVAL,
 };
@@ -294,14 +296,13 @@ impl Engine {
             if v.cfg.version != cfg.version {
                 return Err(ConfigError::VersionChange);
             }
-            let rekey = v.cfg.key != cfg.key;
+            if v.cfg.key != cfg.key {
+                v.addrs.rekey(&cfg.key, cfg.vhid)?;
+            }
             if v.cfg.vrrp_interval != cfg.vrrp_interval {
                 v.master_inter = cfg.vrrp_interval;
             }
             v.cfg = cfg.clone();
-            if rekey {
-                v.prepare_signer();
-            }
             let _ = now;
             return self.id_of(slot).ok_or(ConfigError::NoSuchVhid);
         }
@@ -346,10 +347,10 @@ impl Engine {
         self.table.unindex(slot);
         if was_master {
             if let Some(v) = self.table.get_mut(slot) {
-                if !v.addrs4.is_empty() {
+                if v.addrs.has_v4() {
                     v.pending |= vhid::pending::ADVERT4;
                 }
-                if !v.addrs6.is_empty() {
+                if v.addrs.has_v6() {
                     v.pending |= vhid::pending::ADVERT6;
                 }
                 v.pending |= vhid::pending::BOWOUT;
@@ -440,18 +441,10 @@ impl Engine {
         // The same address may sit on several vhids of one parent: that is
         // how FreeBSD 9's arpbalance shares a VIP between masters.
         let v = self.table.get_mut(slot).ok_or(ConfigError::NoSuchVhid)?;
-        if has_addr(v, addr) {
+        if v.addrs.contains(addr) {
             return Ok(());
         }
-        match addr {
-            IpAddr::V4(a) => {
-                try_push(&mut v.addrs4, a.octets()).map_err(|_| ConfigError::NoMemory)?;
-            }
-            IpAddr::V6(a) => {
-                try_push(&mut v.addrs6, a.octets()).map_err(|_| ConfigError::NoMemory)?;
-            }
-        }
-        v.prepare_signer();
+        v.addrs.add(&v.cfg.key, v.cfg.vhid, addr)?;
         self.sc_state(now, slot);
         Ok(())
     }
@@ -465,27 +458,19 @@ impl Engine {
     ) -> Result<(), ConfigError> {
         let slot = self.slot_of(id).ok_or(ConfigError::NoSuchVhid)?;
         let v = self.table.get_mut(slot).ok_or(ConfigError::NoSuchVhid)?;
-        let before = v.addrs4.len() + v.addrs6.len();
-        match addr {
-            IpAddr::V4(a) => v.addrs4.retain(|x| *x != a.octets()),
-            IpAddr::V6(a) => v.addrs6.retain(|x| *x != a.octets()),
-        }
-        if v.addrs4.len() + v.addrs6.len() == before {
-            return Err(ConfigError::NoSuchAddress);
-        }
-        v.prepare_signer();
+        v.addrs.remove(&v.cfg.key, v.cfg.vhid, addr)?;
         self.sc_state(now, slot);
         Ok(())
     }
 
     /// The vhid's IPv4 addresses in the order they were added.
     pub fn addrs_v4(&self, id: VhidId) -> &[[u8; 4]] {
-        self.vhid(id).map(|v| v.addrs4.as_slice()).unwrap_or(&[])
+        self.vhid(id).map(|v| v.addrs.v4()).unwrap_or(&[])
     }
 
     /// The vhid's IPv6 addresses in the order they were added.
     pub fn addrs_v6(&self, id: VhidId) -> &[[u8; 16]] {
-        self.vhid(id).map(|v| v.addrs6.as_slice()).unwrap_or(&[])
+        self.vhid(id).map(|v| v.addrs.v6()).unwrap_or(&[])
     }
 
     // ---- queries for the data path ---------------------------------------
@@ -542,7 +527,7 @@ impl Engine {
         vip: Ipv4Addr,
         requester: Ipv4Addr,
     ) -> Option<[u8; 6]> {
-        let holds = |v: &Vhid| v.iface == iface && !v.dying && v.addrs4.contains(&vip.octets());
+        let holds = |v: &Vhid| v.iface == iface && !v.dying && v.addrs.contains(IpAddr::V4(vip));
         if !self.knobs.arpbalance {
             return self
                 .table
@@ -596,12 +581,5 @@ impl Engine {
             self.knobs.demotion,
             self.knobs.suppress_preempt,
         )
-    }
-}
-
-fn has_addr(v: &Vhid, addr: IpAddr) -> bool {
-    match addr {
-        IpAddr::V4(a) => v.addrs4.contains(&a.octets()),
-        IpAddr::V6(a) => v.addrs6.contains(&a.octets()),
     }
 }

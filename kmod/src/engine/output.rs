@@ -100,9 +100,9 @@ impl Engine {
                 IpAddr::V6(CARP_GROUP_V6)
             };
             let addrs = if v4 {
-                v.addrs4.as_flattened()
+                v.addrs.v4_bytes()
             } else {
-                v.addrs6.as_flattened()
+                v.addrs.v6_bytes()
             };
             let repr = VrrpRepr {
                 vrid: v.cfg.vhid,
@@ -133,7 +133,7 @@ impl Engine {
                 advbase,
                 demote: 0,
                 counter: v.counter,
-                digest: v.signer.sign(v.counter),
+                digest: v.addrs.sign(v.counter),
             };
             let len = repr.buffer_len();
             let out = buf.get_mut(..len)?;

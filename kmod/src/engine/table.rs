@@ -149,8 +149,15 @@ impl Table {
             }
         };
         self.next_gen = self.next_gen.wrapping_add(1);
+        let vhid = match Vhid::new(self.next_gen, iface, cfg) {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = push_within_capacity(&mut self.free, slot);
+                return Err(e);
+            }
+        };
         if let Some(s) = self.slots.get_mut(slot as usize) {
-            *s = Some(Vhid::new(self.next_gen, iface, cfg));
+            *s = Some(vhid);
         }
         self.index_insert(slot);
         self.indexed += 1;

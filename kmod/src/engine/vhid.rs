@@ -1,14 +1,13 @@
 //! One virtual host: the per-(interface, vhid) record (`carp_softc`).
 
-use alloc::vec::Vec;
 use core::net::IpAddr;
 
-use super::config::{Version, VhidConfig, MAX_SKEW};
+use super::addrs::Addrs;
+use super::config::{ConfigError, Version, VhidConfig, MAX_SKEW};
 use super::state::State;
 use super::stats::VhidStats;
 use super::time::Instant;
 use super::IfIndex;
-use crate::auth::Signer;
 
 /// What the vhid still has to hand to the driver.
 pub(crate) mod pending {
@@ -24,9 +23,8 @@ pub(crate) struct Vhid {
     pub iface: IfIndex,
     pub cfg: VhidConfig,
     pub state: State,
-    pub addrs4: Vec<[u8; 4]>,
-    pub addrs6: Vec<[u8; 16]>,
-    pub signer: Signer,
+    /// Addresses and the HMAC over them.
+    pub addrs: Addrs,
     pub counter: u64,
     /// No counter seen or drawn yet: the first advert draws a random one.
     pub counter_init: bool,
@@ -49,17 +47,15 @@ pub(crate) struct Vhid {
 }
 
 impl Vhid {
-    pub fn new(gen: u32, iface: IfIndex, cfg: VhidConfig) -> Vhid {
-        let signer = Signer::new(&cfg.key, cfg.vhid, &[], &[]);
+    pub fn new(gen: u32, iface: IfIndex, cfg: VhidConfig) -> Result<Vhid, ConfigError> {
+        let addrs = Addrs::new(&cfg.key, cfg.vhid)?;
         let master_inter = cfg.vrrp_interval;
-        Vhid {
+        Ok(Vhid {
             gen,
             iface,
             cfg,
             state: State::Init,
-            addrs4: Vec::new(),
-            addrs6: Vec::new(),
-            signer,
+            addrs,
             counter: 0,
             counter_init: true,
             ad_at: None,
@@ -74,17 +70,11 @@ impl Vhid {
             dying: false,
             stats: VhidStats::default(),
             last_peer: None,
-        }
+        })
     }
 
     pub fn has_addrs(&self) -> bool {
-        !self.addrs4.is_empty() || !self.addrs6.is_empty()
-    }
-
-    /// Re-derives the HMAC state after a key or address change, as
-    /// `carp_hmac_prepare` does.
-    pub fn prepare_signer(&mut self) {
-        self.signer = Signer::new(&self.cfg.key, self.cfg.vhid, &self.addrs4, &self.addrs6);
+        self.addrs.has_v4() || self.addrs.has_v6()
     }
 
     /// The earliest of the three timers, the vhid's key in the timer heap.

@@ -29,6 +29,22 @@ pub fn push_within_capacity<T>(v: &mut Vec<T>, value: T) -> Result<(), T> {
     Ok(())
 }
 
+/// Appends all of `src` within the existing capacity, or nothing (and
+/// `false`) if it does not fit. Never allocates.
+pub fn extend_within_capacity<T: Copy>(v: &mut Vec<T>, src: &[T]) -> bool {
+    let len = v.len();
+    let Some(dst) = v.spare_capacity_mut().get_mut(..src.len()) else {
+        return false;
+    };
+    for (d, s) in dst.iter_mut().zip(src) {
+        d.write(*s);
+    }
+    // SAFETY: the `src.len()` elements after `len` lie within the capacity
+    // and were initialised just above.
+    unsafe { v.set_len(len + src.len()) };
+    true
+}
+
 /// `Vec::push` that fails instead of aborting when memory is short.
 pub fn try_push<T>(v: &mut Vec<T>, value: T) -> Result<(), TryReserveError> {
     v.try_reserve(1)?;
@@ -72,5 +88,17 @@ mod tests {
             assert_eq!(push_within_capacity(&mut v, i as u8), Ok(()));
         }
         assert!(push_within_capacity(&mut v, 0).is_err());
+    }
+
+    #[test]
+    fn extend_all_or_nothing() {
+        let mut v: Vec<u8> = Vec::new();
+        v.try_reserve_exact(3).unwrap();
+        assert!(extend_within_capacity(&mut v, &[1, 2]));
+        assert!(!extend_within_capacity(&mut v, &[3, 4]));
+        assert_eq!(v, [1, 2]);
+        assert!(extend_within_capacity(&mut v, &[3]));
+        assert!(extend_within_capacity(&mut v, &[]));
+        assert_eq!(v, [1, 2, 3]);
     }
 }
