@@ -268,8 +268,8 @@ const OUTER_FINAL: [u8; BLOCK_LEN] = {
 
 /// The HMAC of one vhid precomputed as far as it can be, without the tail
 /// bytes of the address prefix (see the module docs); each call takes them
-/// as `tail`, which must be the bytes [`Signer::tail`] gave for the same key
-/// and addresses.
+/// as `tail`, which must start with the bytes [`Signer::tail`] gave for the
+/// same key and addresses (what follows them is ignored).
 #[derive(Clone, Copy)]
 pub struct Prepared {
     /// Inner SHA-1 state after the ipad block and every whole block of the
@@ -299,14 +299,34 @@ impl Prepared {
     /// The inner hash of the advert carrying `counter`: the tail, the
     /// counter, 0x80, zeros and the bit length in one block, or in two when
     /// fewer than 17 bytes are left after the tail.
+    ///
+    /// `tail` holds the [`tail_len`](Prepared::tail_len) tail bytes and may
+    /// go on: the tail is copied in whole 8-byte words when `tail` is long
+    /// enough (no `memcpy` call on the packet path), and whatever comes
+    /// after the tail lands where the counter is written next.
+    #[inline(always)]
     fn inner_digest(&self, tail: &[u8], counter: u64) -> [u32; 5] {
-        let at = tail.len();
+        let at = self.tail_len();
         let bits = u64::from(self.msg_len).wrapping_mul(8).to_be_bytes();
         let mut inner = self.inner;
         if at + COUNTER_LEN + PAD_MIN <= BLOCK_LEN {
             let mut block = [0u8; BLOCK_LEN];
-            if let Some(dst) = block.get_mut(..at) {
-                dst.copy_from_slice(tail);
+            let words = at.div_ceil(COUNTER_LEN);
+            let (dst, _) = block.as_chunks_mut::<COUNTER_LEN>();
+            match (
+                dst.get_mut(..words),
+                tail.as_chunks::<COUNTER_LEN>().0.get(..words),
+            ) {
+                (Some(dst), Some(src)) => {
+                    for (d, s) in dst.iter_mut().zip(src) {
+                        *d = *s;
+                    }
+                }
+                _ => {
+                    if let (Some(dst), Some(src)) = (block.get_mut(..at), tail.get(..at)) {
+                        dst.copy_from_slice(src);
+                    }
+                }
             }
             if let Some(dst) = block.get_mut(at..at + COUNTER_LEN) {
                 dst.copy_from_slice(&counter.to_be_bytes());
@@ -322,8 +342,8 @@ impl Prepared {
             // Rare: a prefix tail of 48..=63 bytes (many addresses).
             let mut blocks = [[0u8; BLOCK_LEN]; 2];
             let flat = blocks.as_flattened_mut();
-            if let Some(dst) = flat.get_mut(..at) {
-                dst.copy_from_slice(tail);
+            if let (Some(dst), Some(src)) = (flat.get_mut(..at), tail.get(..at)) {
+                dst.copy_from_slice(src);
             }
             if let Some(dst) = flat.get_mut(at..at + COUNTER_LEN) {
                 dst.copy_from_slice(&counter.to_be_bytes());
@@ -342,6 +362,7 @@ impl Prepared {
     }
 
     /// The HMAC as SHA-1 state words (the digest, big-endian).
+    #[inline(always)]
     fn outer_digest(&self, tail: &[u8], counter: u64) -> [u32; 5] {
         let inner = self.inner_digest(tail, counter);
         let mut block = OUTER_FINAL;
@@ -362,6 +383,7 @@ impl Prepared {
     ///
     /// FreeBSD compares with `bcmp`; we compare in constant time, which
     /// accepts exactly the same packets.
+    #[inline(always)]
     pub fn verify(&self, tail: &[u8], counter: u64, digest: &[u8]) -> bool {
         let Ok(digest) = <&[u8; DIGEST_LEN]>::try_from(digest) else {
             return false;
@@ -432,12 +454,12 @@ impl Signer {
 
     /// The HMAC field of the advert carrying `counter`.
     pub fn sign(&self, counter: u64) -> [u8; DIGEST_LEN] {
-        self.prepared.sign(self.tail(), counter)
+        self.prepared.sign(&self.tail, counter)
     }
 
     /// Whether `digest` is the HMAC of the advert carrying `counter`.
     pub fn verify(&self, counter: u64, digest: &[u8]) -> bool {
-        self.prepared.verify(self.tail(), counter, digest)
+        self.prepared.verify(&self.tail, counter, digest)
     }
 }
 

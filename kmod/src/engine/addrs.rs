@@ -11,14 +11,15 @@ use core::net::IpAddr;
 
 use super::config::ConfigError;
 use crate::auth::{Key, Prepared, Signer};
-use crate::util::extend_within_capacity;
+use crate::util::{extend_within_capacity, push_within_capacity};
 
 /// Addresses per family and vhid; far more than any interface carries, and
 /// small enough that the HMAC message length fits its 32-bit field.
 pub const MAX_ADDRS: usize = u16::MAX as usize;
 
 pub(crate) struct Addrs {
-    /// IPv4 octets, then IPv6 octets, then the HMAC prefix tail.
+    /// IPv4 octets, then IPv6 octets, then the HMAC prefix tail, padded
+    /// with zeros to whole 8-byte words so it is copied word by word.
     buf: Vec<u8>,
     n4: u16,
     n6: u16,
@@ -92,6 +93,7 @@ impl Addrs {
     }
 
     /// Whether `digest` authenticates the advert carrying `counter`.
+    #[inline(always)]
     pub fn verify(&self, counter: u64, digest: &[u8]) -> bool {
         self.hmac.verify(self.tail(), counter, digest)
     }
@@ -155,10 +157,16 @@ impl Addrs {
         let (a4, a6) = fresh.split_at_checked(4 * n4).unwrap_or((&[], &[]));
         let signer = Signer::new(key, vhid, a4.as_chunks().0, a6.as_chunks().0);
         let tail = signer.tail();
+        let padded = tail.len().next_multiple_of(8);
         fresh
-            .try_reserve_exact(tail.len())
+            .try_reserve_exact(padded)
             .map_err(|_| ConfigError::NoMemory)?;
         extend_within_capacity(&mut fresh, tail);
+        while fresh.len() < addr_len + padded {
+            if push_within_capacity(&mut fresh, 0).is_err() {
+                break;
+            }
+        }
         self.buf = fresh;
         self.n4 = n4 as u16;
         self.n6 = n6 as u16;

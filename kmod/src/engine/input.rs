@@ -8,7 +8,7 @@ use super::io::{Event, Received};
 use super::machine::{vrrp_skew, Af};
 use super::state::{Reason, State};
 use super::stats::Drop;
-use super::time::carp_tv_us;
+use super::time::{carp_tv_us, Deadline};
 use super::Engine;
 use crate::wire::{self, CarpPacket, CarpRepr, VrrpPacket, VrrpRepr, CARP_HEADER_LEN, CARP_TTL};
 
@@ -126,6 +126,7 @@ impl Engine {
     }
 
     /// §3.3: compare the advertised interval with ours, as timevals.
+    #[inline(always)]
     fn carp_elect(&mut self, now: super::Instant, slot: u32, ch: &CarpRepr, v6: bool) {
         let Some(v) = self.table.get(slot) else {
             return;
@@ -163,7 +164,7 @@ impl Engine {
     /// MASTER hears a better (or equal) master: BACKUP, re-arm master-down.
     fn step_down(&mut self, now: super::Instant, slot: u32) {
         if let Some(v) = self.table.get_mut(slot) {
-            v.ad_at = None;
+            v.ad_at = Deadline::NONE;
             v.stats.dual_master = v.stats.dual_master.saturating_add(1);
         }
         self.set_state(slot, State::Backup, Reason::MoreFrequentAdvert);
@@ -237,10 +238,10 @@ impl Engine {
                     let skew = vrrp_skew(v.master_inter, own);
                     let at = now.after_ns(skew);
                     if v.addrs.has_v4() {
-                        v.md4_at = Some(at);
+                        v.md4_at = Deadline::at(at);
                     }
                     if v.addrs.has_v6() {
-                        v.md6_at = Some(at);
+                        v.md6_at = Deadline::at(at);
                     }
                 } else if preempt && vh.priority < own {
                     self.stats.preempt = self.stats.preempt.saturating_add(1);

@@ -4,7 +4,7 @@
 use super::config::DemoteReason;
 use super::io::Event;
 use super::state::{Reason, State};
-use super::time::{carp_interval, Instant, NS_PER_CENTISEC};
+use super::time::{carp_interval, Deadline, Instant, NS_PER_CENTISEC};
 use super::vhid::{pending, Vhid};
 use super::Engine;
 
@@ -67,12 +67,14 @@ impl Engine {
     }
 
     /// Whether a vhid may run: parent up, at least one address, carp allowed.
+    #[inline(always)]
     fn runnable(&self, v: &Vhid) -> bool {
         self.knobs.allow && v.has_addrs() && !v.dying && self.iface_up(v.iface)
     }
 
     /// `carp_setrun`: arms the timers the current state needs. INIT moves
     /// on to BACKUP; there is no INIT -> MASTER shortcut.
+    #[inline(always)]
     pub(crate) fn setrun(&mut self, now: Instant, slot: u32, af: Af) {
         let Some(v) = self.table.get(slot) else {
             return;
@@ -80,32 +82,31 @@ impl Engine {
         if !self.runnable(v) {
             return;
         }
+        let mut af = af;
+        if v.state == State::Init {
+            self.set_state(slot, State::Backup, Reason::InitComplete);
+            af = Af::Both;
+        }
+        let Some(v) = self.table.get_mut(slot) else {
+            return;
+        };
         match v.state {
-            State::Init => {
-                self.set_state(slot, State::Backup, Reason::InitComplete);
-                self.setrun(now, slot, Af::Both);
-            }
+            State::Init => {}
             State::Backup => {
-                let Some(v) = self.table.get_mut(slot) else {
-                    return;
-                };
-                v.ad_at = None;
+                v.ad_at = Deadline::NONE;
                 let at = now.after_ns(master_down_interval(v));
                 if matches!(af, Af::V4 | Af::Both) && v.addrs.has_v4() {
-                    v.md4_at = Some(at);
+                    v.md4_at = Deadline::at(at);
                 }
                 if matches!(af, Af::V6 | Af::Both) && v.addrs.has_v6() {
-                    v.md6_at = Some(at);
+                    v.md6_at = Deadline::at(at);
                 }
             }
             State::Master => {
-                let Some(v) = self.table.get_mut(slot) else {
-                    return;
-                };
                 // FreeBSD's quirk, kept for identical timing on the wire: the
                 // arm from setrun uses the raw skew; re-arms after each
                 // advert use the demoted one.
-                v.ad_at = Some(now.after_ns(advert_interval(v, u32::from(v.cfg.advskew))));
+                v.ad_at = Deadline::at(now.after_ns(advert_interval(v, u32::from(v.cfg.advskew))));
             }
         }
     }
@@ -171,8 +172,8 @@ impl Engine {
         let Some(v) = self.table.get_mut(slot) else {
             return;
         };
-        v.md4_at = None;
-        v.md6_at = None;
+        v.md4_at = Deadline::NONE;
+        v.md6_at = Deadline::NONE;
         let ev = Event::Announce {
             id: super::VhidId { slot, gen: v.gen },
             iface: v.iface,
@@ -220,7 +221,7 @@ impl Engine {
             None => return,
         };
         if let Some(v) = self.table.get_mut(slot) {
-            v.ad_at = Some(now.after_ns(advert_interval(v, skew)));
+            v.ad_at = Deadline::at(now.after_ns(advert_interval(v, skew)));
         }
     }
 
@@ -240,6 +241,7 @@ impl Engine {
     }
 
     /// Puts the vhid's earliest deadline into the timer heap.
+    #[inline(always)]
     pub(crate) fn rearm(&mut self, slot: u32) {
         let at = self.table.get(slot).and_then(Vhid::next_deadline);
         self.timers.set(slot, at);
@@ -260,17 +262,17 @@ impl Engine {
                 self.timers.set(slot, None);
                 continue;
             };
-            let ad = v.ad_at.is_some_and(|t| t <= now);
-            let md4 = v.md4_at.is_some_and(|t| t <= now);
-            let md6 = v.md6_at.is_some_and(|t| t <= now);
+            let ad = v.ad_at.is_due(now);
+            let md4 = v.md4_at.is_due(now);
+            let md6 = v.md6_at.is_due(now);
             if md4 {
-                v.md4_at = None;
+                v.md4_at = Deadline::NONE;
             }
             if md6 {
-                v.md6_at = None;
+                v.md6_at = Deadline::NONE;
             }
             if ad {
-                v.ad_at = None;
+                v.ad_at = Deadline::NONE;
             }
             let state = v.state;
             if ad && state == State::Master {

@@ -37,6 +37,7 @@ pub use time::Instant;
 
 use crate::util::{try_push, Ring};
 use table::Table;
+use time::Deadline;
 use timers::TimerHeap;
 use vhid::Vhid;
 
@@ -383,7 +384,7 @@ impl Engine {
         match state {
             State::Backup => {
                 if let Some(v) = self.table.get_mut(slot) {
-                    v.ad_at = None;
+                    v.ad_at = Deadline::NONE;
                 }
                 self.set_state(slot, State::Backup, Reason::UserRequested);
                 self.setrun(now, slot, machine::Af::Both);

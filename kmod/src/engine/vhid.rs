@@ -6,7 +6,7 @@ use super::addrs::Addrs;
 use super::config::{ConfigError, Version, VhidConfig, MAX_SKEW};
 use super::state::State;
 use super::stats::VhidStats;
-use super::time::Instant;
+use super::time::{Deadline, Instant};
 use super::IfIndex;
 
 /// What the vhid still has to hand to the driver.
@@ -28,9 +28,10 @@ pub(crate) struct Vhid {
     pub counter: u64,
     /// No counter seen or drawn yet: the first advert draws a random one.
     pub counter_init: bool,
-    pub ad_at: Option<Instant>,
-    pub md4_at: Option<Instant>,
-    pub md6_at: Option<Instant>,
+    /// Advert timer (MASTER) and master-down timers per family (BACKUP).
+    pub ad_at: Deadline,
+    pub md4_at: Deadline,
+    pub md6_at: Deadline,
     /// VRRP: the master's advertised interval, centiseconds.
     pub master_inter: u16,
     /// The interface-down demotion is applied for this vhid (`sc_suppress`).
@@ -58,9 +59,9 @@ impl Vhid {
             addrs,
             counter: 0,
             counter_init: true,
-            ad_at: None,
-            md4_at: None,
-            md6_at: None,
+            ad_at: Deadline::NONE,
+            md4_at: Deadline::NONE,
+            md6_at: Deadline::NONE,
             master_inter,
             suppressed: false,
             sendad_errors: 0,
@@ -79,18 +80,13 @@ impl Vhid {
 
     /// The earliest of the three timers, the vhid's key in the timer heap.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let earlier = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
-            (Some(x), Some(y)) => Some(if y < x { y } else { x }),
-            (x, None) => x,
-            (None, y) => y,
-        };
-        earlier(earlier(self.ad_at, self.md4_at), self.md6_at)
+        self.ad_at.min(self.md4_at).min(self.md6_at).get()
     }
 
     pub fn stop_timers(&mut self) {
-        self.ad_at = None;
-        self.md4_at = None;
-        self.md6_at = None;
+        self.ad_at = Deadline::NONE;
+        self.md4_at = Deadline::NONE;
+        self.md6_at = Deadline::NONE;
     }
 
     pub fn is_vrrp(&self) -> bool {

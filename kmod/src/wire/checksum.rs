@@ -22,26 +22,26 @@ fn fold(sum: u64) -> u16 {
 /// An odd trailing byte counts as the high byte of a word padded with zero.
 /// A buffer whose checksum field is correct sums to `0xffff`.
 ///
-/// Sums big-endian 32-bit words: a 32-bit word is two 16-bit words, and
-/// the carries out of the low half land in the high half, which folding
-/// adds back (RFC 1071 §2(B)), so the result is the 16-bit word sum with a
-/// quarter of the additions. This is on the input path of every advert.
+/// Sums 32-bit words in native byte order: a 32-bit word is two 16-bit
+/// words, the carries out of the low half land in the high half and the
+/// fold adds the end-around carries back; and the one's-complement sum of
+/// byte-swapped words is the byte-swapped sum (RFC 1071 §2(A), (B)), so one
+/// swap at the end gives the big-endian 16-bit word sum with a quarter of
+/// the additions. This is on the input path of every advert.
 pub fn data(bytes: &[u8]) -> u16 {
-    let mut words = bytes.chunks_exact(4);
+    let (words, tail) = bytes.as_chunks::<4>();
     // A u64 cannot overflow here: it would take 2^32 words.
-    let mut sum: u64 = 0;
-    for w in &mut words {
-        if let Ok(w) = <[u8; 4]>::try_from(w) {
-            sum += u64::from(u32::from_be_bytes(w));
-        }
-    }
-    sum += match *words.remainder() {
-        [a] => u64::from(a) << 8,
-        [a, b] => u64::from(u16::from_be_bytes([a, b])),
-        [a, b, c] => u64::from(u16::from_be_bytes([a, b])) + (u64::from(c) << 8),
+    let mut sum: u64 = words
+        .iter()
+        .map(|w| u64::from(u32::from_ne_bytes(*w)))
+        .sum();
+    sum += match *tail {
+        [a] => u64::from(u16::from_ne_bytes([a, 0])),
+        [a, b] => u64::from(u16::from_ne_bytes([a, b])),
+        [a, b, c] => u64::from(u16::from_ne_bytes([a, b])) + u64::from(u16::from_ne_bytes([c, 0])),
         _ => 0,
     };
-    fold(sum)
+    u16::from_be(fold(sum))
 }
 
 /// Adds partial sums obtained from [`data`] or the pseudo-header functions.
