@@ -375,6 +375,7 @@ impl Prepared {
     }
 
     /// The HMAC field of the advert carrying `counter`.
+    #[inline(always)]
     pub fn sign(&self, tail: &[u8], counter: u64) -> [u8; DIGEST_LEN] {
         state_bytes(&self.outer_digest(tail, counter))
     }

@@ -5,10 +5,11 @@
 use core::net::IpAddr;
 
 use super::io::{Event, Received};
-use super::machine::{vrrp_skew, Af};
+use super::machine::{arm, runnable, vrrp_skew, Af};
 use super::state::{Reason, State};
 use super::stats::Drop;
 use super::time::{carp_tv_us, Deadline};
+use super::vhid::demoted_skew;
 use super::Engine;
 use crate::wire::{self, CarpPacket, CarpRepr, VrrpPacket, VrrpRepr, CARP_HEADER_LEN, CARP_TTL};
 
@@ -121,17 +122,18 @@ impl Engine {
         v.stats.adverts_in = v.stats.adverts_in.saturating_add(1);
         v.last_peer = Some(rx.src);
         self.carp_elect(now, slot, &ch, v6);
-        self.rearm(slot);
         Ok(())
     }
 
-    /// §3.3: compare the advertised interval with ours, as timevals.
+    /// §3.3: compare the advertised interval with ours, as timevals, and
+    /// re-arm the vhid's timer.
     #[inline(always)]
     fn carp_elect(&mut self, now: super::Instant, slot: u32, ch: &CarpRepr, v6: bool) {
-        let Some(v) = self.table.get(slot) else {
+        let Some(v) = self.table.get_mut(slot) else {
             return;
         };
-        let skew = self.demoted(v);
+        let k = &self.knobs;
+        let skew = demoted_skew(v.cfg.advskew, k.demotion, k.suppress_preempt);
         let sc_tv = carp_tv_us(u32::from(v.cfg.advbase), skew);
         let ch_tv = carp_tv_us(u32::from(ch.advbase), u32::from(ch.advskew));
         let af = if v6 { Af::V6 } else { Af::V4 };
@@ -149,16 +151,25 @@ impl Engine {
                 if preempt && sc_tv < ch_tv {
                     self.stats.preempt = self.stats.preempt.saturating_add(1);
                     self.master_down(now, slot, Reason::PreemptingSlowerMaster);
+                    self.rearm(slot);
                     return;
                 }
                 let will_time_out = carp_tv_us(3 * u32::from(v.cfg.advbase), skew);
                 if will_time_out < ch_tv {
                     self.master_down(now, slot, Reason::MasterWillTimeOut);
+                    self.rearm(slot);
                     return;
                 }
-                self.setrun(now, slot, af);
+                // `carp_setrun` on a BACKUP, the usual case: only its
+                // master-down timer moves, so do it on the vhid in hand.
+                if runnable(k, &self.ifaces, v) {
+                    arm(v, now, af);
+                }
+                self.timers.set(slot, v.next_deadline());
+                return;
             }
         }
+        self.rearm(slot);
     }
 
     /// MASTER hears a better (or equal) master: BACKUP, re-arm master-down.

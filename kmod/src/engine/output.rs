@@ -57,6 +57,7 @@ impl Engine {
 
     /// Takes a slot with nothing left to send off the queue, and frees a
     /// dying one now that its bow-out is out.
+    #[inline(always)]
     fn finish_slot(&mut self, slot: u32) {
         self.txq.pop_front();
         let dying = match self.table.get_mut(slot) {
@@ -80,7 +81,12 @@ impl Engine {
             .iface(iface)
             .map(|i| (i.v4, i.v6))
             .unwrap_or((None, None));
-        let first_counter = self.next_random();
+        // Drawn only for a vhid's first advert: it costs a splitmix round.
+        let first_counter = if self.table.get(slot).is_some_and(|v| v.counter_init) {
+            self.next_random()
+        } else {
+            0
+        };
         let v = self.table.get_mut(slot)?;
         let bowout = v.pending & pending::BOWOUT != 0;
         let (src, dst, multicast) = if v4 {

@@ -68,7 +68,9 @@ impl<T> Ring<T> {
         if self.len >= cap {
             return Err(value);
         }
-        let i = (self.head + self.len) % cap;
+        // head < cap and len < cap: one wrap at most, no division.
+        let i = self.head + self.len;
+        let i = if i >= cap { i - cap } else { i };
         match self.buf.get_mut(i) {
             Some(slot) => {
                 *slot = Some(value);
@@ -92,7 +94,11 @@ impl<T> Ring<T> {
         }
         let cap = self.buf.len();
         let v = self.buf.get_mut(self.head).and_then(Option::take);
-        self.head = (self.head + 1) % cap;
+        self.head = if self.head + 1 >= cap {
+            0
+        } else {
+            self.head + 1
+        };
         self.len -= 1;
         v
     }

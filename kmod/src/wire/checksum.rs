@@ -22,25 +22,33 @@ fn fold(sum: u64) -> u16 {
 /// An odd trailing byte counts as the high byte of a word padded with zero.
 /// A buffer whose checksum field is correct sums to `0xffff`.
 ///
-/// Sums 32-bit words in native byte order: a 32-bit word is two 16-bit
-/// words, the carries out of the low half land in the high half and the
-/// fold adds the end-around carries back; and the one's-complement sum of
-/// byte-swapped words is the byte-swapped sum (RFC 1071 §2(A), (B)), so one
-/// swap at the end gives the big-endian 16-bit word sum with a quarter of
-/// the additions. This is on the input path of every advert.
+/// Sums 64-bit words in native byte order with end-around carry: a 64-bit
+/// word is four 16-bit words and 2^16 = 1 in one's-complement arithmetic,
+/// so the carries out of each half land in the next and those out of the
+/// top count once each; and the one's-complement sum of byte-swapped words
+/// is the byte-swapped sum (RFC 1071 §2(A), (B)), so one swap at the end
+/// gives the big-endian 16-bit word sum with an eighth of the additions.
+/// This is on the input and output path of every advert.
 pub fn data(bytes: &[u8]) -> u16 {
-    let (words, tail) = bytes.as_chunks::<4>();
-    // A u64 cannot overflow here: it would take 2^32 words.
-    let mut sum: u64 = words
+    let (words, tail) = bytes.as_chunks::<8>();
+    let mut sum: u64 = 0;
+    // Carries out of bit 63: one per word at most, so no overflow.
+    let mut carries: u64 = 0;
+    for w in words {
+        let (s, c) = sum.overflowing_add(u64::from_ne_bytes(*w));
+        sum = s;
+        carries += u64::from(c);
+    }
+    let (w4, tail) = tail.as_chunks::<4>();
+    let (w2, tail) = tail.as_chunks::<2>();
+    let short = w4
         .iter()
         .map(|w| u64::from(u32::from_ne_bytes(*w)))
-        .sum();
-    sum += match *tail {
-        [a] => u64::from(u16::from_ne_bytes([a, 0])),
-        [a, b] => u64::from(u16::from_ne_bytes([a, b])),
-        [a, b, c] => u64::from(u16::from_ne_bytes([a, b])) + u64::from(u16::from_ne_bytes([c, 0])),
-        _ => 0,
-    };
+        .chain(w2.iter().map(|w| u64::from(u16::from_ne_bytes(*w))))
+        .chain(tail.iter().map(|&b| u64::from(u16::from_ne_bytes([b, 0]))))
+        .sum::<u64>();
+    // Each term is below 2^33: the sum cannot overflow.
+    let sum = (sum & 0xffff_ffff) + (sum >> 32) + carries + short;
     u16::from_be(fold(sum))
 }
 
