@@ -9,6 +9,7 @@
 
 mod addrs;
 mod config;
+mod events;
 mod input;
 mod io;
 mod machine;
@@ -36,6 +37,7 @@ pub use stats::{Drop, Stats, VhidStats};
 pub use time::Instant;
 
 use crate::util::{try_push, Ring};
+use events::EventQueue;
 use table::Table;
 use time::Deadline;
 use timers::TimerHeap;
@@ -91,8 +93,7 @@ pub struct Engine {
     timers: TimerHeap,
     /// Slots with adverts to hand out, each at most once.
     txq: Ring<u32>,
-    events: Ring<Event>,
-    events_dropped: u64,
+    events: EventQueue,
     rng: u64,
 }
 
@@ -112,8 +113,7 @@ impl Engine {
             ifaces: Vec::new(),
             timers: TimerHeap::default(),
             txq: Ring::new(),
-            events: Ring::new(),
-            events_dropped: 0,
+            events: EventQueue::default(),
             rng: 0x9e37_79b9_7f4a_7c15,
         }
     }
@@ -498,7 +498,7 @@ impl Engine {
 
     /// Events that did not fit the queue because the driver did not drain it.
     pub fn events_dropped(&self) -> u64 {
-        self.events_dropped
+        self.events.dropped()
     }
 
     pub fn is_master(&self, iface: IfIndex, vhid: u8) -> bool {
@@ -567,13 +567,11 @@ impl Engine {
 
     fn push_event(&mut self, ev: Event) {
         // Capacity was reserved at configuration; never grow here.
-        if self.events.push_back(ev).is_err() {
-            self.events_dropped = self.events_dropped.saturating_add(1);
-        }
+        self.events.push(ev);
     }
 
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        self.events.pop()
     }
 
     fn demoted(&self, v: &Vhid) -> u32 {
