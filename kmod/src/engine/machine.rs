@@ -269,13 +269,13 @@ impl Engine {
             v.stats.send_errors = v.stats.send_errors.saturating_add(1);
             v.sendad_success = 0;
             v.sendad_errors = v.sendad_errors.saturating_add(1);
-            if v.sendad_errors == super::config::SENDAD_MAX_ERRORS {
+            if u32::from(v.sendad_errors) == super::config::SENDAD_MAX_ERRORS {
                 self.demote(now, factor, DemoteReason::SendError);
                 self.adjust_suppress_preempt(now, 1);
             }
-        } else if v.sendad_errors >= super::config::SENDAD_MAX_ERRORS {
-            v.sendad_success += 1;
-            if v.sendad_success >= super::config::SENDAD_MIN_SUCCESS {
+        } else if u32::from(v.sendad_errors) >= super::config::SENDAD_MAX_ERRORS {
+            v.sendad_success = v.sendad_success.saturating_add(1);
+            if u32::from(v.sendad_success) >= super::config::SENDAD_MIN_SUCCESS {
                 v.sendad_errors = 0;
                 v.sendad_success = 0;
                 self.demote(now, -factor, DemoteReason::SendOk);

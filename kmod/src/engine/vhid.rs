@@ -36,8 +36,12 @@ pub(crate) struct Vhid {
     pub master_inter: u16,
     /// The interface-down demotion is applied for this vhid (`sc_suppress`).
     pub suppressed: bool,
-    pub sendad_errors: u32,
-    pub sendad_success: u32,
+    /// `sc_sendad_errors` / `sc_sendad_success`: they only count to
+    /// [`SENDAD_MAX_ERRORS`](super::config::SENDAD_MAX_ERRORS) and
+    /// [`SENDAD_MIN_SUCCESS`](super::config::SENDAD_MIN_SUCCESS), so a
+    /// saturating byte each behaves the same.
+    pub sendad_errors: u8,
+    pub sendad_success: u8,
     pub pending: u8,
     pub queued: bool,
     /// Removed by configuration; the slot lives until its bow-out is sent.
