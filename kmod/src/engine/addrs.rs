@@ -17,6 +17,10 @@ use crate::util::{extend_within_capacity, push_within_capacity};
 /// small enough that the HMAC message length fits its 32-bit field.
 pub const MAX_ADDRS: usize = u16::MAX as usize;
 
+/// Bytes of [`Addrs`] besides its [`Prepared`] state.
+pub(crate) const HEADER_BYTES: usize =
+    core::mem::size_of::<Addrs>() - core::mem::size_of::<Prepared>();
+
 pub(crate) struct Addrs {
     /// IPv4 octets, then IPv6 octets, then the HMAC prefix tail, padded
     /// with zeros to whole 8-byte words so it is copied word by word.

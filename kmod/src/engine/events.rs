@@ -80,6 +80,9 @@ fn state(bits: u8) -> State {
     State::from_u32(u32::from(bits & 3)).unwrap_or_default()
 }
 
+/// Bytes of one queued event.
+pub(crate) const EVENT_BYTES: usize = core::mem::size_of::<Packed>();
+
 #[derive(Default)]
 pub(crate) struct EventQueue {
     ring: Ring<Packed>,

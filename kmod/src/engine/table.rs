@@ -176,6 +176,9 @@ impl Table {
         let _ = self.rebuild(size);
     }
 
+    /// Out of line: the transmit path calls it only for a vhid whose
+    /// bow-out just went out, and inlining it there costs every advert.
+    #[inline(never)]
     pub fn remove(&mut self, slot: u32) {
         let was_live = self.get(slot).is_some_and(|v| !v.dying);
         if self

@@ -20,6 +20,9 @@ struct Entry {
     slot: u32,
 }
 
+/// Heap bytes per vhid: its entry and its position.
+pub(crate) const BYTES_PER_SLOT: usize = core::mem::size_of::<Entry>() + 4;
+
 impl Entry {
     fn key(self) -> (u64, u32) {
         (self.at, self.slot)
