@@ -193,6 +193,7 @@ impl<T: AsRef<[u8]>> AsRef<[u8]> for Packet<T> {
 
 /// The checksum sum of an advert: unrolled for the usual exact header,
 /// the general loop when anything follows it.
+#[inline(always)]
 fn header_sum(bytes: &[u8]) -> u16 {
     match <&[u8; HEADER_LEN]>::try_from(bytes) {
         Ok(header) => checksum::data_array(header),
