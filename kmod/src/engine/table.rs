@@ -8,7 +8,7 @@ use core::ops::Range;
 use super::config::{ConfigError, VhidConfig};
 use super::vhid::Vhid;
 use super::IfIndex;
-use crate::util::{try_push, try_resize};
+use crate::util::{reserve_chunked, try_push, try_resize};
 
 const EMPTY: u32 = 0;
 const MIN_INDEX: usize = 16;
@@ -153,6 +153,8 @@ impl Table {
                 s
             }
             None => {
+                let n = self.slots.len() + 1;
+                reserve_chunked(&mut self.slots, n).map_err(|_| ConfigError::NoMemory)?;
                 try_push(&mut self.slots, None).map_err(|_| ConfigError::NoMemory)?;
                 self.slots.len() - 1
             }

@@ -7,7 +7,7 @@
 use alloc::vec::Vec;
 
 use super::time::Instant;
-use crate::util::{push_within_capacity, try_resize};
+use crate::util::{push_within_capacity, reserve_chunked, try_resize};
 
 const NONE: u32 = u32::MAX;
 
@@ -43,10 +43,8 @@ impl TimerHeap {
         if self.pos.len() >= slots {
             return true;
         }
-        if self
-            .heap
-            .try_reserve(slots.saturating_sub(self.heap.len()))
-            .is_err()
+        if reserve_chunked(&mut self.heap, slots).is_err()
+            || reserve_chunked(&mut self.pos, slots).is_err()
         {
             return false;
         }
