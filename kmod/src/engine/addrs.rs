@@ -4,14 +4,15 @@
 //! `carp_softc` (`carp_hmac_prepare`). Here one exactly sized buffer holds
 //! the IPv4 addresses, the IPv6 addresses and the HMAC's prefix tail (the
 //! bytes after the last whole SHA-1 block, see [`crate::auth`]), so a vhid
-//! with one address costs one small allocation and no spare capacity.
+//! with one address costs one small allocation, no spare capacity, and an
+//! 8-byte handle ([`ThinBytes`]).
 
 use alloc::vec::Vec;
 use core::net::IpAddr;
 
 use super::config::ConfigError;
 use crate::auth::{Key, Prepared, Signer};
-use crate::util::{extend_within_capacity, push_within_capacity};
+use crate::util::{extend_within_capacity, push_within_capacity, ThinBytes};
 
 /// Addresses per family and vhid; far more than any interface carries, and
 /// small enough that the HMAC message length fits its 32-bit field.
@@ -24,7 +25,7 @@ pub(crate) const HEADER_BYTES: usize =
 pub(crate) struct Addrs {
     /// IPv4 octets, then IPv6 octets, then the HMAC prefix tail, padded
     /// with zeros to whole 8-byte words so it is copied word by word.
-    buf: Vec<u8>,
+    buf: ThinBytes,
     n4: u16,
     n6: u16,
     hmac: Prepared,
@@ -34,7 +35,7 @@ impl Addrs {
     /// No addresses yet; the HMAC is prepared for the empty set.
     pub fn new(key: &Key, vhid: u8) -> Result<Addrs, ConfigError> {
         let mut a = Addrs {
-            buf: Vec::new(),
+            buf: ThinBytes::empty(),
             n4: 0,
             n6: 0,
             hmac: *Signer::new(key, vhid, &[], &[]).prepared(),
@@ -63,11 +64,12 @@ impl Addrs {
 
     /// The IPv4 addresses back to back, as a VRRP advert lists them.
     pub fn v4_bytes(&self) -> &[u8] {
-        self.buf.get(..self.v6_start()).unwrap_or(&[])
+        self.buf.as_slice().get(..self.v6_start()).unwrap_or(&[])
     }
 
     pub fn v6_bytes(&self) -> &[u8] {
         self.buf
+            .as_slice()
             .get(self.v6_start()..self.tail_start())
             .unwrap_or(&[])
     }
@@ -88,7 +90,7 @@ impl Addrs {
     }
 
     fn tail(&self) -> &[u8] {
-        self.buf.get(self.tail_start()..).unwrap_or(&[])
+        self.buf.as_slice().get(self.tail_start()..).unwrap_or(&[])
     }
 
     /// The HMAC field of the advert carrying `counter`.
@@ -171,7 +173,7 @@ impl Addrs {
                 break;
             }
         }
-        self.buf = fresh;
+        self.buf = ThinBytes::try_from_slice(&fresh).ok_or(ConfigError::NoMemory)?;
         self.n4 = n4 as u16;
         self.n6 = n6 as u16;
         self.hmac = *signer.prepared();

@@ -55,10 +55,7 @@ impl Engine {
 
     /// Our own advert echoed back by the segment (FreeBSD: badif).
     fn looped(&self, rx: &Received<'_>) -> bool {
-        self.iface(rx.iface).is_some_and(|i| match rx.src {
-            IpAddr::V4(a) => i.v4 == Some(a),
-            IpAddr::V6(a) => i.v6 == Some(a),
-        })
+        self.iface(rx.iface).is_some_and(|i| is_own(i, rx))
     }
 
     /// `carp_find_ifa`: the vhid on the receiving interface, which must
@@ -94,9 +91,13 @@ impl Engine {
             wire::Error::Version => Drop::BadVersion,
             _ => Drop::BadLength,
         })?;
-        if self.looped(rx) {
+        // One interface lookup for the loop check and, later, carp_setrun's
+        // "parent up" (the vhid found is on this interface).
+        let parent = self.iface(rx.iface);
+        if parent.is_some_and(|i| is_own(i, rx)) {
             return Err(Drop::Looped);
         }
+        let parent_up = parent.is_none_or(|i| i.up);
         let slot = self.find_vhid(rx, ch.vhid, v6)?;
         let v = self.table.get_mut(slot).ok_or(Drop::UnknownVhid)?;
         if v.is_vrrp() {
@@ -111,7 +112,8 @@ impl Engine {
             v.stats.bad_ttl = v.stats.bad_ttl.saturating_add(1);
             return Err(Drop::BadTtl);
         }
-        if !v.addrs.verify(ch.counter, &ch.digest) {
+        // The digest straight from the packet: no copy on the hot path.
+        if !v.addrs.verify(ch.counter, packet.digest()) {
             v.stats.bad_auth = v.stats.bad_auth.saturating_add(1);
             return Err(Drop::BadAuth);
         }
@@ -121,14 +123,21 @@ impl Engine {
         v.counter_init = false;
         v.stats.adverts_in = v.stats.adverts_in.saturating_add(1);
         v.last_peer = Some(rx.src);
-        self.carp_elect(now, slot, &ch, v6);
+        self.carp_elect(now, slot, &ch, v6, parent_up);
         Ok(())
     }
 
     /// §3.3: compare the advertised interval with ours, as timevals, and
     /// re-arm the vhid's timer.
     #[inline(always)]
-    fn carp_elect(&mut self, now: super::Instant, slot: u32, ch: &CarpRepr, v6: bool) {
+    fn carp_elect(
+        &mut self,
+        now: super::Instant,
+        slot: u32,
+        ch: &CarpRepr,
+        v6: bool,
+        parent_up: bool,
+    ) {
         let Some(v) = self.table.get_mut(slot) else {
             return;
         };
@@ -162,7 +171,7 @@ impl Engine {
                 }
                 // `carp_setrun` on a BACKUP, the usual case: only its
                 // master-down timer moves, so do it on the vhid in hand.
-                if runnable(k, &self.ifaces, v) {
+                if runnable(k, v, parent_up) {
                     arm(v, now, af);
                 }
                 self.timers.set(slot, v.next_deadline());
@@ -264,6 +273,14 @@ impl Engine {
         }
         self.rearm(slot);
         Ok(())
+    }
+}
+
+/// Whether `rx` comes from the parent's own address: our advert echoed.
+fn is_own(i: &super::Iface, rx: &Received<'_>) -> bool {
+    match rx.src {
+        IpAddr::V4(a) => i.v4 == Some(a),
+        IpAddr::V6(a) => i.v6 == Some(a),
     }
 }
 

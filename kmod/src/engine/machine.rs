@@ -70,7 +70,7 @@ impl Engine {
     /// Whether a vhid may run: parent up, at least one address, carp allowed.
     #[inline(always)]
     fn runnable(&self, v: &Vhid) -> bool {
-        runnable(&self.knobs, &self.ifaces, v)
+        runnable(&self.knobs, v, self.iface_up(v.iface))
     }
 
     /// `carp_setrun`: arms the timers the current state needs. INIT moves
@@ -287,17 +287,12 @@ impl Engine {
     }
 }
 
-/// Whether a vhid may run: parent up, at least one address, carp allowed.
-/// Takes the fields so the input path can ask while it holds the vhid.
+/// Whether a vhid may run: parent up (`parent_up`, the caller looked its
+/// interface up), at least one address, carp allowed. Takes the fields so
+/// the input path can ask while it holds the vhid.
 #[inline(always)]
-pub(crate) fn runnable(knobs: &super::Knobs, ifaces: &[super::Iface], v: &Vhid) -> bool {
-    knobs.allow
-        && v.has_addrs()
-        && !v.dying
-        && ifaces
-            .iter()
-            .find(|i| i.index == v.iface)
-            .is_none_or(|i| i.up)
+pub(crate) fn runnable(knobs: &super::Knobs, v: &Vhid, parent_up: bool) -> bool {
+    knobs.allow && v.has_addrs() && !v.dying && parent_up
 }
 
 /// The timer half of `carp_setrun` for a running vhid: a BACKUP (re)arms

@@ -7,8 +7,10 @@
 //! allocation becomes ENOMEM instead of a panic.
 
 mod ring;
+mod thin;
 
 pub use ring::Ring;
+pub use thin::ThinBytes;
 
 use alloc::collections::TryReserveError;
 use alloc::vec::Vec;
