@@ -22,15 +22,20 @@
 //!
 //! [`Signer`] does what `carp_hmac_prepare()` does: it runs SHA-1 over the
 //! ipad block and the address lists once, when the key or the addresses
-//! change, and it also lays out the padded final block(s) in advance. Signing
-//! or verifying one advert then costs one compression for the inner hash
-//! (two only if the buffered prefix leaves fewer than 17 bytes in its block)
-//! and one for the outer hash. Nothing here allocates.
+//! change, and keeps the prefix bytes after the last whole block (the
+//! *tail*). Signing or verifying one advert then costs one compression for
+//! the inner hash (two only if the tail leaves fewer than 17 bytes in its
+//! block) and one for the outer hash. Nothing here allocates.
+//!
+//! [`Prepared`] is the same state without the tail bytes (44 bytes instead
+//! of 108): the engine keeps the tail next to the vhid's addresses, in the
+//! one buffer it allocates per vhid anyway.
 
 use core::fmt;
 
 use hmac::{Hmac, Mac};
 use sha1::digest::generic_array::GenericArray;
+use sha1::digest::typenum::U64;
 use sha1::Sha1;
 
 /// Size of the kernel's `sc_key` (`CARP_KEY_LEN`).
@@ -126,8 +131,9 @@ std::thread_local! {
 fn compress(state: &mut [u32; 5], block: &[u8; BLOCK_LEN]) {
     #[cfg(test)]
     COMPRESSIONS.with(|c| c.set(c.get() + 1));
-    let block = GenericArray::from(*block);
-    sha1::compress(state, core::slice::from_ref(&block));
+    // A view, not a copy: `GenericArray<u8, U64>` is `[u8; 64]`.
+    let block: &GenericArray<u8, U64> = block.into();
+    sha1::compress(state, core::slice::from_ref(block));
 }
 
 fn state_bytes(state: &[u32; 5]) -> [u8; DIGEST_LEN] {
@@ -244,29 +250,168 @@ fn for_each_prefix_part(vhid: u8, v4: &[[u8; 4]], v6: &[[u8; 16]], mut sink: imp
     }
 }
 
+/// The final block of the outer hash: the inner digest (written per
+/// advert) in bytes 0..20, then SHA-1's padding for a 64 + 20 byte message.
+// Evaluated at compile time: an index out of range fails the build.
+#[allow(clippy::indexing_slicing)]
+const OUTER_FINAL: [u8; BLOCK_LEN] = {
+    let mut b = [0u8; BLOCK_LEN];
+    b[DIGEST_LEN] = 0x80;
+    let bits = (((BLOCK_LEN + DIGEST_LEN) * 8) as u64).to_be_bytes();
+    let mut i = 0;
+    while i < 8 {
+        b[BLOCK_LEN - 8 + i] = bits[i];
+        i += 1;
+    }
+    b
+};
+
+/// The HMAC of one vhid precomputed as far as it can be, without the tail
+/// bytes of the address prefix (see the module docs); each call takes them
+/// as `tail`, which must start with the bytes [`Signer::tail`] gave for the
+/// same key and addresses (what follows them is ignored).
+#[derive(Clone, Copy)]
+pub struct Prepared {
+    /// Inner SHA-1 state after the ipad block and every whole block of the
+    /// address prefix.
+    inner: [u32; 5],
+    /// Outer SHA-1 state after the opad block.
+    outer: [u32; 5],
+    /// Bytes of the inner message (ipad block, prefix, counter): gives the
+    /// tail length and SHA-1's length field. The engine caps the address
+    /// count far below what would overflow it.
+    msg_len: u32,
+}
+
+impl fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The states are as good as the key: show nothing.
+        f.debug_struct("Prepared").finish_non_exhaustive()
+    }
+}
+
+impl Prepared {
+    /// How many tail bytes the calls expect (0..=63).
+    pub fn tail_len(&self) -> usize {
+        (self.msg_len as usize).wrapping_sub(COUNTER_LEN) % BLOCK_LEN
+    }
+
+    /// The inner hash of the advert carrying `counter`: the tail, the
+    /// counter, 0x80, zeros and the bit length in one block, or in two when
+    /// fewer than 17 bytes are left after the tail.
+    ///
+    /// `tail` holds the [`tail_len`](Prepared::tail_len) tail bytes and may
+    /// go on: the tail is copied in whole 8-byte words when `tail` is long
+    /// enough (no `memcpy` call on the packet path), and whatever comes
+    /// after the tail lands where the counter is written next.
+    #[inline(always)]
+    fn inner_digest(&self, tail: &[u8], counter: u64) -> [u32; 5] {
+        let at = self.tail_len();
+        let bits = u64::from(self.msg_len).wrapping_mul(8).to_be_bytes();
+        let mut inner = self.inner;
+        if at + COUNTER_LEN + PAD_MIN <= BLOCK_LEN {
+            let mut block = [0u8; BLOCK_LEN];
+            let words = at.div_ceil(COUNTER_LEN);
+            let (dst, _) = block.as_chunks_mut::<COUNTER_LEN>();
+            match (
+                dst.get_mut(..words),
+                tail.as_chunks::<COUNTER_LEN>().0.get(..words),
+            ) {
+                (Some(dst), Some(src)) => {
+                    for (d, s) in dst.iter_mut().zip(src) {
+                        *d = *s;
+                    }
+                }
+                _ => {
+                    if let (Some(dst), Some(src)) = (block.get_mut(..at), tail.get(..at)) {
+                        dst.copy_from_slice(src);
+                    }
+                }
+            }
+            if let Some(dst) = block.get_mut(at..at + COUNTER_LEN) {
+                dst.copy_from_slice(&counter.to_be_bytes());
+            }
+            if let Some(b) = block.get_mut(at + COUNTER_LEN) {
+                *b = 0x80;
+            }
+            if let Some(dst) = block.last_chunk_mut::<8>() {
+                *dst = bits;
+            }
+            compress(&mut inner, &block);
+        } else {
+            // Rare: a prefix tail of 48..=63 bytes (many addresses).
+            let mut blocks = [[0u8; BLOCK_LEN]; 2];
+            let flat = blocks.as_flattened_mut();
+            if let (Some(dst), Some(src)) = (flat.get_mut(..at), tail.get(..at)) {
+                dst.copy_from_slice(src);
+            }
+            if let Some(dst) = flat.get_mut(at..at + COUNTER_LEN) {
+                dst.copy_from_slice(&counter.to_be_bytes());
+            }
+            if let Some(b) = flat.get_mut(at + COUNTER_LEN) {
+                *b = 0x80;
+            }
+            if let Some(dst) = flat.last_chunk_mut::<8>() {
+                *dst = bits;
+            }
+            for block in &blocks {
+                compress(&mut inner, block);
+            }
+        }
+        inner
+    }
+
+    /// The HMAC as SHA-1 state words (the digest, big-endian).
+    #[inline(always)]
+    fn outer_digest(&self, tail: &[u8], counter: u64) -> [u32; 5] {
+        let inner = self.inner_digest(tail, counter);
+        let mut block = OUTER_FINAL;
+        for (dst, word) in block.chunks_exact_mut(4).zip(inner) {
+            dst.copy_from_slice(&word.to_be_bytes());
+        }
+        let mut outer = self.outer;
+        compress(&mut outer, &block);
+        outer
+    }
+
+    /// The HMAC field of the advert carrying `counter`.
+    #[inline(always)]
+    pub fn sign(&self, tail: &[u8], counter: u64) -> [u8; DIGEST_LEN] {
+        state_bytes(&self.outer_digest(tail, counter))
+    }
+
+    /// Whether `digest` is the HMAC of the advert carrying `counter`.
+    ///
+    /// FreeBSD compares with `bcmp`; we compare in constant time, which
+    /// accepts exactly the same packets.
+    #[inline(always)]
+    pub fn verify(&self, tail: &[u8], counter: u64, digest: &[u8]) -> bool {
+        let Ok(digest) = <&[u8; DIGEST_LEN]>::try_from(digest) else {
+            return false;
+        };
+        let expected = self.outer_digest(tail, counter);
+        // Word-wise XOR-OR against the state words: constant time, and no
+        // conversion of the expected digest to bytes.
+        let diff = expected
+            .iter()
+            .zip(digest.as_chunks::<4>().0)
+            .fold(0u32, |acc, (w, b)| acc | (w ^ u32::from_be_bytes(*b)));
+        core::hint::black_box(diff) == 0
+    }
+}
+
 /// The precomputed HMAC of one vhid: build it whenever the key or the
 /// address set changes, then sign and verify adverts with it.
 #[derive(Clone)]
 pub struct Signer {
-    /// Inner SHA-1 state after the ipad block and every whole block of the
-    /// address prefix.
-    inner: [u32; 5],
-    /// The prefix bytes after the last whole block (fewer than a block):
-    /// the start of the inner hash's final block(s).
-    rem: [u8; BLOCK_LEN - 1],
-    /// How many bytes of `rem` are used; the counter goes right after them.
-    counter_at: u8,
-    /// Bytes of the final inner blocks: one block or two.
-    tail_len: u8,
-    /// Inner message length in bits, for SHA-1's padding.
-    bit_len: u64,
-    /// Outer SHA-1 state after the opad block.
-    outer: [u32; 5],
+    prepared: Prepared,
+    /// The prefix bytes after the last whole block; `prepared.tail_len()`
+    /// of them are used.
+    tail: [u8; BLOCK_LEN - 1],
 }
 
 impl fmt::Debug for Signer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The states are as good as the key: show nothing.
         f.debug_struct("Signer").finish_non_exhaustive()
     }
 }
@@ -278,93 +423,44 @@ impl Signer {
         for_each_prefix_part(vhid, v4, v6, |part| stream.update(part));
 
         let buffered = stream.fill;
-        let tail_blocks = if buffered + COUNTER_LEN + PAD_MIN <= BLOCK_LEN {
-            1
-        } else {
-            2
-        };
         let message_bytes = stream.blocks * BLOCK_LEN as u64 + (buffered + COUNTER_LEN) as u64;
-        let mut rem = [0u8; BLOCK_LEN - 1];
-        if let (Some(dst), Some(src)) = (rem.get_mut(..buffered), stream.buf.get(..buffered)) {
+        let mut tail = [0u8; BLOCK_LEN - 1];
+        if let (Some(dst), Some(src)) = (tail.get_mut(..buffered), stream.buf.get(..buffered)) {
             dst.copy_from_slice(src);
         }
         let mut outer = SHA1_IV;
         compress(&mut outer, &key.padded(OPAD));
 
         Signer {
-            inner: stream.state,
-            rem,
-            counter_at: buffered as u8,
-            tail_len: (tail_blocks * BLOCK_LEN) as u8,
-            bit_len: message_bytes.wrapping_mul(8),
-            outer,
+            prepared: Prepared {
+                inner: stream.state,
+                outer,
+                msg_len: u32::try_from(message_bytes).unwrap_or(u32::MAX),
+            },
+            tail,
         }
+    }
+
+    /// The state without the tail, for callers that keep the tail elsewhere.
+    pub fn prepared(&self) -> &Prepared {
+        &self.prepared
+    }
+
+    /// The tail bytes [`Prepared`]'s calls take.
+    pub fn tail(&self) -> &[u8] {
+        self.tail
+            .get(..self.prepared.tail_len())
+            .unwrap_or(&self.tail)
     }
 
     /// The HMAC field of the advert carrying `counter`.
     pub fn sign(&self, counter: u64) -> [u8; DIGEST_LEN] {
-        // The final inner block(s): prefix remainder, counter, 0x80, zeros,
-        // bit length.
-        let mut tail = [0u8; 2 * BLOCK_LEN];
-        let at = usize::from(self.counter_at);
-        let len = usize::from(self.tail_len);
-        if let (Some(dst), Some(src)) = (tail.get_mut(..at), self.rem.get(..at)) {
-            dst.copy_from_slice(src);
-        }
-        if let Some(dst) = tail.get_mut(at..at + COUNTER_LEN) {
-            dst.copy_from_slice(&counter.to_be_bytes());
-        }
-        if let Some(terminator) = tail.get_mut(at + COUNTER_LEN) {
-            *terminator = 0x80;
-        }
-        if let Some(dst) = tail.get_mut(len.saturating_sub(8)..len) {
-            dst.copy_from_slice(&self.bit_len.to_be_bytes());
-        }
-        let mut inner = self.inner;
-        let used = tail.get(..usize::from(self.tail_len)).unwrap_or(&[]);
-        for block in used.chunks_exact(BLOCK_LEN) {
-            if let Ok(block) = <&[u8; BLOCK_LEN]>::try_from(block) {
-                compress(&mut inner, block);
-            }
-        }
-
-        // Outer message: opad block (already absorbed) || inner digest.
-        let mut block = [0u8; BLOCK_LEN];
-        for (dst, src) in block.iter_mut().zip(state_bytes(&inner)) {
-            *dst = src;
-        }
-        if let Some(terminator) = block.get_mut(DIGEST_LEN) {
-            *terminator = 0x80;
-        }
-        let bit_len = (((BLOCK_LEN + DIGEST_LEN) * 8) as u64).to_be_bytes();
-        for (dst, src) in block.iter_mut().skip(BLOCK_LEN - 8).zip(bit_len) {
-            *dst = src;
-        }
-        let mut outer = self.outer;
-        compress(&mut outer, &block);
-        state_bytes(&outer)
+        self.prepared.sign(&self.tail, counter)
     }
 
     /// Whether `digest` is the HMAC of the advert carrying `counter`.
-    ///
-    /// FreeBSD compares with `bcmp`; we compare in constant time, which
-    /// accepts exactly the same packets.
     pub fn verify(&self, counter: u64, digest: &[u8]) -> bool {
-        if digest.len() != DIGEST_LEN {
-            return false;
-        }
-        let expected = self.sign(counter);
-        // Word-wise XOR-OR: constant time, and a quarter of the byte loop.
-        let diff =
-            expected
-                .chunks_exact(4)
-                .zip(digest.chunks_exact(4))
-                .fold(0u32, |acc, (a, b)| {
-                    let a = a.try_into().map(u32::from_ne_bytes).unwrap_or(0);
-                    let b = b.try_into().map(u32::from_ne_bytes).unwrap_or(!0);
-                    acc | (a ^ b)
-                });
-        core::hint::black_box(diff) == 0
+        self.prepared.verify(&self.tail, counter, digest)
     }
 }
 

@@ -23,6 +23,23 @@ res=$out_dir/results-$mode.md
 cargo build -p carp-sim --release --locked --bin carp-bench 2>&1 | tail -n 1
 bin=${CARGO_TARGET_DIR:-$PWD/target}/release/carp-bench
 
+# "3290" -> "3,290"
+commas() { echo "$1" | sed -e ':a' -e 's/\([0-9]\)\([0-9]\{3\}\)\($\|[,.]\)/\1,\2\3/' -e 'ta'; }
+# verdict NAME FIGURE GOAL UNIT: one final line per goal; FIGURE may be a
+# decimal, "-" when it could not be measured.
+verdicts=()
+verdict() {
+	local v
+	if [ "$2" = - ]; then
+		v="skipped (not measured)"
+	elif awk -v x="$2" -v g="$3" 'BEGIN{exit !(x <= g)}'; then
+		v="met $(commas "$2") <= $(commas "$3") $4"
+	else
+		v="missed $(commas "$2") > $(commas "$3") $4"
+	fi
+	verdicts+=("goal $1: $v")
+}
+
 {
 	echo "# carp-bench ($mode) $(date -u +%Y-%m-%dT%H:%MZ)"
 	echo
@@ -50,17 +67,31 @@ bin=${CARGO_TARGET_DIR:-$PWD/target}/release/carp-bench
 		echo "BACKUP (parse, checksum, lookup, HMAC, election, timer re-arm); emit = advert timer"
 		echo "firing on a MASTER + poll_transmit (HMAC sign, header, checksum, re-arm)."
 		echo
-		if [ "${per[verify]}" -le "$goal" ]; then v=met; else v=MISSED; fi
-		echo "goal: verified advert <= 2 compressions + 400 = $goal instructions: ${per[verify]} ($v)"
-		if [ "${per[hmac]}" -le "$goal" ]; then v=met; else v=MISSED; fi
-		echo "      HMAC verify alone: ${per[hmac]} ($v)"
+		for op in verify emit hmac; do
+			if [ "${per[$op]}" -le "$goal" ]; then v=met; else v=MISSED; fi
+			echo "goal: $op <= 2 compressions + 400 = $goal instructions: ${per[$op]} ($v)"
+		done
+		verdict verified-advert "${per[verify]}" "$goal" instructions
+		verdict emitted-advert "${per[emit]}" "$goal" instructions
+		verdict hmac-verify "${per[hmac]}" "$goal" instructions
 	else
 		echo "callgrind: SKIPPED (valgrind not installed; scripts/setup.d/50-sim.sh installs it)"
+		verdict verified-advert - 0 instructions
+		verdict emitted-advert - 0 instructions
+		verdict hmac-verify - 0 instructions
 	fi
 	echo
 	"$bin" wall "$wall_ms"
 	echo
-	"$bin" scale "$scale_s"
-	echo "goal: 4,080 vhids at <= 1 % of a core and <= 256 bytes per vhid (see the scale lines)"
+	scale=$("$bin" scale "$scale_s")
+	echo "$scale"
+	bytes=$(echo "$scale" | sed -n 's/.* = \([0-9]*\) B\/vhid.*/\1/p')
+	master=$(echo "$scale" | sed -n 's/.*(\([0-9.]*\) % of a core, master).*/\1/p')
+	backup=$(echo "$scale" | sed -n 's/.*(\([0-9.]*\) % of a core, backup).*/\1/p')
+	verdict scale-cpu-master "${master:--}" 1 "% of a core (4,080 vhids)"
+	verdict scale-cpu-backup "${backup:--}" 1 "% of a core (4,080 vhids)"
+	verdict memory-per-vhid "${bytes:--}" 256 "bytes (4,080 vhids)"
+	echo
+	printf '%s\n' "${verdicts[@]}"
 } | tee "$res"
 echo "bench: results in $res"

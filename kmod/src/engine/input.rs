@@ -5,10 +5,11 @@
 use core::net::IpAddr;
 
 use super::io::{Event, Received};
-use super::machine::{vrrp_skew, Af};
+use super::machine::{arm, runnable, vrrp_skew, Af};
 use super::state::{Reason, State};
 use super::stats::Drop;
-use super::time::carp_tv_us;
+use super::time::{carp_tv_us, Deadline};
+use super::vhid::demoted_skew;
 use super::Engine;
 use crate::wire::{self, CarpPacket, CarpRepr, VrrpPacket, VrrpRepr, CARP_HEADER_LEN, CARP_TTL};
 
@@ -54,10 +55,7 @@ impl Engine {
 
     /// Our own advert echoed back by the segment (FreeBSD: badif).
     fn looped(&self, rx: &Received<'_>) -> bool {
-        self.iface(rx.iface).is_some_and(|i| match rx.src {
-            IpAddr::V4(a) => i.v4 == Some(a),
-            IpAddr::V6(a) => i.v6 == Some(a),
-        })
+        self.iface(rx.iface).is_some_and(|i| is_own(i, rx))
     }
 
     /// `carp_find_ifa`: the vhid on the receiving interface, which must
@@ -66,9 +64,9 @@ impl Engine {
         let slot = self.table.lookup(rx.iface, vhid).ok_or(Drop::UnknownVhid)?;
         let v = self.table.get(slot).ok_or(Drop::UnknownVhid)?;
         let has = if v6 {
-            !v.addrs6.is_empty()
+            v.addrs.has_v6()
         } else {
-            !v.addrs4.is_empty()
+            v.addrs.has_v4()
         };
         if has {
             Ok(slot)
@@ -93,9 +91,13 @@ impl Engine {
             wire::Error::Version => Drop::BadVersion,
             _ => Drop::BadLength,
         })?;
-        if self.looped(rx) {
+        // One interface lookup for the loop check and, later, carp_setrun's
+        // "parent up" (the vhid found is on this interface).
+        let parent = self.iface(rx.iface);
+        if parent.is_some_and(|i| is_own(i, rx)) {
             return Err(Drop::Looped);
         }
+        let parent_up = parent.is_none_or(|i| i.up);
         let slot = self.find_vhid(rx, ch.vhid, v6)?;
         let v = self.table.get_mut(slot).ok_or(Drop::UnknownVhid)?;
         if v.is_vrrp() {
@@ -110,7 +112,8 @@ impl Engine {
             v.stats.bad_ttl = v.stats.bad_ttl.saturating_add(1);
             return Err(Drop::BadTtl);
         }
-        if !v.signer.verify(ch.counter, &ch.digest) {
+        // The digest straight from the packet: no copy on the hot path.
+        if !v.addrs.verify(ch.counter, packet.digest()) {
             v.stats.bad_auth = v.stats.bad_auth.saturating_add(1);
             return Err(Drop::BadAuth);
         }
@@ -120,17 +123,26 @@ impl Engine {
         v.counter_init = false;
         v.stats.adverts_in = v.stats.adverts_in.saturating_add(1);
         v.last_peer = Some(rx.src);
-        self.carp_elect(now, slot, &ch, v6);
-        self.rearm(slot);
+        self.carp_elect(now, slot, &ch, v6, parent_up);
         Ok(())
     }
 
-    /// §3.3: compare the advertised interval with ours, as timevals.
-    fn carp_elect(&mut self, now: super::Instant, slot: u32, ch: &CarpRepr, v6: bool) {
-        let Some(v) = self.table.get(slot) else {
+    /// §3.3: compare the advertised interval with ours, as timevals, and
+    /// re-arm the vhid's timer.
+    #[inline(always)]
+    fn carp_elect(
+        &mut self,
+        now: super::Instant,
+        slot: u32,
+        ch: &CarpRepr,
+        v6: bool,
+        parent_up: bool,
+    ) {
+        let Some(v) = self.table.get_mut(slot) else {
             return;
         };
-        let skew = self.demoted(v);
+        let k = &self.knobs;
+        let skew = demoted_skew(v.cfg.advskew, k.demotion, k.suppress_preempt);
         let sc_tv = carp_tv_us(u32::from(v.cfg.advbase), skew);
         let ch_tv = carp_tv_us(u32::from(ch.advbase), u32::from(ch.advskew));
         let af = if v6 { Af::V6 } else { Af::V4 };
@@ -148,22 +160,31 @@ impl Engine {
                 if preempt && sc_tv < ch_tv {
                     self.stats.preempt = self.stats.preempt.saturating_add(1);
                     self.master_down(now, slot, Reason::PreemptingSlowerMaster);
+                    self.rearm(slot);
                     return;
                 }
                 let will_time_out = carp_tv_us(3 * u32::from(v.cfg.advbase), skew);
                 if will_time_out < ch_tv {
                     self.master_down(now, slot, Reason::MasterWillTimeOut);
+                    self.rearm(slot);
                     return;
                 }
-                self.setrun(now, slot, af);
+                // `carp_setrun` on a BACKUP, the usual case: only its
+                // master-down timer moves, so do it on the vhid in hand.
+                if runnable(k, v, parent_up) {
+                    arm(v, now, af);
+                }
+                self.timers.set(slot, v.next_deadline());
+                return;
             }
         }
+        self.rearm(slot);
     }
 
     /// MASTER hears a better (or equal) master: BACKUP, re-arm master-down.
     fn step_down(&mut self, now: super::Instant, slot: u32) {
         if let Some(v) = self.table.get_mut(slot) {
-            v.ad_at = None;
+            v.ad_at = Deadline::NONE;
             v.stats.dual_master = v.stats.dual_master.saturating_add(1);
         }
         self.set_state(slot, State::Backup, Reason::MoreFrequentAdvert);
@@ -236,11 +257,11 @@ impl Engine {
                     // The master resigned: take over after Skew_Time.
                     let skew = vrrp_skew(v.master_inter, own);
                     let at = now.after_ns(skew);
-                    if !v.addrs4.is_empty() {
-                        v.md4_at = Some(at);
+                    if v.addrs.has_v4() {
+                        v.md4_at = Deadline::at(at);
                     }
-                    if !v.addrs6.is_empty() {
-                        v.md6_at = Some(at);
+                    if v.addrs.has_v6() {
+                        v.md6_at = Deadline::at(at);
                     }
                 } else if preempt && vh.priority < own {
                     self.stats.preempt = self.stats.preempt.saturating_add(1);
@@ -252,6 +273,14 @@ impl Engine {
         }
         self.rearm(slot);
         Ok(())
+    }
+}
+
+/// Whether `rx` comes from the parent's own address: our advert echoed.
+fn is_own(i: &super::Iface, rx: &Received<'_>) -> bool {
+    match rx.src {
+        IpAddr::V4(a) => i.v4 == Some(a),
+        IpAddr::V6(a) => i.v6 == Some(a),
     }
 }
 

@@ -4,9 +4,10 @@
 use super::config::DemoteReason;
 use super::io::Event;
 use super::state::{Reason, State};
-use super::time::{carp_interval, Instant, NS_PER_CENTISEC};
-use super::vhid::{pending, Vhid};
+use super::time::{carp_interval, Deadline, Instant, NS_PER_CENTISEC};
+use super::vhid::{self, pending, Vhid};
 use super::Engine;
+use crate::util::Ring;
 
 /// Which master-down timer(s) an action concerns: an advert of one family
 /// restarts only that family's timer, as in FreeBSD.
@@ -67,12 +68,14 @@ impl Engine {
     }
 
     /// Whether a vhid may run: parent up, at least one address, carp allowed.
+    #[inline(always)]
     fn runnable(&self, v: &Vhid) -> bool {
-        self.knobs.allow && v.has_addrs() && !v.dying && self.iface_up(v.iface)
+        runnable(&self.knobs, v, self.iface_up(v.iface))
     }
 
     /// `carp_setrun`: arms the timers the current state needs. INIT moves
     /// on to BACKUP; there is no INIT -> MASTER shortcut.
+    #[inline(always)]
     pub(crate) fn setrun(&mut self, now: Instant, slot: u32, af: Af) {
         let Some(v) = self.table.get(slot) else {
             return;
@@ -80,33 +83,13 @@ impl Engine {
         if !self.runnable(v) {
             return;
         }
-        match v.state {
-            State::Init => {
-                self.set_state(slot, State::Backup, Reason::InitComplete);
-                self.setrun(now, slot, Af::Both);
-            }
-            State::Backup => {
-                let Some(v) = self.table.get_mut(slot) else {
-                    return;
-                };
-                v.ad_at = None;
-                let at = now.after_ns(master_down_interval(v));
-                if matches!(af, Af::V4 | Af::Both) && !v.addrs4.is_empty() {
-                    v.md4_at = Some(at);
-                }
-                if matches!(af, Af::V6 | Af::Both) && !v.addrs6.is_empty() {
-                    v.md6_at = Some(at);
-                }
-            }
-            State::Master => {
-                let Some(v) = self.table.get_mut(slot) else {
-                    return;
-                };
-                // FreeBSD's quirk, kept for identical timing on the wire: the
-                // arm from setrun uses the raw skew; re-arms after each
-                // advert use the demoted one.
-                v.ad_at = Some(now.after_ns(advert_interval(v, u32::from(v.cfg.advskew))));
-            }
+        let mut af = af;
+        if v.state == State::Init {
+            self.set_state(slot, State::Backup, Reason::InitComplete);
+            af = Af::Both;
+        }
+        if let Some(v) = self.table.get_mut(slot) {
+            arm(v, now, af);
         }
     }
 
@@ -171,8 +154,8 @@ impl Engine {
         let Some(v) = self.table.get_mut(slot) else {
             return;
         };
-        v.md4_at = None;
-        v.md6_at = None;
+        v.md4_at = Deadline::NONE;
+        v.md6_at = Deadline::NONE;
         let ev = Event::Announce {
             id: super::VhidId { slot, gen: v.gen },
             iface: v.iface,
@@ -185,43 +168,28 @@ impl Engine {
 
     /// Queues this vhid's adverts (one per family it has addresses in).
     pub(crate) fn queue_advert(&mut self, slot: u32, extra: u8) {
-        let Some(v) = self.table.get_mut(slot) else {
-            return;
-        };
-        if !v.addrs4.is_empty() {
-            v.pending |= pending::ADVERT4;
+        if let Some(v) = self.table.get_mut(slot) {
+            enqueue(&mut self.txq, slot, v, extra);
         }
-        if !v.addrs6.is_empty() {
-            v.pending |= pending::ADVERT6;
-        }
-        v.pending |= extra;
-        self.queue_tx(slot);
     }
 
     pub(crate) fn queue_tx(&mut self, slot: u32) {
-        let Some(v) = self.table.get_mut(slot) else {
-            return;
-        };
-        if v.queued || v.pending & (pending::ADVERT4 | pending::ADVERT6) == 0 {
-            return;
-        }
-        // Capacity for every slot was reserved at configuration.
-        if self.txq.push_back(slot).is_ok() {
-            v.queued = true;
+        if let Some(v) = self.table.get_mut(slot) {
+            enqueue(&mut self.txq, slot, v, 0);
         }
     }
 
     /// `carp_send_ad_locked` from the advert timer: queue and re-arm with
     /// the demoted skew.
+    #[inline(always)]
     pub(crate) fn send_ad(&mut self, now: Instant, slot: u32) {
-        self.queue_advert(slot, 0);
-        let skew = match self.table.get(slot) {
-            Some(v) => self.demoted(v),
-            None => return,
+        let Some(v) = self.table.get_mut(slot) else {
+            return;
         };
-        if let Some(v) = self.table.get_mut(slot) {
-            v.ad_at = Some(now.after_ns(advert_interval(v, skew)));
-        }
+        enqueue(&mut self.txq, slot, v, 0);
+        let k = &self.knobs;
+        let skew = vhid::demoted_skew(v.cfg.advskew, k.demotion, k.suppress_preempt);
+        v.ad_at = Deadline::at(now.after_ns(advert_interval(v, skew)));
     }
 
     /// `carp_send_ad_all`: every MASTER advertises now, so peers learn a
@@ -240,6 +208,7 @@ impl Engine {
     }
 
     /// Puts the vhid's earliest deadline into the timer heap.
+    #[inline(always)]
     pub(crate) fn rearm(&mut self, slot: u32) {
         let at = self.table.get(slot).and_then(Vhid::next_deadline);
         self.timers.set(slot, at);
@@ -260,17 +229,17 @@ impl Engine {
                 self.timers.set(slot, None);
                 continue;
             };
-            let ad = v.ad_at.is_some_and(|t| t <= now);
-            let md4 = v.md4_at.is_some_and(|t| t <= now);
-            let md6 = v.md6_at.is_some_and(|t| t <= now);
+            let ad = v.ad_at.is_due(now);
+            let md4 = v.md4_at.is_due(now);
+            let md6 = v.md6_at.is_due(now);
             if md4 {
-                v.md4_at = None;
+                v.md4_at = Deadline::NONE;
             }
             if md6 {
-                v.md6_at = None;
+                v.md6_at = Deadline::NONE;
             }
             if ad {
-                v.ad_at = None;
+                v.ad_at = Deadline::NONE;
             }
             let state = v.state;
             if ad && state == State::Master {
@@ -300,13 +269,13 @@ impl Engine {
             v.stats.send_errors = v.stats.send_errors.saturating_add(1);
             v.sendad_success = 0;
             v.sendad_errors = v.sendad_errors.saturating_add(1);
-            if v.sendad_errors == super::config::SENDAD_MAX_ERRORS {
+            if u32::from(v.sendad_errors) == super::config::SENDAD_MAX_ERRORS {
                 self.demote(now, factor, DemoteReason::SendError);
                 self.adjust_suppress_preempt(now, 1);
             }
-        } else if v.sendad_errors >= super::config::SENDAD_MAX_ERRORS {
-            v.sendad_success += 1;
-            if v.sendad_success >= super::config::SENDAD_MIN_SUCCESS {
+        } else if u32::from(v.sendad_errors) >= super::config::SENDAD_MAX_ERRORS {
+            v.sendad_success = v.sendad_success.saturating_add(1);
+            if u32::from(v.sendad_success) >= super::config::SENDAD_MIN_SUCCESS {
                 v.sendad_errors = 0;
                 v.sendad_success = 0;
                 self.demote(now, -factor, DemoteReason::SendOk);
@@ -315,6 +284,61 @@ impl Engine {
         } else {
             v.sendad_errors = 0;
         }
+    }
+}
+
+/// Whether a vhid may run: parent up (`parent_up`, the caller looked its
+/// interface up), at least one address, carp allowed. Takes the fields so
+/// the input path can ask while it holds the vhid.
+#[inline(always)]
+pub(crate) fn runnable(knobs: &super::Knobs, v: &Vhid, parent_up: bool) -> bool {
+    knobs.allow && v.has_addrs() && !v.dying && parent_up
+}
+
+/// The timer half of `carp_setrun` for a running vhid: a BACKUP (re)arms
+/// the master-down timer of `af`, a MASTER its advert timer.
+#[inline(always)]
+pub(crate) fn arm(v: &mut Vhid, now: Instant, af: Af) {
+    match v.state {
+        State::Init => {}
+        State::Backup => {
+            v.ad_at = Deadline::NONE;
+            let at = now.after_ns(master_down_interval(v));
+            if matches!(af, Af::V4 | Af::Both) && v.addrs.has_v4() {
+                v.md4_at = Deadline::at(at);
+            }
+            if matches!(af, Af::V6 | Af::Both) && v.addrs.has_v6() {
+                v.md6_at = Deadline::at(at);
+            }
+        }
+        State::Master => {
+            // FreeBSD's quirk, kept for identical timing on the wire: the
+            // arm from setrun uses the raw skew; re-arms after each advert
+            // use the demoted one.
+            v.ad_at = Deadline::at(now.after_ns(advert_interval(v, u32::from(v.cfg.advskew))));
+        }
+    }
+}
+
+/// Marks the vhid's adverts pending (one per family it has addresses in,
+/// plus `extra`) and puts the slot on the transmit queue once. Takes the
+/// fields rather than the engine so callers holding the vhid need no
+/// second lookup on the timer path.
+#[inline(always)]
+fn enqueue(txq: &mut Ring<u32>, slot: u32, v: &mut Vhid, extra: u8) {
+    if v.addrs.has_v4() {
+        v.pending |= pending::ADVERT4;
+    }
+    if v.addrs.has_v6() {
+        v.pending |= pending::ADVERT6;
+    }
+    v.pending |= extra;
+    if v.queued || v.pending & (pending::ADVERT4 | pending::ADVERT6) == 0 {
+        return;
+    }
+    // Capacity for every slot was reserved at configuration.
+    if txq.push_back(slot).is_ok() {
+        v.queued = true;
     }
 }
 

@@ -15,48 +15,48 @@ impl Engine {
     /// when nothing is queued (or `buf` is too small for the advert, which
     /// is then counted as `onomem` and dropped).
     pub fn poll_transmit(&mut self, buf: &mut [u8]) -> Option<Transmit> {
-        while let Some(&slot) = self.txq.front() {
-            let Some(v) = self.table.get(slot) else {
+        loop {
+            let (slot, family_v4, last) = self.next_queued()?;
+            let tx = self.emit_one(slot, family_v4, buf);
+            if last {
+                self.finish_slot(slot);
+            }
+            if tx.is_some() {
+                return tx;
+            }
+            self.stats.onomem = self.stats.onomem.saturating_add(1);
+        }
+    }
+
+    /// The next advert to write: its slot, whether it is the IPv4 one, and
+    /// whether it is the slot's last. Takes it out of the slot's pending
+    /// set and skips slots with nothing (left) to send. Kept apart from the
+    /// writing so the loop does not carry a `Transmit` around.
+    #[inline(never)]
+    fn next_queued(&mut self) -> Option<(u32, bool, bool)> {
+        loop {
+            let &slot = self.txq.front()?;
+            let Some(v) = self.table.get_mut(slot) else {
                 self.txq.pop_front();
                 continue;
             };
-            let p = v.pending;
-            let family_v4 = if p & pending::ADVERT4 != 0 {
-                true
-            } else if p & pending::ADVERT6 != 0 {
-                false
+            let bit = if v.pending & pending::ADVERT4 != 0 {
+                pending::ADVERT4
+            } else if v.pending & pending::ADVERT6 != 0 {
+                pending::ADVERT6
             } else {
                 self.finish_slot(slot);
                 continue;
             };
-            let tx = self.emit_one(slot, family_v4, buf);
-            if let Some(v) = self.table.get_mut(slot) {
-                v.pending &= !(if family_v4 {
-                    pending::ADVERT4
-                } else {
-                    pending::ADVERT6
-                });
-            }
-            if self
-                .table
-                .get(slot)
-                .is_some_and(|v| v.pending & (pending::ADVERT4 | pending::ADVERT6) == 0)
-            {
-                self.finish_slot(slot);
-            }
-            match tx {
-                Some(tx) => return Some(tx),
-                None => {
-                    self.stats.onomem = self.stats.onomem.saturating_add(1);
-                    continue;
-                }
-            }
+            v.pending &= !bit;
+            let last = v.pending & (pending::ADVERT4 | pending::ADVERT6) == 0;
+            return Some((slot, bit == pending::ADVERT4, last));
         }
-        None
     }
 
     /// Takes a slot with nothing left to send off the queue, and frees a
     /// dying one now that its bow-out is out.
+    #[inline(always)]
     fn finish_slot(&mut self, slot: u32) {
         self.txq.pop_front();
         let dying = match self.table.get_mut(slot) {
@@ -72,6 +72,7 @@ impl Engine {
         }
     }
 
+    #[inline(always)]
     fn emit_one(&mut self, slot: u32, v4: bool, buf: &mut [u8]) -> Option<Transmit> {
         let dscp = self.knobs.dscp;
         let skew = self.table.get(slot).map(|v| self.demoted(v))?;
@@ -80,7 +81,12 @@ impl Engine {
             .iface(iface)
             .map(|i| (i.v4, i.v6))
             .unwrap_or((None, None));
-        let first_counter = self.next_random();
+        // Drawn only for a vhid's first advert: it costs a splitmix round.
+        let first_counter = if self.table.get(slot).is_some_and(|v| v.counter_init) {
+            self.next_random()
+        } else {
+            0
+        };
         let v = self.table.get_mut(slot)?;
         let bowout = v.pending & pending::BOWOUT != 0;
         let (src, dst, multicast) = if v4 {
@@ -100,9 +106,9 @@ impl Engine {
                 IpAddr::V6(CARP_GROUP_V6)
             };
             let addrs = if v4 {
-                v.addrs4.as_flattened()
+                v.addrs.v4_bytes()
             } else {
-                v.addrs6.as_flattened()
+                v.addrs.v6_bytes()
             };
             let repr = VrrpRepr {
                 vrid: v.cfg.vhid,
@@ -133,7 +139,7 @@ impl Engine {
                 advbase,
                 demote: 0,
                 counter: v.counter,
-                digest: v.signer.sign(v.counter),
+                digest: v.addrs.sign(v.counter),
             };
             let len = repr.buffer_len();
             let out = buf.get_mut(..len)?;

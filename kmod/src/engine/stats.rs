@@ -125,19 +125,21 @@ impl Drop {
 }
 
 /// Per-vhid counters: the "who is master and why" FreeBSD cannot answer.
+/// 32-bit and saturating (an advert a second takes 136 years to fill one);
+/// the global [`Stats`] keep FreeBSD's 64-bit `struct carpstats`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct VhidStats {
     /// Authenticated adverts accepted.
-    pub adverts_in: u64,
+    pub adverts_in: u32,
     /// Adverts handed to the driver.
-    pub adverts_out: u64,
-    pub bad_auth: u64,
-    pub bad_ttl: u64,
+    pub adverts_out: u32,
+    pub bad_auth: u32,
+    pub bad_ttl: u32,
     /// State changes of any kind.
-    pub transitions: u64,
+    pub transitions: u32,
     /// Times this vhid became MASTER.
-    pub became_master: u64,
+    pub became_master: u32,
     /// Times it saw another MASTER while MASTER itself (split brain seen).
-    pub dual_master: u64,
-    pub send_errors: u64,
+    pub dual_master: u32,
+    pub send_errors: u32,
 }

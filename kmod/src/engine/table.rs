@@ -8,7 +8,7 @@ use core::ops::Range;
 use super::config::{ConfigError, VhidConfig};
 use super::vhid::Vhid;
 use super::IfIndex;
-use crate::util::{push_within_capacity, try_push, try_resize};
+use crate::util::{reserve_chunked, try_push, try_resize};
 
 const EMPTY: u32 = 0;
 const MIN_INDEX: usize = 16;
@@ -16,7 +16,10 @@ const MIN_INDEX: usize = 16;
 #[derive(Default)]
 pub(crate) struct Table {
     slots: Vec<Option<Vhid>>,
-    free: Vec<u32>,
+    /// Empty slots below `slots.len()`; `insert` reuses the first one it
+    /// finds (a scan on the configuration path instead of a free list of
+    /// 4 bytes per slot).
+    holes: usize,
     /// slot + 1, or EMPTY; length a power of two, at most half full.
     index: Vec<u32>,
     indexed: usize,
@@ -35,7 +38,7 @@ impl Table {
     }
 
     pub fn capacity_after_insert(&self) -> usize {
-        if self.free.is_empty() {
+        if self.holes == 0 {
             self.slots.len() + 1
         } else {
             self.slots.len()
@@ -137,21 +140,29 @@ impl Table {
         if self.index.len() < want {
             self.rebuild(want.next_power_of_two().max(MIN_INDEX))?;
         }
-        let slot = match self.free.pop() {
-            Some(s) => s,
+        self.next_gen = self.next_gen.wrapping_add(1);
+        let vhid = Vhid::new(self.next_gen, iface, cfg)?;
+        let hole = if self.holes > 0 {
+            self.slots.iter().position(Option::is_none)
+        } else {
+            None
+        };
+        let slot = match hole {
+            Some(s) => {
+                self.holes -= 1;
+                s
+            }
             None => {
-                // `remove` pushes onto `free` without allocating.
-                self.free
-                    .try_reserve(self.slots.len() + 1)
-                    .map_err(|_| ConfigError::NoMemory)?;
+                let n = self.slots.len() + 1;
+                reserve_chunked(&mut self.slots, n).map_err(|_| ConfigError::NoMemory)?;
                 try_push(&mut self.slots, None).map_err(|_| ConfigError::NoMemory)?;
-                (self.slots.len() - 1) as u32
+                self.slots.len() - 1
             }
         };
-        self.next_gen = self.next_gen.wrapping_add(1);
-        if let Some(s) = self.slots.get_mut(slot as usize) {
-            *s = Some(Vhid::new(self.next_gen, iface, cfg));
+        if let Some(s) = self.slots.get_mut(slot) {
+            *s = Some(vhid);
         }
+        let slot = slot as u32;
         self.index_insert(slot);
         self.indexed += 1;
         Ok(slot)
@@ -167,17 +178,23 @@ impl Table {
         let _ = self.rebuild(size);
     }
 
+    /// Out of line: the transmit path calls it only for a vhid whose
+    /// bow-out just went out, and inlining it there costs every advert.
+    #[inline(never)]
     pub fn remove(&mut self, slot: u32) {
         let was_live = self.get(slot).is_some_and(|v| !v.dying);
-        if let Some(s) = self.slots.get_mut(slot as usize) {
-            if s.take().is_none() {
-                return;
-            }
+        if self
+            .slots
+            .get_mut(slot as usize)
+            .and_then(Option::take)
+            .is_none()
+        {
+            return;
         }
         if was_live {
             let size = self.index.len();
             let _ = self.rebuild(size);
         }
-        let _ = push_within_capacity(&mut self.free, slot);
+        self.holes += 1;
     }
 }

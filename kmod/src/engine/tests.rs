@@ -885,3 +885,26 @@ fn readding_same_address_is_idempotent() {
     assert_eq!(e.vhid_state(id), Some(State::Master));
     assert_eq!(e.poll_event(), None);
 }
+
+/// Slots freed by removal are reused (the table scans for holes instead of
+/// keeping a free list): the newest vhid takes the first hole, the removed
+/// vhid's handle stays refused, and the others are untouched.
+#[test]
+fn removed_slots_are_reused_first_hole_first() {
+    let mut e = Engine::new();
+    let ids: Vec<VhidId> = (1..=4u8)
+        .map(|v| e.vhid_set(at(0), IF, &VhidConfig::new(v)).unwrap())
+        .collect();
+    e.vhid_remove(at(0), ids[2]).unwrap();
+    e.vhid_remove(at(0), ids[1]).unwrap();
+    let a = e.vhid_set(at(0), IF, &VhidConfig::new(10)).unwrap();
+    let b = e.vhid_set(at(0), IF, &VhidConfig::new(11)).unwrap();
+    let c = e.vhid_set(at(0), IF, &VhidConfig::new(12)).unwrap();
+    assert_eq!((a.slot, b.slot, c.slot), (ids[1].slot, ids[2].slot, 4));
+    assert_eq!(e.vhid_config(ids[1]), None);
+    assert_eq!(e.vhid_config(ids[2]), None);
+    assert_eq!(e.vhid_config(ids[0]).map(|c| c.vhid), Some(1));
+    assert_eq!(e.vhid_config(ids[3]).map(|c| c.vhid), Some(4));
+    assert_eq!(e.vhid_lookup(IF, 11), Some(b));
+    assert_eq!(e.vhids().count(), 5);
+}

@@ -55,6 +55,42 @@ impl Sub<Duration> for Instant {
     }
 }
 
+/// A timer of a vhid: a deadline or none, in 8 bytes instead of the 16 of
+/// `Option<Instant>` (three per vhid). `u64::MAX` ns, 584 years of uptime,
+/// stands for none; a deadline that saturates there is never reached anyway.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Deadline(u64);
+
+impl Deadline {
+    pub const NONE: Deadline = Deadline(u64::MAX);
+
+    pub const fn at(t: Instant) -> Deadline {
+        Deadline(t.0)
+    }
+
+    pub const fn get(self) -> Option<Instant> {
+        if self.0 == u64::MAX {
+            None
+        } else {
+            Some(Instant(self.0))
+        }
+    }
+
+    /// Set and not later than `now`.
+    pub const fn is_due(self, now: Instant) -> bool {
+        self.0 != u64::MAX && self.0 <= now.0
+    }
+
+    /// The earlier of two; none is later than any deadline.
+    pub const fn min(self, other: Deadline) -> Deadline {
+        if other.0 < self.0 {
+            other
+        } else {
+            self
+        }
+    }
+}
+
 /// Nanoseconds in one 1/256 s step of advskew: exact, 10^9 / 2^8.
 pub(crate) const NS_PER_SKEW: u64 = 3_906_250;
 pub(crate) const NS_PER_SEC: u64 = 1_000_000_000;

@@ -1,14 +1,13 @@
 //! One virtual host: the per-(interface, vhid) record (`carp_softc`).
 
-use alloc::vec::Vec;
 use core::net::IpAddr;
 
-use super::config::{Version, VhidConfig, MAX_SKEW};
+use super::addrs::Addrs;
+use super::config::{ConfigError, Version, VhidConfig, MAX_SKEW};
 use super::state::State;
 use super::stats::VhidStats;
-use super::time::Instant;
+use super::time::{Deadline, Instant};
 use super::IfIndex;
-use crate::auth::Signer;
 
 /// What the vhid still has to hand to the driver.
 pub(crate) mod pending {
@@ -24,21 +23,25 @@ pub(crate) struct Vhid {
     pub iface: IfIndex,
     pub cfg: VhidConfig,
     pub state: State,
-    pub addrs4: Vec<[u8; 4]>,
-    pub addrs6: Vec<[u8; 16]>,
-    pub signer: Signer,
+    /// Addresses and the HMAC over them.
+    pub addrs: Addrs,
     pub counter: u64,
     /// No counter seen or drawn yet: the first advert draws a random one.
     pub counter_init: bool,
-    pub ad_at: Option<Instant>,
-    pub md4_at: Option<Instant>,
-    pub md6_at: Option<Instant>,
+    /// Advert timer (MASTER) and master-down timers per family (BACKUP).
+    pub ad_at: Deadline,
+    pub md4_at: Deadline,
+    pub md6_at: Deadline,
     /// VRRP: the master's advertised interval, centiseconds.
     pub master_inter: u16,
     /// The interface-down demotion is applied for this vhid (`sc_suppress`).
     pub suppressed: bool,
-    pub sendad_errors: u32,
-    pub sendad_success: u32,
+    /// `sc_sendad_errors` / `sc_sendad_success`: they only count to
+    /// [`SENDAD_MAX_ERRORS`](super::config::SENDAD_MAX_ERRORS) and
+    /// [`SENDAD_MIN_SUCCESS`](super::config::SENDAD_MIN_SUCCESS), so a
+    /// saturating byte each behaves the same.
+    pub sendad_errors: u8,
+    pub sendad_success: u8,
     pub pending: u8,
     pub queued: bool,
     /// Removed by configuration; the slot lives until its bow-out is sent.
@@ -49,22 +52,20 @@ pub(crate) struct Vhid {
 }
 
 impl Vhid {
-    pub fn new(gen: u32, iface: IfIndex, cfg: VhidConfig) -> Vhid {
-        let signer = Signer::new(&cfg.key, cfg.vhid, &[], &[]);
+    pub fn new(gen: u32, iface: IfIndex, cfg: VhidConfig) -> Result<Vhid, ConfigError> {
+        let addrs = Addrs::new(&cfg.key, cfg.vhid)?;
         let master_inter = cfg.vrrp_interval;
-        Vhid {
+        Ok(Vhid {
             gen,
             iface,
             cfg,
             state: State::Init,
-            addrs4: Vec::new(),
-            addrs6: Vec::new(),
-            signer,
+            addrs,
             counter: 0,
             counter_init: true,
-            ad_at: None,
-            md4_at: None,
-            md6_at: None,
+            ad_at: Deadline::NONE,
+            md4_at: Deadline::NONE,
+            md6_at: Deadline::NONE,
             master_inter,
             suppressed: false,
             sendad_errors: 0,
@@ -74,33 +75,22 @@ impl Vhid {
             dying: false,
             stats: VhidStats::default(),
             last_peer: None,
-        }
+        })
     }
 
     pub fn has_addrs(&self) -> bool {
-        !self.addrs4.is_empty() || !self.addrs6.is_empty()
-    }
-
-    /// Re-derives the HMAC state after a key or address change, as
-    /// `carp_hmac_prepare` does.
-    pub fn prepare_signer(&mut self) {
-        self.signer = Signer::new(&self.cfg.key, self.cfg.vhid, &self.addrs4, &self.addrs6);
+        self.addrs.has_v4() || self.addrs.has_v6()
     }
 
     /// The earliest of the three timers, the vhid's key in the timer heap.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let earlier = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
-            (Some(x), Some(y)) => Some(if y < x { y } else { x }),
-            (x, None) => x,
-            (None, y) => y,
-        };
-        earlier(earlier(self.ad_at, self.md4_at), self.md6_at)
+        self.ad_at.min(self.md4_at).min(self.md6_at).get()
     }
 
     pub fn stop_timers(&mut self) {
-        self.ad_at = None;
-        self.md4_at = None;
-        self.md6_at = None;
+        self.ad_at = Deadline::NONE;
+        self.md4_at = Deadline::NONE;
+        self.md6_at = Deadline::NONE;
     }
 
     pub fn is_vrrp(&self) -> bool {

@@ -7,8 +7,10 @@
 //! allocation becomes ENOMEM instead of a panic.
 
 mod ring;
+mod thin;
 
 pub use ring::Ring;
+pub use thin::ThinBytes;
 
 use alloc::collections::TryReserveError;
 use alloc::vec::Vec;
@@ -27,6 +29,36 @@ pub fn push_within_capacity<T>(v: &mut Vec<T>, value: T) -> Result<(), T> {
     // initialised just above; nothing else has touched the vector since.
     unsafe { v.set_len(len + 1) };
     Ok(())
+}
+
+/// Appends all of `src` within the existing capacity, or nothing (and
+/// `false`) if it does not fit. Never allocates.
+pub fn extend_within_capacity<T: Copy>(v: &mut Vec<T>, src: &[T]) -> bool {
+    let len = v.len();
+    let Some(dst) = v.spare_capacity_mut().get_mut(..src.len()) else {
+        return false;
+    };
+    for (d, s) in dst.iter_mut().zip(src) {
+        d.write(*s);
+    }
+    // SAFETY: the `src.len()` elements after `len` lie within the capacity
+    // and were initialised just above.
+    unsafe { v.set_len(len + src.len()) };
+    true
+}
+
+/// Growth step of the per-vhid arrays, in elements.
+const GROW_CHUNK: usize = 64;
+
+/// Makes room for `total` elements, growing to the next multiple of 64
+/// exactly: a few dozen spare elements at most, where doubling would leave
+/// up to as many spare as used (at 4,097 vhids, 4,095 spare records).
+pub fn reserve_chunked<T>(v: &mut Vec<T>, total: usize) -> Result<(), TryReserveError> {
+    if v.capacity() >= total {
+        return Ok(());
+    }
+    let want = total.div_ceil(GROW_CHUNK).saturating_mul(GROW_CHUNK);
+    v.try_reserve_exact(want - v.len())
 }
 
 /// `Vec::push` that fails instead of aborting when memory is short.
@@ -72,5 +104,30 @@ mod tests {
             assert_eq!(push_within_capacity(&mut v, i as u8), Ok(()));
         }
         assert!(push_within_capacity(&mut v, 0).is_err());
+    }
+
+    #[test]
+    fn chunked_growth_is_exact_to_the_chunk() {
+        let mut v: Vec<u32> = Vec::new();
+        reserve_chunked(&mut v, 1).unwrap();
+        assert_eq!(v.capacity(), 64);
+        reserve_chunked(&mut v, 64).unwrap();
+        assert_eq!(v.capacity(), 64);
+        try_resize(&mut v, 10, 0).unwrap();
+        reserve_chunked(&mut v, 65).unwrap();
+        assert_eq!(v.capacity(), 128);
+        assert_eq!(v.len(), 10);
+    }
+
+    #[test]
+    fn extend_all_or_nothing() {
+        let mut v: Vec<u8> = Vec::new();
+        v.try_reserve_exact(3).unwrap();
+        assert!(extend_within_capacity(&mut v, &[1, 2]));
+        assert!(!extend_within_capacity(&mut v, &[3, 4]));
+        assert_eq!(v, [1, 2]);
+        assert!(extend_within_capacity(&mut v, &[3]));
+        assert!(extend_within_capacity(&mut v, &[]));
+        assert_eq!(v, [1, 2, 3]);
     }
 }

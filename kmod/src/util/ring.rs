@@ -7,20 +7,22 @@ use super::push_within_capacity;
 
 /// First in, first out. Grows only in [`Ring::try_grow`] (configuration);
 /// `push_back` on a full ring hands the value back instead of allocating.
+/// Slots hold plain `T` (no `Option` tag: a `u32` slot is 4 bytes, not 8),
+/// so `T` is `Copy` and free slots hold `T::default()`.
 #[derive(Debug)]
 pub struct Ring<T> {
-    buf: Vec<Option<T>>,
+    buf: Vec<T>,
     head: usize,
     len: usize,
 }
 
-impl<T> Default for Ring<T> {
+impl<T: Copy + Default> Default for Ring<T> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<T> Ring<T> {
+impl<T: Copy + Default> Ring<T> {
     pub const fn new() -> Self {
         Ring {
             buf: Vec::new(),
@@ -47,17 +49,18 @@ impl<T> Ring<T> {
         if cap <= self.buf.len() {
             return Ok(());
         }
-        let mut fresh: Vec<Option<T>> = Vec::new();
+        let mut fresh: Vec<T> = Vec::new();
         fresh.try_reserve_exact(cap)?;
+        let len = self.len;
         while let Some(x) = self.pop_front() {
-            let _ = push_within_capacity(&mut fresh, Some(x));
+            let _ = push_within_capacity(&mut fresh, x);
         }
         while fresh.len() < cap {
-            if push_within_capacity(&mut fresh, None).is_err() {
+            if push_within_capacity(&mut fresh, T::default()).is_err() {
                 break;
             }
         }
-        self.len = fresh.iter().take_while(|x| x.is_some()).count();
+        self.len = len;
         self.buf = fresh;
         self.head = 0;
         Ok(())
@@ -68,10 +71,12 @@ impl<T> Ring<T> {
         if self.len >= cap {
             return Err(value);
         }
-        let i = (self.head + self.len) % cap;
+        // head < cap and len < cap: one wrap at most, no division.
+        let i = self.head + self.len;
+        let i = if i >= cap { i - cap } else { i };
         match self.buf.get_mut(i) {
             Some(slot) => {
-                *slot = Some(value);
+                *slot = value;
                 self.len += 1;
                 Ok(())
             }
@@ -83,7 +88,7 @@ impl<T> Ring<T> {
         if self.len == 0 {
             return None;
         }
-        self.buf.get(self.head).and_then(Option::as_ref)
+        self.buf.get(self.head)
     }
 
     pub fn pop_front(&mut self) -> Option<T> {
@@ -91,8 +96,12 @@ impl<T> Ring<T> {
             return None;
         }
         let cap = self.buf.len();
-        let v = self.buf.get_mut(self.head).and_then(Option::take);
-        self.head = (self.head + 1) % cap;
+        let v = self.buf.get(self.head).copied();
+        self.head = if self.head + 1 >= cap {
+            0
+        } else {
+            self.head + 1
+        };
         self.len -= 1;
         v
     }
