@@ -171,6 +171,7 @@ int	carp_rs_demote_adj(struct carp_rs_engine *, uint64_t now_ns, int32_t adj,
 #define	CARP_RS_EV_ANNOUNCE	2
 #define	CARP_RS_EV_DEMOTED	3
 #define	CARP_RS_EV_BADPACKET	4
+#define	CARP_RS_EV_CONFLICT	5	/* split brain, bad auth, protocol clash */
 
 /* One engine event, its text already formatted (NUL-terminated). */
 struct carp_rs_event {
@@ -184,9 +185,9 @@ struct carp_rs_event {
 	uint8_t		to;
 	uint8_t		log_pri;	/* LOG_INFO/LOG_DEBUG; 0: no log line */
 	uint8_t		pad[4];
-	char		log[128];
+	char		log[124];
 	char		devd_subsystem[24];	/* empty: no devd event */
-	char		devd_type[8];
+	char		devd_type[12];
 };
 #define	CARP_RS_EVENT_SIZE	192
 

@@ -403,7 +403,7 @@ carp_rs_on_event(const struct carp_rs_event *ev)
 
 	if (ev->log[0] != '\0')
 		carp_rs_log(ev->log_pri, "%s\n", ev->log);
-	if (ev->kind == CARP_RS_EV_STATE && ev->devd_subsystem[0] != '\0')
+	if (ev->devd_subsystem[0] != '\0')
 		devctl_notify("CARP", ev->devd_subsystem, ev->devd_type, NULL);
 	switch (ev->kind) {
 	case CARP_RS_EV_STATE:
