@@ -13,7 +13,7 @@ CARP_LAB := $(NODE_BIN_DIR)/carp-lab
 
 .PHONY: node-build node-test demo bench-failover
 
-node-build: setup
+node-build: $(SETUP_DEMO_STAMP)
 	cargo build --locked --release -p carp-node -p carp-pcap
 
 # Every run is bounded: timeout kills the runner, the runner kills (by

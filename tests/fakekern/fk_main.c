@@ -187,7 +187,9 @@ s_fakes_detect_misuse(void)
 
 #define	EXPECT_RULE(what, stmt) do {					\
 	before = fk_failures;						\
+	fk_expecting = 1;						\
 	stmt;								\
+	fk_expecting = 0;						\
 	CHECK(fk_failures == before + 1, "%s not detected", what);	\
 	fk_failures = before;						\
 } while (0)
@@ -688,7 +690,7 @@ s_ioctl_vhid_v4(void)
 	uint64_t st[ST_N];
 	uint8_t *enaddr = NULL;
 	uint8_t other[6] = { 0, 0, 0x5e, 0, 1, 9 };
-	int n, error;
+	int n, nbad, error;
 
 	if (load() != 0)
 		return;
@@ -824,13 +826,18 @@ s_ioctl_vhid_v4(void)
 	    "ipackets %ju badauth %ju", (uintmax_t)st[ST_IPACKETS],
 	    (uintmax_t)st[ST_BADAUTH]);
 
-	/* Wrong-password adverts: badauth, state unchanged. */
+	/* Wrong-password adverts: each one badauth, state unchanged. */
+	nbad = 0;
 	for (int i = 0; i < FK_NVECTORS; i++)
-		if (!fk_vectors[i].hmac_ok)
+		if (!fk_vectors[i].hmac_ok) {
 			fk_inject4(ifp, fk_vectors[i].src, fk_vectors[i].dst, 255,
 			    fk_vectors[i].payload, fk_vectors[i].len, 0);
+			nbad++;
+		}
 	read_stats(st);
-	CHECK(st[ST_BADAUTH] == 3, "badauth %ju", (uintmax_t)st[ST_BADAUTH]);
+	CHECK(nbad > 0, "the vectors hold no wrong-password advert");
+	CHECK(st[ST_BADAUTH] == (uint64_t)nbad, "badauth %ju of %d",
+	    (uintmax_t)st[ST_BADAUTH], nbad);
 
 	/* TTL 254 against a configured vhid: badttl. */
 	fk_inject4(ifp, fk_vectors[0].src, fk_vectors[0].dst, 254,
