@@ -27,7 +27,7 @@ fn name(w: &mut LineBuf<'_>, ifname: IfName<'_>, index: IfIndex) -> fmt::Result 
 }
 
 /// One line per live contribution, e.g. `ifdown em0 240`,
-/// `senderr 1@em0 240`, `pfsync "bulk update start" 240`, `admin -1`;
+/// `senderr 1@em0 240`, `pfsync "bulk start" 240`, `admin -1`;
 /// their sum is `net.inet.carp.demotion`. Empty when nothing demotes.
 pub fn demotion_sources(buf: &mut [u8], engine: &Engine, ifname: IfName<'_>) -> usize {
     let mut w = LineBuf::new(buf);
@@ -43,7 +43,11 @@ pub fn demotion_sources(buf: &mut [u8], engine: &Engine, ifname: IfName<'_>) -> 
                 let _ = name(&mut w, ifname, iface);
                 writeln!(w, " {value}")
             }
-            DemoteSource::External(reason) => writeln!(w, "pfsync \"{reason}\" {value}"),
+            // carp_demote_adj_p's callers: pfsync names itself.
+            DemoteSource::External(reason) => match reason.strip_prefix("pfsync ") {
+                Some(what) => writeln!(w, "pfsync \"{what}\" {value}"),
+                None => writeln!(w, "external \"{reason}\" {value}"),
+            },
             DemoteSource::Admin => writeln!(w, "admin {value}"),
             DemoteSource::Other => writeln!(w, "other {value}"),
         };

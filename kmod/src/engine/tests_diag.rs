@@ -67,7 +67,7 @@ fn ledger_names_every_source_and_sums_to_the_demotion() {
     e.demote(
         at(5 * SEC),
         240,
-        DemoteReason::External("bulk update start"),
+        DemoteReason::External("pfsync bulk start"),
     );
     e.demote(at(5 * SEC), -1, DemoteReason::Sysctl);
     assert_eq!(e.knobs().demotion, 479);
@@ -75,7 +75,7 @@ fn ledger_names_every_source_and_sums_to_the_demotion() {
     assert_eq!(sum, 479);
     assert_eq!(
         text(|b| status::demotion_sources(b, e, &em0)),
-        "ifdown em0 240\npfsync \"bulk update start\" 240\nadmin -1\n"
+        "ifdown em0 240\npfsync \"bulk start\" 240\nadmin -1\n"
     );
     // The log lines stay FreeBSD's: one per change, with the total.
     let demoted: Vec<(i32, i32)> = drain(e)
@@ -90,7 +90,7 @@ fn ledger_names_every_source_and_sums_to_the_demotion() {
     e.demote(
         at(6 * SEC),
         -240,
-        DemoteReason::External("bulk update done"),
+        DemoteReason::External("pfsync bulk done"),
     );
     assert_eq!(text(|b| status::demotion_sources(b, e, &em0)), "admin -1\n");
     assert_eq!(e.knobs().demotion, -1);
