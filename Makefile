@@ -69,7 +69,7 @@ clippy: setup
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
 cargo-test: setup
-	cargo test --workspace --locked
+	cargo test --workspace --locked --no-fail-fast
 
 # make test's own runner, checked with a stand-in make that fails targets.
 runner-selftest:

@@ -13,7 +13,8 @@
   tests/vectors (good ones verify, wrong-password ones do not); a missing
   vector file is a failure.
 
-Ends with the line "N passed, N failed".
+Ends with the line "fakekern checks: N passed, N failed" (only make test's own
+summary is a bare "N passed, M failed" line).
 """
 import hashlib
 import hmac
@@ -238,7 +239,7 @@ def main():
         print("FAIL run: the binary did not finish")
         failed += 1
     print("%d adverts checked (checksum, HMAC); %d scenario(s) skipped" % (pkts, skipped))
-    print("%d passed, %d failed" % (passed, failed))
+    print("fakekern checks: %d passed, %d failed" % (passed, failed))
     return 1 if failed or passed == 0 else 0
 
 

@@ -176,7 +176,7 @@ fn main() -> ExitCode {
         totals.arp_checks,
         totals.conflicts
     );
-    println!("{passed} passed, {failed} failed");
+    println!("carp-sim: {passed} passed, {failed} failed");
     if failed > 0 {
         ExitCode::FAILURE
     } else {
