@@ -117,7 +117,9 @@ struct carp_rs_nlreq {
 #define	CARP_RS_SYSCTL_DSCP		6
 #define	CARP_RS_SYSCTL_ARPBALANCE	7
 #define	CARP_RS_SYSCTL_SUPPRESS		8
-#define	CARP_RS_SYSCTL_COUNT		9
+#define	CARP_RS_SYSCTL_REPLAY		9	/* carp_rs: replay_check */
+#define	CARP_RS_SYSCTL_GARP		10	/* carp_rs: garp_interval */
+#define	CARP_RS_SYSCTL_COUNT		11
 
 int	carp_rs_ioctl_set(struct carp_rs_engine *, uint64_t now_ns,
 	    const struct carp_rs_ifinfo *, const uint8_t *req, size_t len,
@@ -194,6 +196,18 @@ struct carp_rs_event {
 /* Writes ifindex's name (no NUL) to buf; returns its length, 0 unknown. */
 typedef size_t	carp_rs_ifname_fn(void *arg, uint32_t ifindex, char *buf,
 		    size_t len);
+
+/*
+ * The text sysctls (kmod/src/ffi/status.rs): formats text `which` into buf
+ * (NUL-terminated when len > 0) and returns the length the whole text
+ * needs, like snprintf; 0 for an unknown `which`.  Mutex held, net epoch
+ * (ifname is called).
+ */
+#define	CARP_RS_STATUS_DEMOTION_SOURCES	0
+#define	CARP_RS_STATUS_VHIDS		1
+size_t	carp_rs_status_text(const struct carp_rs_engine *, uint64_t now_ns,
+	    uint32_t which, carp_rs_ifname_fn *ifname, void *arg, char *buf,
+	    size_t len);
 
 int	carp_rs_engine_event(struct carp_rs_engine *, carp_rs_ifname_fn *,
 	    void *arg, struct carp_rs_event *);

@@ -165,7 +165,7 @@ carp_rs_send(struct carp_rs_pkt *p)
  * key (a parent whose record went with its last address, e.g. when carpN
  * is destroyed, still names the vhid's events).  Mutex held, net epoch.
  */
-static size_t
+size_t
 carp_rs_ifname(void *arg __unused, uint32_t index, char *buf, size_t len)
 {
 	struct carp_rs_if *cif;
