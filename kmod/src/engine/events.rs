@@ -6,6 +6,7 @@
 use alloc::collections::TryReserveError;
 
 use super::config::DemoteReason;
+use super::detect::ConflictDetail;
 use super::io::Event;
 use super::state::{Reason, State};
 use super::stats::Drop;
@@ -17,10 +18,15 @@ use crate::util::Ring;
 /// fit.
 const EXTERNAL_CAP: usize = 16;
 
+/// Conflict reports (peer and kind) that may wait undrained at once; they
+/// come at most once per episode, so a few suffice.
+const CONFLICT_CAP: usize = 16;
+
 /// One queued event: three words and four bytes, by kind:
 /// state change (slot, gen, iface; vhid, from | to << 2, reason),
 /// announce (slot, gen, iface; vhid), demotion (by, total, -; reason),
-/// bad packet (-, -, iface; vhid, drop).
+/// bad packet (-, -, iface; vhid, drop), conflict (slot, gen, iface; vhid;
+/// peer and kind in the `conflicts` queue).
 #[derive(Clone, Copy, Default)]
 struct Packed {
     a: u32,
@@ -36,6 +42,7 @@ const STATE_CHANGED: u8 = 1;
 const ANNOUNCE: u8 = 2;
 const DEMOTED: u8 = 3;
 const BAD_PACKET: u8 = 4;
+const CONFLICT: u8 = 5;
 
 const REASONS: [Reason; 9] = [
     Reason::InitComplete,
@@ -49,7 +56,7 @@ const REASONS: [Reason; 9] = [
     Reason::Destroyed,
 ];
 
-const DROPS: [Drop; 9] = [
+const DROPS: [Drop; 10] = [
     Drop::NotAllowed,
     Drop::BadLength,
     Drop::BadVersion,
@@ -59,6 +66,7 @@ const DROPS: [Drop; 9] = [
     Drop::BadTtl,
     Drop::BadAuth,
     Drop::BadAddresses,
+    Drop::Replayed,
 ];
 
 const DEMOTE_REASONS: [DemoteReason; 6] = [
@@ -88,6 +96,8 @@ pub(crate) struct EventQueue {
     ring: Ring<Packed>,
     /// Texts of the queued external demotions, in queue order.
     external: Ring<&'static str>,
+    /// Peer and kind of the queued conflict reports, in queue order.
+    conflicts: Ring<ConflictDetail>,
     dropped: u64,
 }
 
@@ -99,6 +109,7 @@ impl EventQueue {
     /// Configuration path: room for `cap` events.
     pub fn try_grow(&mut self, cap: usize) -> Result<(), TryReserveError> {
         self.external.try_grow(EXTERNAL_CAP)?;
+        self.conflicts.try_grow(CONFLICT_CAP)?;
         self.ring.try_grow(cap)
     }
 
@@ -151,6 +162,14 @@ impl EventQueue {
                 z: index_of(&DROPS, &drop),
                 ..Packed::default()
             },
+            Event::Conflict { id, iface, vhid, .. } => Packed {
+                a: id.slot,
+                b: id.gen,
+                c: iface,
+                kind: CONFLICT,
+                x: vhid,
+                ..Packed::default()
+            },
         };
         if self.ring.len() >= self.ring.capacity() {
             self.dropped = self.dropped.saturating_add(1);
@@ -162,6 +181,12 @@ impl EventQueue {
         } = ev
         {
             if self.external.push_back(text).is_err() {
+                self.dropped = self.dropped.saturating_add(1);
+                return;
+            }
+        }
+        if let Event::Conflict { peer, kind, .. } = ev {
+            if self.conflicts.push_back(ConflictDetail { peer, kind }).is_err() {
                 self.dropped = self.dropped.saturating_add(1);
                 return;
             }
@@ -206,6 +231,16 @@ impl EventQueue {
                         .unwrap_or(DemoteReason::Sysctl)
                 },
             },
+            CONFLICT => {
+                let d = self.conflicts.pop_front().unwrap_or_default();
+                Event::Conflict {
+                    id,
+                    iface: p.c,
+                    vhid: p.x,
+                    peer: d.peer,
+                    kind: d.kind,
+                }
+            }
             _ => Event::BadPacket {
                 iface: p.c,
                 vhid: p.x,

@@ -4,6 +4,7 @@
 
 use core::net::IpAddr;
 
+use super::config::Version;
 use super::io::{Event, Received};
 use super::machine::{arm, runnable, vrrp_skew, Af};
 use super::state::{Reason, State};
@@ -101,6 +102,7 @@ impl Engine {
         let slot = self.find_vhid(rx, ch.vhid, v6)?;
         let v = self.table.get_mut(slot).ok_or(Drop::UnknownVhid)?;
         if v.is_vrrp() {
+            self.detect_protocol(now, slot, rx.src, Version::Carp);
             return Err(Drop::BadVersion);
         }
         let multicast = if v6 {
@@ -115,15 +117,31 @@ impl Engine {
         // The digest straight from the packet: no copy on the hot path.
         if !v.addrs.verify(ch.counter, packet.digest()) {
             v.stats.bad_auth = v.stats.bad_auth.saturating_add(1);
+            self.detect_bad_auth(now, slot, rx.src, ch.counter, &ch.digest);
             return Err(Drop::BadAuth);
         }
-        // No replay protection in FreeBSD: the counter is simply adopted,
-        // so our next advert continues from it.
-        v.counter = ch.counter;
+        // FreeBSD has no replay protection ("XXX Replay protection goes
+        // here"): the counter is simply adopted, so our next advert
+        // continues from it. `replay_check` is the opt-in check; with it
+        // a node's own counter only grows (adopting a lower one, from a
+        // peer that advertised less during a partition, would make our
+        // next adverts look replayed to those who heard our higher ones).
+        if self.knobs.replay_check {
+            let id = super::VhidId { slot, gen: v.gen };
+            if !self.replay.fresh(id, rx.src, ch.counter, now) {
+                v.stats.bad_replay = v.stats.bad_replay.saturating_add(1);
+                return Err(Drop::Replayed);
+            }
+            if v.counter_init || ch.counter > v.counter {
+                v.counter = ch.counter;
+            }
+        } else {
+            v.counter = ch.counter;
+        }
         v.counter_init = false;
         v.stats.adverts_in = v.stats.adverts_in.saturating_add(1);
         v.last_peer = Some(rx.src);
-        self.carp_elect(now, slot, &ch, v6, parent_up);
+        self.carp_elect(now, slot, &ch, v6, parent_up, rx.src);
         Ok(())
     }
 
@@ -137,6 +155,7 @@ impl Engine {
         ch: &CarpRepr,
         v6: bool,
         parent_up: bool,
+        src: IpAddr,
     ) {
         let Some(v) = self.table.get_mut(slot) else {
             return;
@@ -153,6 +172,8 @@ impl Engine {
                     self.step_down(now, slot);
                 } else {
                     self.count_dual_master(slot);
+                    let ours = u8::try_from(skew).unwrap_or(u8::MAX);
+                    self.detect_split_brain(now, slot, src, ours, ch.advskew);
                 }
             }
             State::Backup => {
@@ -187,7 +208,7 @@ impl Engine {
             v.ad_at = Deadline::NONE;
             v.stats.dual_master = v.stats.dual_master.saturating_add(1);
         }
-        self.set_state(slot, State::Backup, Reason::MoreFrequentAdvert);
+        self.set_state(now, slot, State::Backup, Reason::MoreFrequentAdvert);
         self.setrun(now, slot, Af::Both);
     }
 
@@ -220,6 +241,7 @@ impl Engine {
         let preempt = self.knobs.preempt && self.knobs.suppress_preempt == 0;
         let v = self.table.get_mut(slot).ok_or(Drop::UnknownVhid)?;
         if !v.is_vrrp() {
+            self.detect_protocol(now, slot, rx.src, Version::Vrrp3);
             return Err(Drop::BadVersion);
         }
         // VRRP has no unicast exemption: TTL 255 always.
@@ -250,6 +272,7 @@ impl Engine {
                     self.step_down(now, slot);
                 } else {
                     self.count_dual_master(slot);
+                    self.detect_split_brain(now, slot, rx.src, own, vh.priority);
                 }
             }
             State::Backup => {

@@ -4,7 +4,7 @@ use core::net::IpAddr;
 
 use super::addrs::Addrs;
 use super::config::{ConfigError, Version, VhidConfig, MAX_SKEW};
-use super::state::State;
+use super::state::{Reason, State};
 use super::stats::VhidStats;
 use super::time::{Deadline, Instant};
 use super::IfIndex;
@@ -49,6 +49,12 @@ pub(crate) struct Vhid {
     pub stats: VhidStats,
     /// Source of the last authenticated advert, for status output.
     pub last_peer: Option<IpAddr>,
+    /// When the vhid entered its current state (creation at first), and
+    /// why (`None` until the first transition): `net.inet.carp.vhids`.
+    pub since: Instant,
+    pub why: Option<Reason>,
+    /// Last gratuitous ARP / NA announcement (for `garp_interval`).
+    pub announced_at: Deadline,
 }
 
 impl Vhid {
@@ -75,6 +81,9 @@ impl Vhid {
             dying: false,
             stats: VhidStats::default(),
             last_peer: None,
+            since: Instant::ZERO,
+            why: None,
+            announced_at: Deadline::NONE,
         })
     }
 

@@ -1,7 +1,12 @@
 //! carp-pcap: print every CARP and VRRP advert of a pcap file as one JSON
 //! object per line, with its HMAC judged against the configured groups.
 //!
-//! Usage: `carp-pcap [--group VHID:PASS:ADDR[,ADDR...]]... FILE.pcap`;
+//! Usage: `carp-pcap [--group VHID:PASS:ADDR[,ADDR...]]... [--timeline
+//! [--json] [--plot FILE.svg]] FILE.pcap`
+//!
+//! With `--timeline` it prints, per vhid/vrid, who was MASTER when, each
+//! takeover gap against the protocol deadline, advert-interval jitter,
+//! bad authentication and conflicts (see `timeline.rs`).
 //! `carp-pcap --help` describes every option, output field and exit status.
 //!
 //! Exit status: 0 after reading the file (skipped malformed frames and a
@@ -12,6 +17,8 @@ mod decode;
 mod frame;
 mod group;
 mod pcap;
+mod plot;
+mod timeline;
 
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
@@ -19,11 +26,13 @@ use std::process::ExitCode;
 use frame::Skip;
 use group::Group;
 
-const USAGE: &str = "usage: carp-pcap [--group VHID:PASS:ADDR[,ADDR...]]... FILE.pcap";
+const USAGE: &str = "usage: carp-pcap [--group VHID:PASS:ADDR[,ADDR...]]... \
+[--timeline [--json] [--plot FILE.svg]] FILE.pcap";
 
 /// `--help`: every option, every output field, every exit status.
 const HELP: &str = "\
 usage: carp-pcap [--group VHID:PASS:ADDR[,ADDR...]]... FILE.pcap
+       carp-pcap [--group ...]... --timeline [--json] [--plot FILE.svg] FILE.pcap
 
 Prints every CARP (v2), VRRPv3 and VRRPv2 advertisement (IP protocol 112)
 of a capture as one JSON object per line, and says whether CARP adverts
@@ -44,6 +53,20 @@ Options:
         the same vhid to find which of several passwords a sender uses:
         the first group of a vhid decides hmac_ok, the others are only
         tried for matched_password.
+  --timeline
+        instead of one line per advert, a report per vhid (CARP) or vrid
+        (VRRP): who was MASTER when (only the master advertises), each
+        takeover's gap (last advert of the old master to the first of the
+        new) against the protocol deadline (CARP 3*advbase + advskew/256
+        of the new master, 0 after a bow-out; VRRP 3*interval + Skew_Time,
+        Skew_Time alone after a priority-0 advert), advert-interval jitter,
+        adverts failing the --group's HMAC, split brains and a vhid used
+        by both CARP and VRRP.
+  --json
+        with --timeline: one JSON object per master period instead of text.
+  --plot FILE.svg
+        with --timeline: also draw it as an SVG picture (time on x, one
+        lane per group, masters coloured, failovers marked).
   -h, --help
         this text.
   --    the next argument is the file, even if it starts with '-'.
@@ -74,6 +97,20 @@ VRRP only:
   addrs        the addresses carried, as text
   auth_type    VRRPv2 only: the authentication type byte
 
+Timeline JSON fields (--timeline --json, one object per master period):
+  proto, vhid  as above
+  master       the advertising source address
+  from, to     time of the period's first and last advert (epoch seconds)
+  takeover_gap_s  last advert of the previous master to the first of this
+               one (null for the first period and for preemptions)
+  deadline_s   what the protocol allows for that gap (null likewise)
+  start        \"first\", \"timeout\", \"bowout\", \"preempt\" (a better
+               source took over from a live master) or \"conflict\" (a source
+               that is not better advertised beside a live master)
+  adverts, interval_s, jitter_max_s  adverts in the period, announced
+               interval, largest deviation from it between adverts
+  bowout       the period ended with a bow-out advert
+
 Frames that are not protocol 112 are ignored; malformed protocol-112
 frames and IP fragments are skipped and counted on stderr; a file cut
 short inside a record is reported on stderr.
@@ -92,6 +129,9 @@ Example:
 struct Args {
     groups: Vec<Group>,
     file: String,
+    timeline: bool,
+    json: bool,
+    plot: Option<String>,
 }
 
 enum Parsed {
@@ -102,6 +142,7 @@ enum Parsed {
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Parsed, String> {
     let mut groups = Vec::new();
     let mut files = Vec::new();
+    let (mut timeline, mut json, mut plot) = (false, false, None);
     let mut options_done = false;
     while let Some(arg) = args.next() {
         if options_done || !arg.starts_with('-') || arg == "-" {
@@ -115,12 +156,29 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Parsed, String> 
             groups.push(group::parse(&value).map_err(|e| e.to_string())?);
         } else if let Some(value) = arg.strip_prefix("--group=") {
             groups.push(group::parse(value).map_err(|e| e.to_string())?);
+        } else if arg == "--timeline" {
+            timeline = true;
+        } else if arg == "--json" {
+            json = true;
+        } else if arg == "--plot" {
+            plot = Some(args.next().ok_or("--plot needs a file name")?);
+        } else if let Some(value) = arg.strip_prefix("--plot=") {
+            plot = Some(value.to_owned());
         } else {
             return Err(format!("unknown option {arg}"));
         }
     }
+    if (json || plot.is_some()) && !timeline {
+        return Err("--json and --plot go with --timeline".into());
+    }
     match <[String; 1]>::try_from(files) {
-        Ok([file]) => Ok(Parsed::Run(Args { groups, file })),
+        Ok([file]) => Ok(Parsed::Run(Args {
+            groups,
+            file,
+            timeline,
+            json,
+            plot,
+        })),
         Err(files) if files.is_empty() => Err("no pcap file given".into()),
         Err(_) => Err("exactly one pcap file, please".into()),
     }
@@ -132,7 +190,12 @@ struct Tally {
     fragments: usize,
 }
 
-fn run(args: &Args, bytes: &[u8], out: &mut impl Write) -> Result<Tally, String> {
+/// Decodes every advert of the capture and hands its record to `sink`.
+fn run(
+    args: &Args,
+    bytes: &[u8],
+    mut sink: impl FnMut(serde_json::Value) -> Result<(), String>,
+) -> Result<Tally, String> {
     let reader = pcap::Reader::new(bytes).map_err(|e| e.to_string())?;
     let link_type = reader.link_type();
     if ![
@@ -152,7 +215,7 @@ fn run(args: &Args, bytes: &[u8], out: &mut impl Write) -> Result<Tally, String>
     for record in records.by_ref() {
         match frame::parse(link_type, record.data) {
             Ok(ip) => match decode::decode(&record, &ip, &args.groups) {
-                Some(line) => writeln!(out, "{line}").map_err(|e| format!("stdout: {e}"))?,
+                Some(record) => sink(record)?,
                 None => tally.malformed += 1,
             },
             Err(Skip::NotOurs) => {}
@@ -167,6 +230,28 @@ fn run(args: &Args, bytes: &[u8], out: &mut impl Write) -> Result<Tally, String>
         );
     }
     Ok(tally)
+}
+
+/// Prints the timeline (text or JSON lines) and writes the plot.
+fn report_timeline(
+    args: &Args,
+    adverts: &[timeline::Advert],
+    out: &mut impl Write,
+) -> Result<(), String> {
+    let built = timeline::build(adverts);
+    if args.json {
+        for row in timeline::json_periods(&built) {
+            writeln!(out, "{row}").map_err(|e| format!("stdout: {e}"))?;
+        }
+    } else {
+        write!(out, "{}", timeline::text(&built, &args.file))
+            .map_err(|e| format!("stdout: {e}"))?;
+    }
+    if let Some(path) = &args.plot {
+        std::fs::write(path, plot::svg(&built, &args.file))
+            .map_err(|e| format!("--plot {path}: {e}"))?;
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -190,7 +275,18 @@ fn main() -> ExitCode {
     };
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let result = run(&args, &bytes, &mut out);
+    let result = if args.timeline {
+        let mut adverts = Vec::new();
+        run(&args, &bytes, |record| {
+            adverts.extend(timeline::Advert::from_record(&record));
+            Ok(())
+        })
+        .and_then(|tally| report_timeline(&args, &adverts, &mut out).map(|()| tally))
+    } else {
+        run(&args, &bytes, |record| {
+            writeln!(out, "{record}").map_err(|e| format!("stdout: {e}"))
+        })
+    };
     let flushed = out.flush();
     match result {
         Ok(tally) => {

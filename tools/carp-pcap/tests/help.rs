@@ -32,6 +32,9 @@ fn help_names_every_option_and_exit_status() {
         "--group=",
         "-h, --help",
         "--  ",
+        "--timeline",
+        "--json",
+        "--plot FILE.svg",
     ] {
         assert!(text.contains(opt), "--help does not describe {opt:?}");
     }
@@ -86,6 +89,39 @@ fn help_describes_every_output_field() {
         assert!(
             documented,
             "--help does not describe the output field {k:?}"
+        );
+    }
+}
+
+#[test]
+fn help_describes_every_timeline_field() {
+    let text = help();
+    let pcap =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors/ucarp-failover.pcap");
+    assert!(pcap.is_file(), "test vector missing: {}", pcap.display());
+    let out = Command::new(bin())
+        .args(["--timeline", "--json"])
+        .arg(&pcap)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let mut keys = BTreeSet::new();
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        keys.extend(v.as_object().unwrap().keys().cloned());
+    }
+    assert!(keys.contains("takeover_gap_s"), "{keys:?}");
+    for k in &keys {
+        let documented = text.lines().any(|l| {
+            let l = l.trim_start();
+            l.starts_with(&format!("{k} "))
+                || l.starts_with(&format!("{k},"))
+                || l.contains(&format!(", {k} "))
+                || l.contains(&format!(", {k},"))
+        });
+        assert!(
+            documented,
+            "--help does not describe the timeline field {k:?}"
         );
     }
 }
