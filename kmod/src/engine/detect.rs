@@ -318,7 +318,12 @@ impl Engine {
                 return;
             };
             let hint = diagnose(
-                &v.cfg.key, v.cfg.vhid, v.addrs.v4(), v.addrs.v6(), counter, digest,
+                &v.cfg.key,
+                v.cfg.vhid,
+                v.addrs.v4(),
+                v.addrs.v6(),
+                counter,
+                digest,
             );
             self.report_conflict(slot, peer, Conflict::BadAuth(hint));
         }

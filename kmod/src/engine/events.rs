@@ -162,7 +162,9 @@ impl EventQueue {
                 z: index_of(&DROPS, &drop),
                 ..Packed::default()
             },
-            Event::Conflict { id, iface, vhid, .. } => Packed {
+            Event::Conflict {
+                id, iface, vhid, ..
+            } => Packed {
                 a: id.slot,
                 b: id.gen,
                 c: iface,
@@ -186,7 +188,11 @@ impl EventQueue {
             }
         }
         if let Event::Conflict { peer, kind, .. } = ev {
-            if self.conflicts.push_back(ConflictDetail { peer, kind }).is_err() {
+            if self
+                .conflicts
+                .push_back(ConflictDetail { peer, kind })
+                .is_err()
+            {
                 self.dropped = self.dropped.saturating_add(1);
                 return;
             }
