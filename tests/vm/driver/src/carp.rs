@@ -39,7 +39,7 @@ pub fn advert(vhid: u8, advskew: u8, advbase: u8, counter: u64, md: [u8; 20]) ->
 }
 
 /// What a sniffed advert says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Seen {
     pub src: [u8; 4],
     pub ttl: u8,

@@ -14,7 +14,11 @@ mod report;
 #[cfg(target_os = "none")]
 mod scenarios;
 #[cfg(target_os = "none")]
+mod stress;
+#[cfg(target_os = "none")]
 mod sys;
+#[cfg(target_os = "none")]
+mod vnet;
 
 #[cfg(not(target_os = "none"))]
 fn main() {
@@ -66,6 +70,10 @@ extern "C" fn entry(_sp: *const usize) -> ! {
         "legacy_carp0" => scenarios::elect("carp0", 4),
         "negative_demotion" => scenarios::elect("peraddr", 4),
         "badauth" => scenarios::badauth(),
+        "vnet_isolation" => vnet::vnet_isolation(),
+        "vnet_cycles" => vnet::vnet_cycles(),
+        "departure" => vnet::departure(),
+        "stress_unload" => stress::stress_unload(),
         other => {
             report::check(
                 "scenario.known",
@@ -92,5 +100,10 @@ fn finish() -> ! {
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     report::emit(format_args!("CHECK driver.panic FAIL {}", info.message()));
+    // A forked helper (a jail's worker, a stress thread) must not power
+    // the VM off: it reports and exits; PID 1 sees the status.
+    if sys::getpid() != 1 {
+        sys::exit(101)
+    }
     finish()
 }
