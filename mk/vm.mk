@@ -3,8 +3,12 @@
 # boot files, which CI does not have:
 #
 #   make vmtest KERNEL=/path/to/kernel BOOT=/path/with/cdboot+loader_simp \
-#               [STOCK_CARP_KO=/path/to/carp.ko] [VMTEST_ONLY=smoke,loadunload]
-#               [VMTEST_OUT=build/vmtest] [VMTEST_JOBS=2]
+#               [STOCK_CARP_KO=/path/to/carp.ko] [MODULES=/dir/with/if_epair.ko...]
+#               [VMTEST_ONLY=smoke,loadunload] [VMTEST_OUT=build/vmtest] [VMTEST_JOBS=2]
+#
+# MODULES: a directory with if_epair.ko, if_bridge.ko and bridgestp.ko from
+# the same kernel build (the vnet jail scenarios need them; without it they
+# are reported as SKIP).
 #
 # KERNEL may list several kernels (e.g. plain and INVARIANTS+WITNESS), each
 # as PATH or LABEL=PATH. On a FreeBSD host: KERNEL=/boot/kernel/kernel
@@ -33,7 +37,7 @@ vm-driver-test: setup
 
 vmtest:
 ifeq ($(strip $(KERNEL)),)
-	@echo "vmtest: SKIP: no FreeBSD kernel given (make vmtest KERNEL=... BOOT=... [STOCK_CARP_KO=...]); real-kernel scenarios were not run"
+	@echo "vmtest: SKIP: no FreeBSD kernel given (make vmtest KERNEL=... BOOT=... [STOCK_CARP_KO=...] [MODULES=...]); real-kernel scenarios were not run"
 else
 	@test -n "$(BOOT)" || { echo "vmtest: BOOT= (directory with cdboot and loader_simp) is required with KERNEL="; exit 2; }
 	@command -v xorriso >/dev/null && command -v qemu-system-x86_64 >/dev/null || bash scripts/vm-deps.sh
@@ -41,6 +45,7 @@ else
 	@test -f $(VM_MODULE) || echo "vmtest: note: $(VM_MODULE) missing (run make); scenarios needing it will fail"
 	python3 tests/vm/vmtest.py $(foreach k,$(KERNEL),--kernel $(k)) --boot $(BOOT) \
 		--module $(VM_MODULE) $(if $(STOCK_CARP_KO),--stock-ko $(STOCK_CARP_KO)) \
+		$(if $(MODULES),--modules $(MODULES)) \
 		--driver $(VM_DRIVER) --out $(VMTEST_OUT) --jobs $(VMTEST_JOBS) \
 		$(if $(VMTEST_ONLY),--only $(VMTEST_ONLY))
 endif
