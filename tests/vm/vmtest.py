@@ -20,6 +20,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import parse  # noqa: E402
+import world  # noqa: E402
 
 OURS = "/modules/carp_rs.ko"
 STOCK = "/modules/carp.ko"
@@ -281,7 +282,7 @@ def loader_rc(params):
     return "\n".join(lines) + "\n"
 
 
-def build_iso(work, name, kernel, boot, root_img, params):
+def build_iso(work, name, kernel, boot, root_img, params, rc=loader_rc):
     stage = os.path.join(work, name)
     shutil.rmtree(stage, ignore_errors=True)
     os.makedirs(os.path.join(stage, "boot", "kernel"))
@@ -290,7 +291,7 @@ def build_iso(work, name, kernel, boot, root_img, params):
     shutil.copyfile(kernel, os.path.join(stage, "boot", "kernel", "kernel"))
     shutil.copyfile(root_img, os.path.join(stage, "boot", "root.img"))
     with open(os.path.join(stage, "boot", "loader.rc"), "w") as f:
-        f.write(loader_rc(params))
+        f.write(rc(params))
     iso = os.path.join(work, name + ".iso")
     run(
         ["xorriso", "-as", "mkisofs", "-quiet", "-R", "-V", "CARPVM", "-b", "boot/cdboot", "-no-emul-boot",
@@ -355,6 +356,76 @@ def run_scenario(args, kernel_label, kernel, boot, root_img, entry):
     return (kernel_label, name, passed, n, failed, why, time.monotonic() - t0)
 
 
+def run_world_scenario(args, kernel_label, kernel, boot, root_img, entry, row, kld):
+    """One userland scenario (world.SCENARIOS) with module `kld`."""
+    name, vms, _, _, required, one_master, timeout = entry
+    work = os.path.join(args.out, kernel_label, row.replace("[", "-").replace("]", ""))
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    ports = {vm: free_udp_port() for vm in vms}
+    procs, logs = {}, {}
+    t0 = time.monotonic()
+    for vm in vms:
+        params = {"scenario": name, "vm": vm, "kld": kld}
+        iso = build_iso(work, vm, kernel, boot, root_img, params, rc=world.loader_rc)
+        logs[vm] = os.path.join(work, f"{vm}.log")
+        remote = ports[PEER[vm]] if PEER.get(vm) in ports else free_udp_port()
+        cmd = qemu_cmd(iso, logs[vm], MAC.get(vm, "58:9c:fc:00:00:01"), ports[vm], remote, max(args.mem, 1024))
+        procs[vm] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    timed_out = []
+    for vm, pr in procs.items():
+        try:
+            pr.wait(timeout=max(1.0, timeout - (time.monotonic() - t0)))
+        except subprocess.TimeoutExpired:
+            timed_out.append(vm)
+            pr.kill()
+            pr.wait()
+    parsed = {}
+    for vm, path in logs.items():
+        try:
+            with open(path, errors="replace") as f:
+                parsed[vm] = parse.parse_log(f.read())
+        except FileNotFoundError:
+            parsed[vm] = parse.parse_log("")
+    passed, why, n, failed = parse.evaluate(parsed, required=required, one_master=one_master)
+    extra = []
+    if name == "carpsh":
+        table, regressions = world.carpsh_table(parsed)
+        extra = [(kernel_label, "carpsh:" + c, s, r) for c, s, r in table]
+        n += len(table)
+        if regressions:
+            failed += len(regressions)
+            passed = False
+            why = f"pass on stock, not on carp_rs: {', '.join(regressions)}; " + why
+    if timed_out:
+        why = f"timeout {timeout}s ({','.join(timed_out)}); " + why
+        passed = False
+    for vm in procs:
+        iso = os.path.join(work, vm + ".iso")
+        if os.path.exists(iso):
+            os.unlink(iso)
+    return (kernel_label, row, passed, n, failed, why, time.monotonic() - t0, extra)
+
+
+def world_todo(args, have, only):
+    """(entry, row, kld) for each userland run, and skip/not-run rows."""
+    todo, skipped = [], []
+    for entry in world.SCENARIOS:
+        for row, kld in world.runs(entry):
+            if only and entry[0] not in only and row not in only:
+                continue
+            missing = [n for n in entry[3] if n not in have]
+            if missing and set(missing) <= {"mods", "tests"}:
+                skipped.append((row, "skipped: no " + " and no ".join(
+                    {"mods": "MODULES=", "tests": "TESTS="}[m] for m in missing)))
+                continue
+            if missing:
+                skipped.append((row, "not run: no " + ", ".join(missing)))
+                continue
+            todo.append((entry, row, kld))
+    return todo, skipped
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--kernel", action="append", required=True, help="LABEL=PATH or PATH; repeatable")
@@ -362,6 +433,8 @@ def main():
     ap.add_argument("--module", help="our carp_rs.ko")
     ap.add_argument("--stock-ko", help="stock carp.ko (for refused-load, baseline and interop)")
     ap.add_argument("--modules", help="directory with if_epair.ko, if_bridge.ko, bridgestp.ko (jail scenarios)")
+    ap.add_argument("--world", help="installed FreeBSD userland (userland scenarios)")
+    ap.add_argument("--tests", help="FreeBSD test sources: sys/netinet/carp.sh, sys/common/vnet.subr")
     ap.add_argument("--driver", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--only", help="comma-separated scenario names")
@@ -392,10 +465,17 @@ def main():
             sys.exit(f"vmtest: MODULES={args.modules} lacks {', '.join(missing)}")
         mods = args.modules
         have.add("mods")
+    if args.world:
+        errs = world.check_inputs(args.world, args.tests)
+        if errs:
+            sys.exit("vmtest: " + "; ".join(errs))
+        if args.tests:
+            have.add("tests")
     only = set(args.only.split(",")) if args.only else None
     os.makedirs(args.out, exist_ok=True)
 
     rows = []
+    sbs = []  # carp.sh cases: (kernel, case, stock, carp_rs)
     for k in args.kernel:
         label, _, path = k.rpartition("=")
         label = label or os.path.basename(os.path.dirname(path)) or "kernel"
@@ -420,17 +500,43 @@ def main():
                 rows.append((label, entry[0], False, 0, 0, "not run: no " + ", ".join(what[m] for m in missing), 0.0))
                 continue
             todo.append(entry)
+        wtodo = []
+        if args.world:
+            wtodo, wskipped = world_todo(args, have, only)
+            for row, why in wskipped:
+                print(f"vmtest: {label} {row}: {'SKIP' if why.startswith('skipped') else 'FAIL'} ({why})")
+                rows.append((label, row, None if why.startswith("skipped") else False, 0, 0, why, 0.0))
+            if wtodo:
+                wimg = world.build_root(os.path.join(args.out, label), args.world,
+                                        args.module if "ours" in have else None,
+                                        args.stock_ko if "stock" in have else None, mods, args.tests, run)
+        elif not only or only & {e[0] for e in world.SCENARIOS}:
+            print(f"vmtest: {label}: userland scenarios SKIP: no WORLD= (an installed FreeBSD userland); "
+                  f"{', '.join(e[0] for e in world.SCENARIOS)} not run")
+            for e in world.SCENARIOS:
+                for row, _ in world.runs(e):
+                    rows.append((label, row, None, 0, 0, "skipped: no WORLD=", 0.0))
         # Scenarios run side by side up to --jobs VMs at once.
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs // 2)) as ex:
             futs = [ex.submit(run_scenario, args, label, path, boot, root_img, e) for e in todo]
+            futs += [ex.submit(run_world_scenario, args, label, path, boot, wimg, e, row, kld)
+                     for e, row, kld in wtodo]
             for fut in futs:
                 r = fut.result()
                 verdict = "PASS" if r[2] else "FAIL"
                 print(f"vmtest: {r[0]} {r[1]}: {verdict} ({r[6]:.0f}s) {r[5]}", flush=True)
+                if len(r) > 7:
+                    sbs.extend(r[7])
+                    r = r[:7]
                 rows.append(r)
     order = {e[0]: i for i, e in enumerate(SCENARIOS)}
-    rows.sort(key=lambda r: (r[0], order.get(r[1], 99)))
+    for e in world.SCENARIOS:
+        for row, _ in world.runs(e):
+            order[row] = len(order)
+    rows.sort(key=lambda r: (r[0], order.get(r[1], 999)))
     summary = parse.table([r[:6] for r in rows])
+    if sbs:
+        summary += "\n\nFreeBSD's carp.sh, case by case:\n\n" + world.side_by_side(sbs)
     print("\n" + summary)
     with open(os.path.join(args.out, "summary.md"), "w") as f:
         f.write(summary + "\n")
