@@ -726,19 +726,23 @@ fn unload_role(
             r.is_ok(),
             format_args!("kldunload carp_rs on the {} with vhid 1 live: {}", my, R(r)),
         );
-        // The VIP must be gone from vtnet0: deleting it must find nothing.
+        // The peer probes ARP first (a leftover plain VIP answers it);
+        // then the VIP must be gone from vtnet0: deleting it finds nothing.
+        let _ = bar.sync("unloaded", "1", 30_000, &mut pv);
+        let _ = bar.sync("probed2", "1", 60_000, &mut pv);
         let d = kernel::del_v4("vtnet0", v);
         check(
             "unload.no_vip_addr",
             d == Err(49),
             format_args!(
                 "after unload, SIOCDIFADDR {}.{}.{}.{} on vtnet0: {} (EADDRNOTAVAIL = the VIP was removed)",
-                v[0], v[1], v[2], v[3],
+                v[0],
+                v[1],
+                v[2],
+                v[3],
                 R(d.map(|_| 0))
             ),
         );
-        let _ = bar.sync("unloaded", "1", 30_000, &mut pv);
-        let _ = bar.sync("probed2", "1", 60_000, &mut pv);
         info("after", format_args!("vtnet0 vhid 1 UNLOADED (was {})", my));
         return;
     }
