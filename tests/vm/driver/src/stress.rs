@@ -219,11 +219,11 @@ fn flood(my4: [u8; 4]) -> i32 {
     let to = sockaddr_in([224, 0, 0, 18], 0);
     let mut n = 0u64;
     loop {
-        let vhid = if n % 4 == 0 { 7 } else { 1 };
+        let vhid = if n.is_multiple_of(4) { 7 } else { 1 };
         let p = carpvm::carp::advert(vhid, 0, 1, n, [0x5a; 20]);
         let _ = sys::sendto(fd.0, &p, &to);
         n += 1;
-        if n % 8 == 0 {
+        if n.is_multiple_of(8) {
             sys::sleep_ms(1);
         }
     }
