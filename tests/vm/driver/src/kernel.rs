@@ -481,7 +481,7 @@ impl Barrier {
 
 /// A bpf(4) descriptor on `ifn` (immediate mode, 200 ms read timeout) and
 /// its buffer length.
-fn bpf_open(ifn: &str) -> Result<(Fd, usize), i32> {
+pub fn bpf_open(ifn: &str) -> Result<(Fd, usize), i32> {
     const O_RDWR: i32 = 2;
     let fd = Fd(sys::open(b"/dev/bpf\0", O_RDWR)?);
     let mut ifr = [0u8; 32];

@@ -8,6 +8,8 @@
 #![allow(clippy::indexing_slicing)]
 
 #[cfg(target_os = "none")]
+mod bench;
+#[cfg(target_os = "none")]
 mod kernel;
 #[cfg(target_os = "none")]
 mod report;
@@ -74,6 +76,7 @@ extern "C" fn entry(_sp: *const usize) -> ! {
         "vnet_cycles" => vnet::vnet_cycles(),
         "departure" => vnet::departure(),
         "stress_unload" => stress::stress_unload(),
+        "failover_bench" => bench::failover_bench(),
         other => {
             report::check(
                 "scenario.known",
