@@ -71,11 +71,19 @@ fn wait_go(bar: &Barrier, phase: &str, ms: u64) -> bool {
     false
 }
 
-/// Captures adverts on vtnet0 until this host's first one (or `ms`).
-fn capture(fd: &kernel::Fd, blen: usize, w: &mut Watch, ms: u64) {
+/// Captures adverts on vtnet0 until this host's first one (or `ms`),
+/// repeating `go` to the peer every 100 ms meanwhile: a datagram that
+/// arrives while the peer still lingers in its last `sync` is discarded
+/// there.
+fn capture(c: &Ctx<'_>, go: &str, fd: &kernel::Fd, blen: usize, w: &mut Watch, ms: u64) {
     let mut buf = [0u8; 16384];
     let end = sys::now_ms() + ms;
+    let mut next_go = 0;
     while sys::now_ms() < end && !w.done() {
+        if sys::now_ms() >= next_go {
+            c.bar.send(go, "1");
+            next_go = sys::now_ms() + 100;
+        }
         let Ok(r) = sys::read(fd.0, &mut buf[..blen]) else {
             continue;
         };
@@ -93,12 +101,7 @@ fn capture(fd: &kernel::Fd, blen: usize, w: &mut Watch, ms: u64) {
 fn measure(c: &Ctx<'_>, go: &str, key: &str, what: core::fmt::Arguments<'_>) {
     let mut w = Watch::new(c.my4, c.peer4, 1);
     match kernel::bpf_open(IFN) {
-        Ok((fd, blen)) => {
-            for _ in 0..3 {
-                c.bar.send(go, "1");
-            }
-            capture(&fd, blen, &mut w, 60_000);
-        }
+        Ok((fd, blen)) => capture(c, go, &fd, blen, &mut w, 60_000),
         Err(e) => info("bench.bpf", format_args!("{}", R(Err(e)))),
     }
     let deadline = deadline_us(ADVBASE, c.advskew as u32);
@@ -191,6 +194,9 @@ fn block(c: &Ctx<'_>, bi: u32, name: &str, ko: &Env, first: u32, todo: u32) -> b
         let go = phase(&mut gb, "g", bi, r);
         if c.master {
             let armed = wait_go(c.bar, go, 30_000);
+            // At least one more advert (every advbase) inside the peer's
+            // capture, so it sees this master's last advert.
+            sys::sleep_ms(1500);
             info(
                 "bench.stop_me",
                 format_args!("mod={name} n={n} armed={}", u32::from(armed)),
@@ -241,7 +247,8 @@ fn block(c: &Ctx<'_>, bi: u32, name: &str, ko: &Env, first: u32, todo: u32) -> b
     let mut unloaded = false;
     if c.master {
         let armed = wait_go(c.bar, go, 30_000);
-        sys::sleep_ms(300);
+        // As for a kill: one more advert inside the peer's capture.
+        sys::sleep_ms(1500);
         let r = if how == "unload" {
             unloaded = true;
             sys::kldunload(kld)
