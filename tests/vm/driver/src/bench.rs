@@ -228,7 +228,7 @@ fn block(c: &Ctx<'_>, bi: u32, name: &str, ko: &Env, first: u32, todo: u32) -> b
     // Bow-out: carp_rs alternates kldunload with a live vhid and deleting
     // the VIP (the vhid is destroyed); stock carp refuses the unload
     // (EBUSY) while a vhid exists, so it is always the VIP deletion.
-    let how = if name == "carp_rs" && (bi / 2) % 2 == 0 {
+    let how = if name == "carp_rs" && (bi / 2).is_multiple_of(2) {
         "unload"
     } else {
         "destroy"
