@@ -79,6 +79,7 @@ def summarize(log_b):
             "min": ms(min(late)) if late else None,
             "gap_p50": ms(percentile(gaps, 50)),
             "bowout": [(r.get("how", "?"), int(r["gap_us"]) / 1000.0, r.get("last_skew", "?")) for r in bows],
+            "late": sorted(ms(x) for x in late),
         }
     return out
 
@@ -115,6 +116,9 @@ def render(s, header=""):
     r50 = ratio(s["carp_rs"]["p50"], s["stock"]["p50"])
     r99 = ratio(s["carp_rs"]["p99"], s["stock"]["p99"])
     lines += ["", f"ratio carp_rs/stock: p50 {fmt(r50)}, p99 {fmt(r99)}", ""]
+    for mod in MODULES:
+        lines.append(f"{mod} lateness samples (ms, sorted): " + " ".join(fmt(x) for x in s[mod]["late"]))
+    lines.append("")
     lines += [
         "| module | bow-out | takeover (ms): old master's last advert -> new master's first | last advert's advskew |",
         "|---|---|---|---|",

@@ -69,6 +69,8 @@ class Summary(unittest.TestCase):
         self.assertIn("| stock | 20 (+1 invalid) |", t)
         self.assertIn("ratio carp_rs/stock: p50 0.07, p99 0.10", t)
         self.assertIn("| carp_rs | unload | 25.00 | 255 |", t)
+        self.assertIn("carp_rs lateness samples (ms, sorted): 0.10 0.20 0.30 ", t)
+        self.assertIn(" 19.50 20.00\n", t)
         self.assertTrue(t.endswith(bench.verdict(s)))
 
     def test_verdict_missed_and_missing(self):
