@@ -19,7 +19,7 @@ use carpvm::takeover::{deadline_us, Watch};
 
 use crate::kernel::{self, Barrier, CarpReq};
 use crate::report::{check, info, R};
-use crate::scenarios::Env;
+use crate::scenarios::{self, Env};
 use crate::sys;
 
 const IFN: &str = "vtnet0";
@@ -45,17 +45,9 @@ fn phase<'a>(buf: &'a mut Line<24>, tag: &str, a: u32, b: u32) -> &'a str {
     core::str::from_utf8(buf.as_bytes()).unwrap_or("?")
 }
 
+/// vhid 1's state on vtnet0 once it is `want` (or the last seen at `ms`).
 fn wait_state(want: i32, ms: u64) -> i32 {
-    let end = sys::now_ms() + ms;
-    let mut last = -1;
-    while sys::now_ms() < end {
-        last = kernel::carp_get(IFN, 1).map(|c| c.state).unwrap_or(-1);
-        if last == want {
-            break;
-        }
-        sys::sleep_ms(50);
-    }
-    last
+    scenarios::wait_state(IFN, 1, want, ms).0
 }
 
 /// Waits up to `ms` for the peer's `phase` datagram (sent, unlike `sync`,

@@ -181,7 +181,7 @@ fn join<'a>(buf: &'a mut [u8; 40], a: &str, b: &str) -> &'a str {
     core::str::from_utf8(&buf[..la + lb]).unwrap_or("?")
 }
 
-fn wait_state(ifn: &str, vhid: i32, want: i32, ms: u64) -> (i32, u64) {
+pub fn wait_state(ifn: &str, vhid: i32, want: i32, ms: u64) -> (i32, u64) {
     let start = sys::now_ms();
     let mut last = -1;
     while sys::now_ms() < start + ms {
