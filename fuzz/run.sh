@@ -16,7 +16,7 @@ smoke) secs=${FUZZ_SMOKE_TIME:-20} ;;
 long) secs=${FUZZ_TIME:-600} ;;
 *) echo "usage: $0 smoke|long" >&2; exit 2 ;;
 esac
-vectors=${VECTORS:-../../shared/vectors}
+vectors=${VECTORS:-../tests/vectors}
 targets="wire_parsers handle_packet auth_verify"
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
@@ -29,7 +29,16 @@ python3 seed_corpus.py "$vectors" corpus
 # Own target dir: ASan-instrumented artefacts must not mix with the
 # workspace's.
 export CARGO_TARGET_DIR=${FUZZ_TARGET_DIR:-$PWD/target}
-cargo fuzz build --release 2>&1 | tail -n 3
+# Quiet for about two minutes on a fresh checkout: progress.sh says it is
+# alive; the whole log is shown only when the build fails.
+mkdir -p "$CARGO_TARGET_DIR"
+blog=$CARGO_TARGET_DIR/fuzz-build.log
+if ! bash ../scripts/progress.sh "fuzz: building the targets with ASan" \
+	bash -c 'cargo fuzz build --release >"$1" 2>&1' _ "$blog"; then
+	tail -n 60 "$blog"
+	exit 1
+fi
+tail -n 1 "$blog"
 
 total=0
 crashes=0

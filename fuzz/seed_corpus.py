@@ -20,8 +20,9 @@ def put(out, target, data):
 
 
 def rows(path):
-    if not os.path.exists(path):
-        return []
+    if not os.path.isfile(path):
+        sys.exit(f"seed_corpus: FAILED: test vector missing: {path}; the repository carries it: "
+                 "restore it with `git checkout tests/vectors` or regenerate with `make vectors`")
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
 
@@ -67,6 +68,8 @@ def main():
     for t in ("wire_parsers", "handle_packet", "auth_verify"):
         os.makedirs(os.path.join(out, t), exist_ok=True)
     print(f"seed_corpus: {n} captured adverts from {vectors} -> {out}")
+    if n == 0:
+        sys.exit(f"seed_corpus: FAILED: no captured advert in {vectors}: the corpora would start empty")
 
 
 if __name__ == "__main__":

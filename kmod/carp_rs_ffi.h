@@ -117,7 +117,9 @@ struct carp_rs_nlreq {
 #define	CARP_RS_SYSCTL_DSCP		6
 #define	CARP_RS_SYSCTL_ARPBALANCE	7
 #define	CARP_RS_SYSCTL_SUPPRESS		8
-#define	CARP_RS_SYSCTL_COUNT		9
+#define	CARP_RS_SYSCTL_REPLAY		9	/* carp_rs: replay_check */
+#define	CARP_RS_SYSCTL_GARP		10	/* carp_rs: garp_interval */
+#define	CARP_RS_SYSCTL_COUNT		11
 
 int	carp_rs_ioctl_set(struct carp_rs_engine *, uint64_t now_ns,
 	    const struct carp_rs_ifinfo *, const uint8_t *req, size_t len,
@@ -171,6 +173,7 @@ int	carp_rs_demote_adj(struct carp_rs_engine *, uint64_t now_ns, int32_t adj,
 #define	CARP_RS_EV_ANNOUNCE	2
 #define	CARP_RS_EV_DEMOTED	3
 #define	CARP_RS_EV_BADPACKET	4
+#define	CARP_RS_EV_CONFLICT	5	/* split brain, bad auth, protocol clash */
 
 /* One engine event, its text already formatted (NUL-terminated). */
 struct carp_rs_event {
@@ -184,15 +187,27 @@ struct carp_rs_event {
 	uint8_t		to;
 	uint8_t		log_pri;	/* LOG_INFO/LOG_DEBUG; 0: no log line */
 	uint8_t		pad[4];
-	char		log[128];
+	char		log[124];
 	char		devd_subsystem[24];	/* empty: no devd event */
-	char		devd_type[8];
+	char		devd_type[12];
 };
 #define	CARP_RS_EVENT_SIZE	192
 
 /* Writes ifindex's name (no NUL) to buf; returns its length, 0 unknown. */
 typedef size_t	carp_rs_ifname_fn(void *arg, uint32_t ifindex, char *buf,
 		    size_t len);
+
+/*
+ * The text sysctls (kmod/src/ffi/status.rs): formats text `which` into buf
+ * (NUL-terminated when len > 0) and returns the length the whole text
+ * needs, like snprintf; 0 for an unknown `which`.  Mutex held, net epoch
+ * (ifname is called).
+ */
+#define	CARP_RS_STATUS_DEMOTION_SOURCES	0
+#define	CARP_RS_STATUS_VHIDS		1
+size_t	carp_rs_status_text(const struct carp_rs_engine *, uint64_t now_ns,
+	    uint32_t which, carp_rs_ifname_fn *ifname, void *arg, char *buf,
+	    size_t len);
 
 int	carp_rs_engine_event(struct carp_rs_engine *, carp_rs_ifname_fn *,
 	    void *arg, struct carp_rs_event *);

@@ -165,7 +165,7 @@ carp_rs_send(struct carp_rs_pkt *p)
  * key (a parent whose record went with its last address, e.g. when carpN
  * is destroyed, still names the vhid's events).  Mutex held, net epoch.
  */
-static size_t
+size_t
 carp_rs_ifname(void *arg __unused, uint32_t index, char *buf, size_t len)
 {
 	struct carp_rs_if *cif;
@@ -403,7 +403,7 @@ carp_rs_on_event(const struct carp_rs_event *ev)
 
 	if (ev->log[0] != '\0')
 		carp_rs_log(ev->log_pri, "%s\n", ev->log);
-	if (ev->kind == CARP_RS_EV_STATE && ev->devd_subsystem[0] != '\0')
+	if (ev->devd_subsystem[0] != '\0')
 		devctl_notify("CARP", ev->devd_subsystem, ev->devd_type, NULL);
 	switch (ev->kind) {
 	case CARP_RS_EV_STATE:

@@ -411,6 +411,56 @@ CARP_RS_KNOB(arpbalance, CARP_RS_SYSCTL_ARPBALANCE, CTLFLAG_RW,
     "balance arp responses");
 CARP_RS_KNOB(suppress_preempt, CARP_RS_SYSCTL_SUPPRESS, CTLFLAG_RD,
     "Preemption is suppressed");
+CARP_RS_KNOB(replay_check, CARP_RS_SYSCTL_REPLAY, CTLFLAG_RW,
+    "Drop advertisements whose counter does not advance");
+CARP_RS_KNOB(garp_interval, CARP_RS_SYSCTL_GARP, CTLFLAG_RW,
+    "Seconds between a MASTER's gratuitous ARP/NA (0 off)");
+
+/*
+ * The text sysctls (arg2: CARP_RS_STATUS_*).  The engine formats under
+ * the mutex into a buffer allocated before taking it (the sysctl thread
+ * may sleep; the mutex holder may not), sized by a first pass; the text
+ * goes out after the mutex is dropped.
+ */
+static int
+carp_rs_status_sysctl(SYSCTL_HANDLER_ARGS)
+{
+	struct epoch_tracker et;
+	char *buf;
+	size_t len, need;
+	int error, tries;
+
+	need = 0;
+	for (tries = 0; tries < 4; tries++) {
+		len = need + 256;
+		buf = malloc(len, M_CARP_RS, M_WAITOK);
+		NET_EPOCH_ENTER(et);
+		mtx_lock(&carp_rs_mtx);
+		need = carp_rs_loaded ? carp_rs_status_text(carp_rs_engine,
+		    carp_rs_now(), arg2, carp_rs_ifname, NULL, buf, len) : 0;
+		mtx_unlock(&carp_rs_mtx);
+		NET_EPOCH_EXIT(et);
+		if (need < len)
+			break;
+		free(buf, M_CARP_RS);
+		buf = NULL;
+	}
+	if (buf == NULL)
+		return (EAGAIN);
+	if (need == 0)
+		buf[0] = '\0';
+	error = SYSCTL_OUT(req, buf, need + 1);
+	free(buf, M_CARP_RS);
+	return (error);
+}
+SYSCTL_PROC(_net_inet_carp, OID_AUTO, demotion_sources,
+    CTLTYPE_STRING | CTLFLAG_RD | CTLFLAG_MPSAFE, NULL,
+    CARP_RS_STATUS_DEMOTION_SOURCES, carp_rs_status_sysctl, "A",
+    "Contributions to the demotion, one per line (sum = demotion)");
+SYSCTL_PROC(_net_inet_carp, OID_AUTO, vhids,
+    CTLTYPE_STRING | CTLFLAG_RD | CTLFLAG_MPSAFE, NULL,
+    CARP_RS_STATUS_VHIDS, carp_rs_status_sysctl, "A",
+    "Per vhid: state, since when and why, adverts, errors");
 
 static void
 carp_rs_free_all(void)

@@ -86,6 +86,8 @@ void	carp_rs_addr_unlink(struct carp_rs_addr *);
 
 /* carp_rs_output.c */
 void	carp_rs_process(void);
+/* The engine's interface-name callback (mutex held, net epoch). */
+size_t	carp_rs_ifname(void *arg, uint32_t index, char *buf, size_t len);
 void	carp_rs_addroute(struct carp_rs_addr *);
 void	carp_rs_delroute(struct carp_rs_addr *);
 

@@ -13,14 +13,14 @@ CARP_LAB := $(NODE_BIN_DIR)/carp-lab
 
 .PHONY: node-build node-test demo bench-failover
 
-node-build: setup
-	cargo build --locked --release -p carp-node
+node-build: $(SETUP_DEMO_STAMP)
+	cargo build --locked --release -p carp-node -p carp-pcap
 
 # Every run is bounded: timeout kills the runner, the runner kills (by
 # PID) what it started and deletes its namespaces, PR_SET_PDEATHSIG
 # covers the rest.
 node-test: node-build
-	timeout -k 10 420 cargo test --locked --release -p carp-node --test interop -- --ignored --test-threads 4
+	CARP_PCAP_BIN=$(NODE_BIN_DIR)/carp-pcap timeout -k 10 420 cargo test --locked --release -p carp-node --test interop -- --ignored --test-threads 4
 	$(MAKE) --no-print-directory demo
 
 demo: node-build

@@ -76,7 +76,8 @@ fn main() {
         args.push(format!("-isystem{}", ck.display()));
     }
     if env::var_os("LIBCLANG_PATH").is_none() {
-        // Debian's libclang1-16 (scripts/setup.d/20-kmod.sh).
+        // Debian 12: libclang1-16 (scripts/setup.d/20-kmod.sh). Elsewhere
+        // (Debian 13: llvm-19) clang-sys finds the newest /usr/lib/llvm-*.
         let debian = Path::new("/usr/lib/llvm-16/lib");
         if debian.exists() {
             // SAFETY-free in edition 2021; the build script is single-threaded here.

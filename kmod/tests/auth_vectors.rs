@@ -1,5 +1,5 @@
 //! `carp_rs::auth` against the adverts captured from real ucarp peers
-//! (`shared/vectors/carp-vectors.json`), and against an independent
+//! (`tests/vectors/carp-vectors.json`), and against an independent
 //! reference built from the spec (sort, dedup, plain `hmac`).
 #![allow(
     clippy::unwrap_used,
@@ -19,7 +19,7 @@ use sha1::Sha1;
 fn vectors_dir() -> PathBuf {
     match std::env::var_os("CARP_VECTORS_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors"),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors"),
     }
 }
 
@@ -27,7 +27,7 @@ fn rows() -> Vec<Value> {
     let path = vectors_dir().join("carp-vectors.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "test vectors missing: {}: {e} (set CARP_VECTORS_DIR)",
+            "test vectors missing: {}: {e}; the repository carries it: restore it with `git checkout tests/vectors` or regenerate with `make vectors`",
             path.display()
         )
     });

@@ -1,10 +1,10 @@
 //! Every advert captured from ucarp, keepalived and FRR
-//! (`shared/vectors/*-vectors.json`) must decode to the fields the capture
+//! (`tests/vectors/*-vectors.json`) must decode to the fields the capture
 //! tooling decoded, verify (or not) exactly as recorded, and re-encode to
 //! the same bytes.
 //!
-//! The directory is `$CARP_VECTORS_DIR`, else `../../shared/vectors` from
-//! this crate. A missing file fails the test: silently passing without the
+//! The directory is `$CARP_VECTORS_DIR`, else the repository's
+//! `tests/vectors`. A missing file fails the test: silently passing without the
 //! real packets would prove nothing.
 #![allow(
     clippy::unwrap_used,
@@ -25,12 +25,12 @@ use serde_json::Value;
 fn vectors(file: &str) -> Vec<Value> {
     let dir = match std::env::var_os("CARP_VECTORS_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors"),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors"),
     };
     let path = dir.join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "test vectors {} missing ({e}); set CARP_VECTORS_DIR",
+            "test vectors {} missing ({e}); the repository carries it: restore it with `git checkout tests/vectors` or regenerate with `make vectors`",
             path.display()
         )
     });

@@ -5,13 +5,18 @@
 #    cannot be installed twice in one venv, so each goes into its own
 #    --target directory inside the project venv.
 #  * pyelftools for tests/check-ko (module metadata decoding).
-#  * Debian: libck-dev (ConcurrencyKit headers that sys/ck.h includes),
-#    libclang1-16 (bindgen in sys-bindings), mandoc (man page lint),
-#    binutils (objdump/objcopy/nm/readelf).
+#  * Debian: python3 and python3-venv (stock Debian Python cannot make a
+#    venv without it), libck-dev (ConcurrencyKit headers that sys/ck.h
+#    includes), libclang (bindgen in sys-bindings: libclang1-16 on Debian 12,
+#    the default libclang1-19 on 13), binutils (objdump/objcopy/nm/readelf).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-bash scripts/apt-install.sh libck-dev libclang1-16 mandoc binutils
+case $(. /etc/os-release 2>/dev/null && echo "${VERSION_ID:-}") in
+12) libclang=libclang1-16 ;;
+*) libclang=libclang1-19 ;;
+esac
+bash scripts/apt-install.sh python3 python3-venv libck-dev "$libclang" binutils
 
 VENV=.venv
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"

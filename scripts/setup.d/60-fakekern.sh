@@ -6,4 +6,9 @@
 # libck-dev come from 20-kmod.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-bash scripts/apt-install.sh clang-14 libclang-rt-14-dev
+# Debian 12: clang 14 (what the harness was written with); 13: its default 19.
+case $(. /etc/os-release 2>/dev/null && echo "${VERSION_ID:-}") in
+12) llvm=14 ;;
+*) llvm=19 ;;
+esac
+bash scripts/apt-install.sh "clang-$llvm" "libclang-rt-$llvm-dev"

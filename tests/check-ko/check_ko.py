@@ -336,7 +336,7 @@ def main():
     if a.list_undefined:
         print("undefined KPI symbols: " + " ".join(kpi))
         print("linker-set bounds: " + " ".join(sets))
-    print(f"{r.passed} passed, {len(r.failed)} failed")
+    print(f"check-ko: {r.passed} passed, {len(r.failed)} failed")
     return 1 if r.failed else 0
 
 

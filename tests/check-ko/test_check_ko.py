@@ -64,7 +64,7 @@ def main():
         failed += not ok
     if failed:
         print(p.stdout, p.stderr, sep="\n")
-    print(f"{passed} passed, {failed} failed")
+    print(f"check-ko self-test: {passed} passed, {failed} failed")
     return 1 if failed else 0
 
 

@@ -27,11 +27,14 @@ case $variant in
 esac
 export PATH="$HOME/.cargo/bin:$PATH"
 OUT=${FK_BUILD:-$TOP/build/fakekern/freebsd$variant}
-CC=${FK_CC:-clang-14}
+# clang 14 on Debian 12, 19 on Debian 13 (scripts/setup.d/60-fakekern.sh).
+CC=${FK_CC:-$(command -v clang-14 || command -v clang-19 || echo clang-14)}
 ZINC=$TOP/.venv/zig-$zigver/ziglang/lib/libc/include
-VECTORS=${FK_VECTORS:-$TOP/../shared/vectors/carp-vectors.json}
-[ -e "$VECTORS" ] || VECTORS=$TOP/tests/fakekern/vectors/carp-vectors.json
-for f in "$ZINC/generic-freebsd/sys/param.h" /usr/include/ck_pr.h "$VECTORS"; do
+VECTORS=${FK_VECTORS:-$TOP/tests/vectors/carp-vectors.json}
+for f in "$VECTORS" "$(dirname "$VECTORS")/vrrp-vectors.json"; do
+	[ -e "$f" ] || { echo "build.sh: FAILED: test vector missing: $f; the repository carries it: restore it with \`git checkout tests/vectors\` or regenerate with \`make vectors\`" >&2; exit 1; }
+done
+for f in "$ZINC/generic-freebsd/sys/param.h" /usr/include/ck_pr.h; do
 	[ -e "$f" ] || { echo "build.sh: $f missing: run scripts/setup.sh" >&2; exit 1; }
 done
 command -v "$CC" >/dev/null || { echo "build.sh: $CC missing: run scripts/setup.sh" >&2; exit 1; }

@@ -57,6 +57,7 @@ void	fk_fail(const char *fmt, ...) __printflike(1, 2);
 /* Test output on stdout, unbuffered. */
 void	fk_out(const char *fmt, ...) __printflike(1, 2);
 extern int fk_failures;		/* fk_fail() calls so far */
+extern int fk_expecting;		/* a self-test provokes the next fk_fail() */
 extern int fk_verbose;
 
 /* ---- memory ---- */

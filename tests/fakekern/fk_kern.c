@@ -12,6 +12,7 @@
 #include "fk_stack.h"
 
 int fk_failures;
+int fk_expecting;
 int fk_verbose;
 struct fk_lines fk_console;
 struct fk_lines fk_devctl;
@@ -43,7 +44,9 @@ fk_fail(const char *fmt, ...)
 	__builtin_va_list ap;
 
 	fk_failures++;
-	fkh_out("  KERNEL-RULE: ");
+	/* A deliberate misuse (s_fakes_detect_misuse) says so where printed. */
+	fkh_out(fk_expecting ? "  KERNEL-RULE (expected: self-test of the fake "
+	    "kernel's detectors, provoked on purpose): " : "  KERNEL-RULE: ");
 	__builtin_va_start(ap, fmt);
 	fk_vout(fkh_out, fmt, ap);
 	__builtin_va_end(ap);

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Test only: turns ../shared/vectors/carp-vectors.json into a C table
+"""Test only: turns tests/vectors/carp-vectors.json into a C table
 (fk_vectors.h) for the fake-kernel scenarios.  Every field comes from the
 captures; nothing is computed here except the C spelling."""
 import json

@@ -10,9 +10,11 @@
   (HMAC-SHA1, key = password[:20] NUL-padded, message = version 2, type 1,
   vhid, IPv4 VIPs ascending, IPv6 VIPs ascending, then the 8-byte counter).
   The checker first proves itself on the captured ucarp adverts of
-  ../shared/vectors (good ones verify, wrong-password ones do not).
+  tests/vectors (good ones verify, wrong-password ones do not); a missing
+  vector file is a failure.
 
-Ends with the line "N passed, N failed".
+Ends with the line "fakekern checks: N passed, N failed" (only make test's own
+summary is a bare "N passed, M failed" line).
 """
 import hashlib
 import hmac
@@ -172,8 +174,15 @@ def main():
             print("FAIL %s: the sanitizer did not report it (exit %d)" % (canary, c.returncode))
             failed += 1
     vectors = os.environ.get("FK_VECTORS", os.path.join(
-        os.path.dirname(os.path.abspath(__file__)), "../../../shared/vectors/carp-vectors.json"))
-    if os.path.exists(vectors):
+        os.path.dirname(os.path.abspath(__file__)), "../vectors/carp-vectors.json"))
+    missing = [p for p in (vectors, os.path.join(os.path.dirname(vectors), "vrrp-vectors.json"))
+               if not os.path.isfile(p)]
+    if missing:
+        print("FAIL checker_self_test: test vector missing: %s; the repository carries it: "
+              "restore it with `git checkout tests/vectors` or regenerate with `make vectors`"
+              % ", ".join(missing))
+        failed += 1
+    else:
         problem = self_test(vectors)
         if problem:
             print("FAIL checker_self_test: " + problem)
@@ -230,7 +239,7 @@ def main():
         print("FAIL run: the binary did not finish")
         failed += 1
     print("%d adverts checked (checksum, HMAC); %d scenario(s) skipped" % (pkts, skipped))
-    print("%d passed, %d failed" % (passed, failed))
+    print("fakekern checks: %d passed, %d failed" % (passed, failed))
     return 1 if failed or passed == 0 else 0
 
 

@@ -9,7 +9,7 @@
 
 use core::fmt::{self, Write};
 
-use crate::engine::{Event, State, Version};
+use crate::engine::{AuthHint, Conflict, Event, State, Version};
 
 use super::VhidInfo;
 
@@ -113,6 +113,56 @@ pub fn demoted(buf: &mut [u8], by: i32, total: i32, reason: &str) -> usize {
     })
 }
 
+/// `carp: <vhid>@<if>: <what> from <peer>: <diagnosis>` for the first
+/// report of a conflict episode. FreeBSD has no such line; it follows the
+/// state-change line's form so the same log filters catch it.
+pub fn conflict(
+    buf: &mut [u8],
+    vhid: u8,
+    ifname: &[u8],
+    peer: &core::net::IpAddr,
+    kind: &Conflict,
+) -> usize {
+    with(buf, |w| {
+        w.write_str("carp: ")?;
+        subsys(w, vhid, ifname)?;
+        match kind {
+            Conflict::SplitBrain { ours, theirs } => write!(
+                w,
+                ": split brain: {peer} also MASTER (skew {theirs}, ours {ours}), does not hear us"
+            ),
+            Conflict::BadAuth(hint) => {
+                write!(w, ": bad auth from {peer}: ")?;
+                match hint {
+                    AuthHint::FewerAddresses { missing } => {
+                        write!(w, "same password, {missing} of our addresses missing")
+                    }
+                    AuthHint::PeerHasNoPassword => w.write_str("peer has no password"),
+                    AuthHint::PeerHasPassword => w.write_str("peer has a password, we have none"),
+                    AuthHint::WrongPasswordOrAddresses => {
+                        w.write_str("wrong password (or addresses we lack)")
+                    }
+                }
+            }
+            Conflict::Protocol { theirs } => {
+                let (name, ours) = match theirs {
+                    Version::Carp => ("CARP", "VRRP vrid"),
+                    Version::Vrrp3 => ("VRRPv3", "CARP vhid"),
+                };
+                write!(w, ": {name} adverts from {peer} use our {ours} {vhid}")
+            }
+        }
+    })
+}
+
+/// devd type of a conflict report.
+pub const fn conflict_devd_type(kind: &Conflict) -> &'static str {
+    match kind {
+        Conflict::BadAuth(_) => "BADAUTH",
+        _ => "CONFLICT",
+    }
+}
+
 /// The log line of an engine event, if `log_level` wants one: state
 /// changes and demotion at level >= 1 (LOG_INFO), bad packets at >= 2
 /// (LOG_DEBUG, no prefix). `ifname` names the event's interface. Returns
@@ -129,6 +179,12 @@ pub fn event(buf: &mut [u8], log_level: u8, ev: &Event, ifname: &[u8]) -> usize 
         Event::Demoted { by, total, reason } if log_level >= 1 => {
             demoted(buf, by, total, reason.as_str())
         }
+        Event::Conflict {
+            vhid,
+            ref peer,
+            ref kind,
+            ..
+        } if log_level >= 1 => conflict(buf, vhid, ifname, peer, kind),
         Event::BadPacket { vhid, drop, .. } if log_level >= 2 => with(buf, |w| {
             write!(w, "{}: ", drop.as_str())?;
             subsys(w, vhid, ifname)

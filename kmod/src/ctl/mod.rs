@@ -18,6 +18,7 @@ pub mod carpreq;
 pub mod legacy;
 pub mod log;
 pub mod netlink;
+pub mod status;
 pub mod sysctl;
 
 #[cfg(test)]

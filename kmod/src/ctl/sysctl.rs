@@ -26,10 +26,14 @@ pub enum Knob {
     Arpbalance,
     /// FreeBSD 9, read-only.
     SuppressPreempt,
+    /// carp_rs, opt-in: drop adverts whose counter does not advance.
+    ReplayCheck,
+    /// carp_rs, opt-in: seconds between a MASTER's re-announcements.
+    GarpInterval,
 }
 
 impl Knob {
-    pub const ALL: [Knob; 9] = [
+    pub const ALL: [Knob; 11] = [
         Knob::Allow,
         Knob::Preempt,
         Knob::Log,
@@ -39,6 +43,8 @@ impl Knob {
         Knob::Dscp,
         Knob::Arpbalance,
         Knob::SuppressPreempt,
+        Knob::ReplayCheck,
+        Knob::GarpInterval,
     ];
 
     /// The leaf name under `net.inet.carp`.
@@ -53,6 +59,8 @@ impl Knob {
             Knob::Dscp => "dscp",
             Knob::Arpbalance => "arpbalance",
             Knob::SuppressPreempt => "suppress_preempt",
+            Knob::ReplayCheck => "replay_check",
+            Knob::GarpInterval => "garp_interval",
         }
     }
 
@@ -68,6 +76,8 @@ impl Knob {
             Knob::Dscp => "DSCP value for carp packets",
             Knob::Arpbalance => "balance arp responses",
             Knob::SuppressPreempt => "Preemption is suppressed",
+            Knob::ReplayCheck => "Drop advertisements whose counter does not advance",
+            Knob::GarpInterval => "Seconds between a MASTER's gratuitous ARP/NA (0 off)",
         }
     }
 
@@ -94,6 +104,8 @@ pub fn read(engine: &Engine, knob: Knob) -> i32 {
         Knob::Dscp => i32::from(k.dscp),
         Knob::Arpbalance => i32::from(k.arpbalance),
         Knob::SuppressPreempt => i32::try_from(k.suppress_preempt).unwrap_or(i32::MAX),
+        Knob::ReplayCheck => i32::from(k.replay_check),
+        Knob::GarpInterval => i32::try_from(k.garp_interval).unwrap_or(i32::MAX),
     }
 }
 
@@ -115,6 +127,13 @@ pub fn write(engine: &mut Engine, now: Instant, knob: Knob, value: i32) -> Resul
         }
         Knob::Arpbalance => engine.set_arpbalance(value != 0),
         Knob::SuppressPreempt => return Err(Errno::EPERM),
+        Knob::ReplayCheck => engine
+            .set_replay_check(value != 0)
+            .map_err(|_| Errno::ENOMEM)?,
+        Knob::GarpInterval => {
+            let secs = u32::try_from(value).map_err(|_| Errno::EINVAL)?;
+            engine.set_garp_interval(secs);
+        }
     }
     Ok(())
 }
@@ -179,6 +198,9 @@ mod tests {
                 ("dscp", 56),
                 ("arpbalance", 0),
                 ("suppress_preempt", 0),
+                // carp_rs's additions, off by default.
+                ("replay_check", 0),
+                ("garp_interval", 0),
             ]
         );
     }

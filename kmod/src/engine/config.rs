@@ -217,6 +217,12 @@ pub struct Knobs {
     /// FreeBSD 9's `suppress_preempt`: while non-zero, adverts carry and are
     /// compared with skew 240 and a backup does not preempt.
     pub suppress_preempt: u32,
+    /// Opt-in: drop authenticated adverts whose counter does not advance
+    /// per peer (`net.inet.carp.replay_check`, 0 = FreeBSD's behaviour).
+    pub replay_check: bool,
+    /// Seconds between a MASTER's re-announcements, 0 = off (the default;
+    /// `net.inet.carp.garp_interval`).
+    pub garp_interval: u32,
 }
 
 impl Default for Knobs {
@@ -231,6 +237,8 @@ impl Default for Knobs {
             dscp: 56,
             arpbalance: false,
             suppress_preempt: 0,
+            replay_check: false,
+            garp_interval: 0,
         }
     }
 }

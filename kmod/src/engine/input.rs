@@ -4,6 +4,7 @@
 
 use core::net::IpAddr;
 
+use super::config::Version;
 use super::io::{Event, Received};
 use super::machine::{vrrp_skew, Af};
 use super::state::{Reason, State};
@@ -99,6 +100,7 @@ impl Engine {
         let slot = self.find_vhid(rx, ch.vhid, v6)?;
         let v = self.table.get_mut(slot).ok_or(Drop::UnknownVhid)?;
         if v.is_vrrp() {
+            self.detect_protocol(now, slot, rx.src, Version::Carp);
             return Err(Drop::BadVersion);
         }
         let multicast = if v6 {
@@ -112,21 +114,43 @@ impl Engine {
         }
         if !v.signer.verify(ch.counter, &ch.digest) {
             v.stats.bad_auth = v.stats.bad_auth.saturating_add(1);
+            self.detect_bad_auth(now, slot, rx.src, ch.counter, &ch.digest);
             return Err(Drop::BadAuth);
         }
-        // No replay protection in FreeBSD: the counter is simply adopted,
-        // so our next advert continues from it.
-        v.counter = ch.counter;
+        // FreeBSD has no replay protection ("XXX Replay protection goes
+        // here"): the counter is simply adopted, so our next advert
+        // continues from it. `replay_check` is the opt-in check.
+        if self.knobs.replay_check {
+            let id = super::VhidId { slot, gen: v.gen };
+            if !self.replay.fresh(id, rx.src, ch.counter, now) {
+                if let Some(v) = self.table.get_mut(slot) {
+                    v.stats.bad_replay = v.stats.bad_replay.saturating_add(1);
+                }
+                return Err(Drop::Replayed);
+            }
+        }
+        let Some(v) = self.table.get_mut(slot) else {
+            return Err(Drop::UnknownVhid);
+        };
+        // With replay_check every node's counter only grows: adopting a
+        // lower one (a peer that advertised less during a partition)
+        // would make our next adverts look replayed to those who heard
+        // our higher ones.
+        v.counter = if self.knobs.replay_check && !v.counter_init {
+            v.counter.max(ch.counter)
+        } else {
+            ch.counter
+        };
         v.counter_init = false;
         v.stats.adverts_in = v.stats.adverts_in.saturating_add(1);
         v.last_peer = Some(rx.src);
-        self.carp_elect(now, slot, &ch, v6);
+        self.carp_elect(now, slot, &ch, v6, rx.src);
         self.rearm(slot);
         Ok(())
     }
 
     /// §3.3: compare the advertised interval with ours, as timevals.
-    fn carp_elect(&mut self, now: super::Instant, slot: u32, ch: &CarpRepr, v6: bool) {
+    fn carp_elect(&mut self, now: super::Instant, slot: u32, ch: &CarpRepr, v6: bool, src: IpAddr) {
         let Some(v) = self.table.get(slot) else {
             return;
         };
@@ -141,6 +165,8 @@ impl Engine {
                     self.step_down(now, slot);
                 } else {
                     self.count_dual_master(slot);
+                    let ours = u8::try_from(skew).unwrap_or(u8::MAX);
+                    self.detect_split_brain(now, slot, src, ours, ch.advskew);
                 }
             }
             State::Backup => {
@@ -166,7 +192,7 @@ impl Engine {
             v.ad_at = None;
             v.stats.dual_master = v.stats.dual_master.saturating_add(1);
         }
-        self.set_state(slot, State::Backup, Reason::MoreFrequentAdvert);
+        self.set_state(now, slot, State::Backup, Reason::MoreFrequentAdvert);
         self.setrun(now, slot, Af::Both);
     }
 
@@ -199,6 +225,7 @@ impl Engine {
         let preempt = self.knobs.preempt && self.knobs.suppress_preempt == 0;
         let v = self.table.get_mut(slot).ok_or(Drop::UnknownVhid)?;
         if !v.is_vrrp() {
+            self.detect_protocol(now, slot, rx.src, Version::Vrrp3);
             return Err(Drop::BadVersion);
         }
         // VRRP has no unicast exemption: TTL 255 always.
@@ -229,6 +256,7 @@ impl Engine {
                     self.step_down(now, slot);
                 } else {
                     self.count_dual_master(slot);
+                    self.detect_split_brain(now, slot, rx.src, own, vh.priority);
                 }
             }
             State::Backup => {

@@ -4,6 +4,7 @@
 use core::net::IpAddr;
 
 use super::config::DemoteReason;
+use super::detect::Conflict;
 use super::state::{Reason, State};
 use super::stats::Drop;
 use super::{IfIndex, VhidId};
@@ -64,6 +65,16 @@ pub enum Event {
         by: i32,
         total: i32,
         reason: DemoteReason,
+    },
+    /// The first occurrence of a conflict episode (split brain, bad
+    /// authentication, protocol clash): logged at `log >= 1` and sent to
+    /// devd as `CARP <vhid>@<if> CONFLICT` (or `BADAUTH`).
+    Conflict {
+        id: VhidId,
+        iface: IfIndex,
+        vhid: u8,
+        peer: IpAddr,
+        kind: Conflict,
     },
     /// A dropped packet, reported only when `log >= 2` (LOG_DEBUG).
     BadPacket {

@@ -6,7 +6,7 @@ use super::io::Event;
 use super::state::{Reason, State};
 use super::time::{carp_interval, Instant, NS_PER_CENTISEC};
 use super::vhid::{pending, Vhid};
-use super::Engine;
+use super::{DemoteSource, Engine};
 
 /// Which master-down timer(s) an action concerns: an advert of one family
 /// restarts only that family's timer, as in FreeBSD.
@@ -42,7 +42,7 @@ fn master_down_interval(v: &Vhid) -> u64 {
 impl Engine {
     /// Moves the vhid to `to`, emitting the log/devd event only on a real
     /// change, as `carp_set_state` does.
-    pub(crate) fn set_state(&mut self, slot: u32, to: State, reason: Reason) {
+    pub(crate) fn set_state(&mut self, now: Instant, slot: u32, to: State, reason: Reason) {
         let Some(v) = self.table.get_mut(slot) else {
             return;
         };
@@ -51,9 +51,16 @@ impl Engine {
             return;
         }
         v.state = to;
+        v.since = now;
+        v.why = Some(reason);
         v.stats.transitions = v.stats.transitions.saturating_add(1);
         if to == State::Master {
             v.stats.became_master = v.stats.became_master.saturating_add(1);
+            // The Announce that follows is this master's first GARP/NA.
+            v.announced_at = Some(now);
+            if reason == Reason::PreemptingSlowerMaster {
+                v.stats.preemptions = v.stats.preemptions.saturating_add(1);
+            }
         }
         let ev = Event::StateChanged {
             id: super::VhidId { slot, gen: v.gen },
@@ -82,7 +89,7 @@ impl Engine {
         }
         match v.state {
             State::Init => {
-                self.set_state(slot, State::Backup, Reason::InitComplete);
+                self.set_state(now, slot, State::Backup, Reason::InitComplete);
                 self.setrun(now, slot, Af::Both);
             }
             State::Backup => {
@@ -130,14 +137,19 @@ impl Engine {
                 // vhid is INIT and sends nothing, so neither do we.
                 v.pending &= !(pending::ADVERT4 | pending::ADVERT6);
             }
-            self.set_state(slot, State::Init, Reason::HardwareDown);
+            self.set_state(now, slot, State::Init, Reason::HardwareDown);
             let newly = self
                 .table
                 .get_mut(slot)
-                .is_some_and(|v| !core::mem::replace(&mut v.suppressed, true));
-            if newly {
+                .and_then(|v| (!core::mem::replace(&mut v.suppressed, true)).then_some(v.iface));
+            if let Some(iface) = newly {
                 let f = self.knobs.ifdown_demotion_factor;
-                self.demote(now, f, DemoteReason::InterfaceDown);
+                self.demote_from(
+                    now,
+                    f,
+                    DemoteReason::InterfaceDown,
+                    DemoteSource::IfDown(iface),
+                );
                 // FreeBSD 9 counted the same event as a preemption hold.
                 self.adjust_suppress_preempt(now, 1);
             }
@@ -145,15 +157,20 @@ impl Engine {
             if let Some(v) = self.table.get_mut(slot) {
                 v.stop_timers();
             }
-            self.set_state(slot, State::Init, Reason::HardwareUp);
+            self.set_state(now, slot, State::Init, Reason::HardwareUp);
             self.setrun(now, slot, Af::Both);
             let was = self
                 .table
                 .get_mut(slot)
-                .is_some_and(|v| core::mem::replace(&mut v.suppressed, false));
-            if was {
+                .and_then(|v| core::mem::replace(&mut v.suppressed, false).then_some(v.iface));
+            if let Some(iface) = was {
                 let f = self.knobs.ifdown_demotion_factor;
-                self.demote(now, -f, DemoteReason::InterfaceUp);
+                self.demote_from(
+                    now,
+                    -f,
+                    DemoteReason::InterfaceUp,
+                    DemoteSource::IfDown(iface),
+                );
                 self.adjust_suppress_preempt(now, -1);
             }
         }
@@ -166,7 +183,7 @@ impl Engine {
         if self.table.get(slot).map(|v| v.state) != Some(State::Backup) {
             return;
         }
-        self.set_state(slot, State::Master, reason);
+        self.set_state(now, slot, State::Master, reason);
         self.queue_advert(slot, 0);
         let Some(v) = self.table.get_mut(slot) else {
             return;
@@ -215,12 +232,42 @@ impl Engine {
     /// the demoted skew.
     pub(crate) fn send_ad(&mut self, now: Instant, slot: u32) {
         self.queue_advert(slot, 0);
+        self.garp_refresh(now, slot);
         let skew = match self.table.get(slot) {
             Some(v) => self.demoted(v),
             None => return,
         };
         if let Some(v) = self.table.get_mut(slot) {
             v.ad_at = Some(now.after_ns(advert_interval(v, skew)));
+        }
+    }
+
+    /// `net.inet.carp.garp_interval` (keepalived's `garp_master_refresh`):
+    /// a MASTER re-announces its addresses every that many seconds, checked
+    /// at each advert (so within one advert interval of the period), for
+    /// switches that age out the virtual MAC.
+    fn garp_refresh(&mut self, now: Instant, slot: u32) {
+        let period = u64::from(self.knobs.garp_interval) * 1_000_000_000;
+        if period == 0 {
+            return;
+        }
+        let Some(v) = self.table.get_mut(slot) else {
+            return;
+        };
+        if v.state != State::Master || v.dying {
+            return;
+        }
+        let due = v
+            .announced_at
+            .is_none_or(|t| now.as_nanos().saturating_sub(t.as_nanos()) >= period);
+        if due {
+            v.announced_at = Some(now);
+            let ev = Event::Announce {
+                id: super::VhidId { slot, gen: v.gen },
+                iface: v.iface,
+                vhid: v.cfg.vhid,
+            };
+            self.push_event(ev);
         }
     }
 
@@ -296,12 +343,16 @@ impl Engine {
         let Some(v) = self.table.get_mut(slot) else {
             return;
         };
+        let source = DemoteSource::SendError {
+            iface: v.iface,
+            vhid: v.cfg.vhid,
+        };
         if !ok {
             v.stats.send_errors = v.stats.send_errors.saturating_add(1);
             v.sendad_success = 0;
             v.sendad_errors = v.sendad_errors.saturating_add(1);
             if v.sendad_errors == super::config::SENDAD_MAX_ERRORS {
-                self.demote(now, factor, DemoteReason::SendError);
+                self.demote_from(now, factor, DemoteReason::SendError, source);
                 self.adjust_suppress_preempt(now, 1);
             }
         } else if v.sendad_errors >= super::config::SENDAD_MAX_ERRORS {
@@ -309,7 +360,7 @@ impl Engine {
             if v.sendad_success >= super::config::SENDAD_MIN_SUCCESS {
                 v.sendad_errors = 0;
                 v.sendad_success = 0;
-                self.demote(now, -factor, DemoteReason::SendOk);
+                self.demote_from(now, -factor, DemoteReason::SendOk, source);
                 self.adjust_suppress_preempt(now, -1);
             }
         } else {

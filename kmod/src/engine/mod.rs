@@ -8,10 +8,13 @@
 //! allocate.
 
 mod config;
+mod detect;
 mod input;
 mod io;
+mod ledger;
 mod machine;
 mod output;
+mod replay;
 mod state;
 mod stats;
 mod table;
@@ -21,6 +24,8 @@ mod vhid;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_diag;
 
 use alloc::vec::Vec;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -28,12 +33,17 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 pub use config::{
     ConfigError, DemoteReason, Knobs, Version, VhidConfig, MAX_SKEW, VRRP_MAX_INTERVAL,
 };
+pub use detect::{AuthHint, Conflict, EPISODES};
 pub use io::{Event, Received, Transmit};
+pub use ledger::{Source as DemoteSource, LEDGER_SLOTS};
 pub use state::{Reason, State};
 pub use stats::{Drop, Stats, VhidStats};
 pub use time::Instant;
 
 use crate::util::{try_push, Ring};
+use detect::Detector;
+use ledger::Ledger;
+use replay::Replay;
 use table::Table;
 use timers::TimerHeap;
 use vhid::Vhid;
@@ -91,6 +101,11 @@ pub struct Engine {
     events: Ring<Event>,
     events_dropped: u64,
     rng: u64,
+    /// Who contributes what to `knobs.demotion` (always its sum).
+    ledger: Ledger,
+    detector: Detector,
+    /// Last counter per (vhid, peer), allocated while `replay_check` is on.
+    replay: Replay,
 }
 
 impl Default for Engine {
@@ -112,6 +127,9 @@ impl Engine {
             events: Ring::new(),
             events_dropped: 0,
             rng: 0x9e37_79b9_7f4a_7c15,
+            ledger: Ledger::default(),
+            detector: Detector::default(),
+            replay: Replay::default(),
         }
     }
 
@@ -177,6 +195,26 @@ impl Engine {
         self.knobs.arpbalance = on;
     }
 
+    /// `net.inet.carp.replay_check`: on allocates the per-peer counter
+    /// table (ENOMEM leaves it off); off frees it, forgetting every peer.
+    pub fn set_replay_check(&mut self, on: bool) -> Result<(), ConfigError> {
+        if on {
+            self.replay
+                .reserve(self.table.capacity_after_insert())
+                .map_err(|()| ConfigError::NoMemory)?;
+        } else {
+            self.replay.clear();
+        }
+        self.knobs.replay_check = on;
+        Ok(())
+    }
+
+    /// `net.inet.carp.garp_interval`: seconds between a MASTER's
+    /// re-announcements of its addresses, 0 = off.
+    pub fn set_garp_interval(&mut self, seconds: u32) {
+        self.knobs.garp_interval = seconds;
+    }
+
     /// Adds `delta` to FreeBSD 9's suppress_preempt hold count (saturating
     /// at 0). The engine holds one per vhid whose parent is down and one per
     /// vhid demoted for send errors, as FreeBSD 9 did; pfsync-like callers
@@ -192,19 +230,44 @@ impl Engine {
 
     /// `carp_demote_adj`: the demotion is *added* (a sysctl write of -1
     /// lowers it by one), logged, and every MASTER re-advertises at once.
+    /// Administrator writes ([`DemoteReason::Sysctl`]) and external callers
+    /// (pfsync) are kept in the ledger under their own source.
     pub fn demote(&mut self, now: Instant, adj: i32, reason: DemoteReason) {
+        let source = match reason {
+            DemoteReason::External(text) => DemoteSource::External(text),
+            DemoteReason::Sysctl => DemoteSource::Admin,
+            _ => DemoteSource::Other,
+        };
+        self.demote_from(now, adj, reason, source);
+    }
+
+    /// [`Engine::demote`] with the contribution's source.
+    pub(crate) fn demote_from(
+        &mut self,
+        now: Instant,
+        adj: i32,
+        reason: DemoteReason,
+        source: DemoteSource,
+    ) {
         // Configuration path: make sure the event has room even before any
         // vhid exists (packet-path callers always have vhids, hence room).
         if self.events.capacity() < EVENTS_MIN {
             let _ = self.events.try_grow(EVENTS_MIN);
         }
-        self.knobs.demotion = self.knobs.demotion.saturating_add(adj);
+        self.ledger.add(source, adj);
+        self.knobs.demotion = self.ledger.total();
         self.push_event(Event::Demoted {
             by: adj,
             total: self.knobs.demotion,
             reason,
         });
         self.send_all(now);
+    }
+
+    /// The live contributions to the demotion, with their sources; their
+    /// sum is `knobs().demotion` (`net.inet.carp.demotion_sources`).
+    pub fn demotion_sources(&self) -> impl Iterator<Item = (DemoteSource, i64)> + '_ {
+        self.ledger.sources()
     }
 
     // ---- interfaces ---------------------------------------------------
@@ -313,10 +376,14 @@ impl Engine {
         if !self.timers.reserve_slots(slots)
             || self.txq.try_grow(slots).is_err()
             || self.events.try_grow(events_cap).is_err()
+            || (self.knobs.replay_check && self.replay.reserve(slots).is_err())
         {
             return Err(ConfigError::NoMemory);
         }
         let slot = self.table.insert(iface, cfg.clone())?;
+        if let Some(v) = self.table.get_mut(slot) {
+            v.since = now;
+        }
         self.id_of(slot).ok_or(ConfigError::NoSuchVhid)
     }
 
@@ -326,21 +393,31 @@ impl Engine {
     /// after that advert has been polled.
     pub fn vhid_remove(&mut self, now: Instant, id: VhidId) -> Result<(), ConfigError> {
         let slot = self.slot_of(id).ok_or(ConfigError::NoSuchVhid)?;
+        self.detector.forget(id);
         let was_master = self
             .table
             .get(slot)
             .is_some_and(|v| v.state == State::Master);
-        self.set_state(slot, State::Init, Reason::Destroyed);
+        self.set_state(now, slot, State::Init, Reason::Destroyed);
         if let Some(v) = self.table.get_mut(slot) {
             v.stop_timers();
             v.dying = true;
             v.pending = 0;
         }
         self.timers.set(slot, None);
-        let suppressed = self.table.get(slot).is_some_and(|v| v.suppressed);
-        if suppressed {
+        let suppressed = self
+            .table
+            .get(slot)
+            .filter(|v| v.suppressed)
+            .map(|v| v.iface);
+        if let Some(iface) = suppressed {
             let f = self.knobs.ifdown_demotion_factor;
-            self.demote(now, -f, DemoteReason::VhidRemoved);
+            self.demote_from(
+                now,
+                -f,
+                DemoteReason::VhidRemoved,
+                DemoteSource::IfDown(iface),
+            );
             self.adjust_suppress_preempt(now, -1);
         }
         self.table.unindex(slot);
@@ -384,7 +461,7 @@ impl Engine {
                 if let Some(v) = self.table.get_mut(slot) {
                     v.ad_at = None;
                 }
-                self.set_state(slot, State::Backup, Reason::UserRequested);
+                self.set_state(now, slot, State::Backup, Reason::UserRequested);
                 self.setrun(now, slot, machine::Af::Both);
             }
             State::Master => self.master_down(now, slot, Reason::UserRequested),
@@ -412,6 +489,12 @@ impl Engine {
 
     pub fn vhid_stats(&self, id: VhidId) -> Option<&VhidStats> {
         self.vhid(id).map(|v| &v.stats)
+    }
+
+    /// When the vhid entered its current state (its creation until the
+    /// first transition), and the transition's reason.
+    pub fn vhid_since(&self, id: VhidId) -> Option<(Instant, Option<Reason>)> {
+        self.vhid(id).map(|v| (v.since, v.why))
     }
 
     /// Source address of the last authenticated advert this vhid accepted.

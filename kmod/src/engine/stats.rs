@@ -79,6 +79,8 @@ impl Stats {
             Drop::BadTtl => &mut self.badttl,
             Drop::BadAuth => &mut self.badauth,
             Drop::BadAddresses => &mut self.badaddrs,
+            // Not a carpstats field: counted per vhid (`bad_replay`).
+            Drop::Replayed => return,
         };
         *c = c.saturating_add(1);
     }
@@ -105,6 +107,9 @@ pub enum Drop {
     BadAuth,
     /// VRRP address list that cannot be right (`badaddrs`).
     BadAddresses,
+    /// Authenticated, but the counter did not advance for this peer
+    /// (opt-in `replay_check`; no carpstats counter).
+    Replayed,
 }
 
 impl Drop {
@@ -120,6 +125,7 @@ impl Drop {
             Drop::BadTtl => "received ttl != 255",
             Drop::BadAuth => "incorrect hash",
             Drop::BadAddresses => "bad address list",
+            Drop::Replayed => "replayed advertisement (counter did not advance)",
         }
     }
 }
@@ -140,4 +146,9 @@ pub struct VhidStats {
     /// Times it saw another MASTER while MASTER itself (split brain seen).
     pub dual_master: u64,
     pub send_errors: u64,
+    /// BACKUP -> MASTER by preempting a slower master.
+    pub preemptions: u64,
+    /// Authenticated adverts dropped because their counter did not advance
+    /// (`net.inet.carp.replay_check`); not a carpstats field.
+    pub bad_replay: u64,
 }

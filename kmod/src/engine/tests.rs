@@ -15,31 +15,31 @@ use super::*;
 use crate::auth::Key;
 use crate::wire::{CarpPacket, CarpRepr};
 
-const IF: IfIndex = 1;
-const VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 100);
-const SEC: u64 = 1_000_000_000;
+pub(super) const IF: IfIndex = 1;
+pub(super) const VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 100);
+pub(super) const SEC: u64 = 1_000_000_000;
 
-fn at(ns: u64) -> Instant {
+pub(super) fn at(ns: u64) -> Instant {
     Instant::from_nanos(ns)
 }
 
-struct Node {
-    e: Engine,
-    id: VhidId,
-    alive: bool,
-    events: Vec<Event>,
+pub(super) struct Node {
+    pub(super) e: Engine,
+    pub(super) id: VhidId,
+    pub(super) alive: bool,
+    pub(super) events: Vec<Event>,
 }
 
 /// A loss-free, zero-delay segment of nodes, one vhid each.
-struct Net {
-    nodes: Vec<Node>,
-    now: Instant,
+pub(super) struct Net {
+    pub(super) nodes: Vec<Node>,
+    pub(super) now: Instant,
     /// (time, sender index, transmit, bytes)
-    log: Vec<(Instant, usize, Transmit, Vec<u8>)>,
+    pub(super) log: Vec<(Instant, usize, Transmit, Vec<u8>)>,
 }
 
 impl Net {
-    fn new(skews: &[u8], pass: &[u8]) -> Net {
+    pub(super) fn new(skews: &[u8], pass: &[u8]) -> Net {
         let mut nodes = Vec::new();
         for (i, &skew) in skews.iter().enumerate() {
             let mut e = Engine::new();
@@ -67,7 +67,7 @@ impl Net {
         n
     }
 
-    fn state(&self, i: usize) -> State {
+    pub(super) fn state(&self, i: usize) -> State {
         self.nodes[i].e.vhid_state(self.nodes[i].id).unwrap()
     }
 
@@ -76,7 +76,7 @@ impl Net {
     }
 
     /// Drains events and packets; packets reach every other live node.
-    fn flush(&mut self) {
+    pub(super) fn flush(&mut self) {
         loop {
             let mut sent = Vec::new();
             for (i, n) in self.nodes.iter_mut().enumerate() {
@@ -112,7 +112,7 @@ impl Net {
     }
 
     /// Runs every timer up to and including `until`.
-    fn run_until(&mut self, until: Instant) {
+    pub(super) fn run_until(&mut self, until: Instant) {
         loop {
             let next = self
                 .nodes
@@ -136,7 +136,7 @@ impl Net {
         self.now = until;
     }
 
-    fn masters(&self) -> usize {
+    pub(super) fn masters(&self) -> usize {
         self.states()
             .iter()
             .filter(|s| **s == State::Master)
@@ -361,7 +361,7 @@ fn allow_zero_stops_everything_and_drops_input() {
     assert_eq!(net.state(1), State::Backup);
 }
 
-fn engine_with_vhid(pass: &[u8]) -> (Engine, VhidId) {
+pub(super) fn engine_with_vhid(pass: &[u8]) -> (Engine, VhidId) {
     let mut e = Engine::new();
     e.set_iface_addrs(IF, Some(Ipv4Addr::new(192, 0, 2, 2)), None)
         .unwrap();
@@ -372,7 +372,7 @@ fn engine_with_vhid(pass: &[u8]) -> (Engine, VhidId) {
     (e, id)
 }
 
-fn advert(pass: &[u8], vhid: u8, advskew: u8, counter: u64) -> [u8; 36] {
+pub(super) fn advert(pass: &[u8], vhid: u8, advskew: u8, counter: u64) -> [u8; 36] {
     let signer = crate::auth::Signer::new(&Key::new(pass).unwrap(), vhid, &[VIP.octets()], &[]);
     let repr = CarpRepr {
         vhid,
@@ -387,7 +387,7 @@ fn advert(pass: &[u8], vhid: u8, advskew: u8, counter: u64) -> [u8; 36] {
     buf
 }
 
-fn rx(payload: &[u8], ttl: u8) -> Received<'_> {
+pub(super) fn rx(payload: &[u8], ttl: u8) -> Received<'_> {
     Received {
         iface: IF,
         src: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
@@ -859,6 +859,8 @@ fn log_level_two_reports_bad_packets() {
     while e.poll_event().is_some() {}
     let wrong = advert(b"other", 7, 0, 1);
     let _ = e.handle_packet(at(SEC), &rx(&wrong, 255));
+    // At the default level only the once-per-episode conflict report.
+    assert!(matches!(e.poll_event(), Some(Event::Conflict { .. })));
     assert_eq!(e.poll_event(), None);
     e.set_log(2);
     let _ = e.handle_packet(at(SEC), &rx(&wrong, 255));

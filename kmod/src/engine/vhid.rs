@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 use core::net::IpAddr;
 
 use super::config::{Version, VhidConfig, MAX_SKEW};
-use super::state::State;
+use super::state::{Reason, State};
 use super::stats::VhidStats;
 use super::time::Instant;
 use super::IfIndex;
@@ -46,6 +46,12 @@ pub(crate) struct Vhid {
     pub stats: VhidStats,
     /// Source of the last authenticated advert, for status output.
     pub last_peer: Option<IpAddr>,
+    /// When the vhid entered its current state (creation at first), and
+    /// why (`None` until the first transition): `net.inet.carp.vhids`.
+    pub since: Instant,
+    pub why: Option<Reason>,
+    /// Last gratuitous ARP / NA announcement (for `garp_interval`).
+    pub announced_at: Option<Instant>,
 }
 
 impl Vhid {
@@ -74,6 +80,9 @@ impl Vhid {
             dying: false,
             stats: VhidStats::default(),
             last_peer: None,
+            since: Instant::from_nanos(0),
+            why: None,
+            announced_at: None,
         }
     }
 

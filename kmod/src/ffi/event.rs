@@ -16,6 +16,7 @@ pub const CARP_RS_EV_STATE: u32 = 1;
 pub const CARP_RS_EV_ANNOUNCE: u32 = 2;
 pub const CARP_RS_EV_DEMOTED: u32 = 3;
 pub const CARP_RS_EV_BADPACKET: u32 = 4;
+pub const CARP_RS_EV_CONFLICT: u32 = 5;
 
 /// syslog priorities of `log(9)`.
 pub const LOG_INFO: u8 = 6;
@@ -41,9 +42,9 @@ pub struct CarpRsEvent {
     /// `LOG_INFO`, `LOG_DEBUG`, or 0 with an empty `log`.
     pub log_pri: u8,
     pub pad: [u8; 4],
-    pub log: [u8; 128],
+    pub log: [u8; 124],
     pub devd_subsystem: [u8; 24],
-    pub devd_type: [u8; 8],
+    pub devd_type: [u8; 12],
 }
 
 pub const CARP_RS_EVENT_SIZE: usize = 192;
@@ -62,9 +63,9 @@ impl Default for CarpRsEvent {
             to: 0,
             log_pri: 0,
             pad: [0; 4],
-            log: [0; 128],
+            log: [0; 124],
             devd_subsystem: [0; 24],
-            devd_type: [0; 8],
+            devd_type: [0; 12],
         }
     }
 }
@@ -113,7 +114,8 @@ pub unsafe extern "C" fn carp_rs_engine_event(
     let iface = match e {
         Event::StateChanged { iface, .. }
         | Event::Announce { iface, .. }
-        | Event::BadPacket { iface, .. } => iface,
+        | Event::BadPacket { iface, .. }
+        | Event::Conflict { iface, .. } => iface,
         Event::Demoted { .. } => 0,
     };
     let mut name = [0u8; 16];
@@ -166,6 +168,23 @@ pub unsafe extern "C" fn carp_rs_engine_event(
             }
         }
         Event::Demoted { .. } => out.kind = CARP_RS_EV_DEMOTED,
+        Event::Conflict {
+            id, vhid, ref kind, ..
+        } => {
+            out.kind = CARP_RS_EV_CONFLICT;
+            out.id = id.to_raw();
+            out.vhid = vhid;
+            cstr(&mut out.devd_subsystem, |b| {
+                log::devd_subsystem(b, vhid, name)
+            });
+            cstr(&mut out.devd_type, |b| {
+                let t = log::conflict_devd_type(kind).as_bytes();
+                for (d, s) in b.iter_mut().zip(t) {
+                    *d = *s;
+                }
+                t.len()
+            });
+        }
         Event::BadPacket { vhid, .. } => {
             out.kind = CARP_RS_EV_BADPACKET;
             out.vhid = vhid;

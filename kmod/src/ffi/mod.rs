@@ -15,6 +15,7 @@ mod ctl;
 mod engine;
 mod event;
 mod legacy;
+mod status;
 mod tx;
 
 #[cfg(test)]
@@ -24,6 +25,7 @@ pub use ctl::*;
 pub use engine::*;
 pub use event::*;
 pub use legacy::*;
+pub use status::*;
 pub use tx::CarpRsTx;
 
 /// Address family tags of this ABI (`CARP_RS_AF_*`): the address length

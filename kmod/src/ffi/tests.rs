@@ -227,7 +227,7 @@ fn every_new_entry_point_is_null_safe() {
     }
 }
 
-const CARP_RS_SYSCTL_COUNT: u32 = 9;
+const CARP_RS_SYSCTL_COUNT: u32 = 11;
 
 #[test]
 fn ioctl_errors_are_freebsds() {
@@ -483,7 +483,7 @@ fn sysctl_knobs_keep_stock_semantics() {
     let h = carp_rs_engine_new();
     let mut old = 0;
     unsafe {
-        let defaults = [1, 0, 1, 0, 240, 240, 56, 0, 0];
+        let defaults = [1, 0, 1, 0, 240, 240, 56, 0, 0, 0, 0];
         for (k, d) in defaults.iter().enumerate() {
             assert_eq!(carp_rs_sysctl_read(h, k as u32), *d, "knob {k}");
         }
@@ -501,6 +501,66 @@ fn sysctl_knobs_keep_stock_semantics() {
         // A read-only request returns the value and changes nothing.
         assert_eq!(carp_rs_sysctl(h, 0, 0, ptr::null(), &mut old), 0);
         assert_eq!(old, 1);
+        // carp_rs's opt-in knobs: replay_check 0/1, garp_interval >= 0.
+        let on = 1;
+        assert_eq!(carp_rs_sysctl(h, 0, 9, &on, &mut old), 0);
+        assert_eq!(carp_rs_sysctl_read(h, 9), 1);
+        let neg = -1;
+        assert_eq!(carp_rs_sysctl(h, 0, 10, &neg, &mut old), EINVAL);
+        let ten = 10;
+        assert_eq!(carp_rs_sysctl(h, 0, 10, &ten, &mut old), 0);
+        assert_eq!(carp_rs_sysctl_read(h, 10), 10);
+        carp_rs_engine_free(h);
+    }
+}
+
+#[test]
+fn status_texts_for_the_text_sysctls() {
+    let h = carp_rs_engine_new();
+    unsafe {
+        let adj = -1;
+        let mut old = 0;
+        assert_eq!(carp_rs_sysctl(h, 0, 3, &adj, &mut old), 0);
+        let r = b"pfsync bulk start";
+        assert_eq!(carp_rs_demote_adj(h, 0, 240, r.as_ptr(), r.len()), 0);
+        let mut buf = [0xffu8; 128];
+        let n = carp_rs_status_text(
+            h,
+            0,
+            CARP_RS_STATUS_DEMOTION_SOURCES,
+            Some(names),
+            ptr::null_mut(),
+            buf.as_mut_ptr(),
+            buf.len(),
+        );
+        assert_eq!(cstr(&buf), "admin -1\npfsync \"bulk start\" 240\n");
+        assert_eq!(n, cstr(&buf).len());
+        // Too small: cut, NUL-terminated, the needed length returned.
+        let mut small = [0xffu8; 8];
+        let m = carp_rs_status_text(
+            h,
+            0,
+            CARP_RS_STATUS_DEMOTION_SOURCES,
+            Some(names),
+            ptr::null_mut(),
+            small.as_mut_ptr(),
+            small.len(),
+        );
+        assert_eq!((m, cstr(&small)), (n, "admin -"));
+        // NULL handle, unknown text, no buffer.
+        let null: *const CarpRsEngine = ptr::null();
+        assert_eq!(
+            carp_rs_status_text(null, 0, 0, None, ptr::null_mut(), buf.as_mut_ptr(), 4),
+            0
+        );
+        assert_eq!(
+            carp_rs_status_text(h, 0, 7, None, ptr::null_mut(), buf.as_mut_ptr(), 4),
+            0
+        );
+        assert_eq!(
+            carp_rs_status_text(h, 0, 0, None, ptr::null_mut(), ptr::null_mut(), 0),
+            n
+        );
         carp_rs_engine_free(h);
     }
 }

@@ -50,6 +50,32 @@ pub struct Lab {
     keep: bool,
 }
 
+/// Where a lab's hosts sit: host i is `v4_net.(first+i)/24`,
+/// `2001:db8::(mac_first+i)/64`, MAC `02:00:00:00:00:(mac_first+i)`.
+/// Documentation prefixes only.
+#[derive(Clone, Copy, Debug)]
+pub struct Segment {
+    pub v4_net: [u8; 3],
+    pub first: u8,
+    pub mac_first: u8,
+}
+
+impl Segment {
+    /// The tests' and the demo's segment: 198.51.100.10, .11, ...
+    pub const LAB: Segment = Segment {
+        v4_net: [198, 51, 100],
+        first: 10,
+        mac_first: 0x10,
+    };
+    /// The segment the captured vectors (tests/vectors) were made on:
+    /// 192.0.2.1, .2, .3 with MACs 02:00:00:00:00:01..03.
+    pub const VECTORS: Segment = Segment {
+        v4_net: [192, 0, 2],
+        first: 1,
+        mac_first: 1,
+    };
+}
+
 /// Why a lab could not be built where that is not a failure of the code
 /// under test: not root, or namespaces unavailable.
 #[derive(Debug)]
@@ -75,6 +101,17 @@ impl Lab {
     /// Builds the segment. `budget` bounds the whole run: `wait_*` helpers
     /// fail once it is spent, so a hung peer cannot hang the suite.
     pub fn new(tag: &str, n_hosts: usize, ipv6: bool, budget: Duration) -> Result<Lab, Skip> {
+        Lab::on_segment(tag, n_hosts, ipv6, budget, Segment::LAB)
+    }
+
+    /// `new` with the hosts on `seg`.
+    pub fn on_segment(
+        tag: &str,
+        n_hosts: usize,
+        ipv6: bool,
+        budget: Duration,
+        seg: Segment,
+    ) -> Result<Lab, Skip> {
         // SAFETY: geteuid has no preconditions.
         if unsafe { libc::geteuid() } != 0 {
             return Err(Skip(
@@ -101,12 +138,12 @@ impl Lab {
             deadline: Instant::now() + budget,
             keep: std::env::var_os("CARP_LAB_KEEP").is_some(),
         };
-        lab.build(n_hosts, ipv6)
+        lab.build(n_hosts, ipv6, seg)
             .map_err(|e| Skip(format!("lab setup failed: {e}")))?;
         Ok(lab)
     }
 
-    fn build(&mut self, n_hosts: usize, ipv6: bool) -> io::Result<()> {
+    fn build(&mut self, n_hosts: usize, ipv6: bool, seg: Segment) -> io::Result<()> {
         let br = self.br_ns.clone();
         run(&["ip", "-n", &br, "link", "set", "lo", "up"])?;
         run(&[
@@ -132,9 +169,11 @@ impl Lab {
             run(&["ip", "netns", "add", &ns])?;
             self.made_ns.push(ns.clone());
             let port = format!("p{i}");
-            let mac = [2, 0, 0, 0, 0, 0x10 + i as u8];
-            let v4 = Ipv4Addr::new(198, 51, 100, 10 + i as u8);
-            let v6 = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x10 + i as u16);
+            let m = seg.mac_first + i as u8;
+            let mac = [2, 0, 0, 0, 0, m];
+            let [a, b, c] = seg.v4_net;
+            let v4 = Ipv4Addr::new(a, b, c, seg.first + i as u8);
+            let v6 = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, u16::from(m));
             if ipv6 {
                 sysctl(&ns, "net.ipv6.conf.default.accept_dad", "0")?;
                 sysctl(&ns, "net.ipv6.conf.all.accept_dad", "0")?;
@@ -373,6 +412,16 @@ impl Lab {
                 self.log_text(i)
             )))
         }
+    }
+
+    /// Stops tcpdump (SIGINT: it flushes and closes the file) and returns
+    /// the capture's path; the file stays until the lab is dropped.
+    pub fn stop_capture(&mut self) -> Option<PathBuf> {
+        let (pid, path) = self.capture.clone()?;
+        let i = self.procs.iter().position(|p| p.pid == pid)?;
+        self.kill(i, libc::SIGINT);
+        let _ = self.reap(i, Duration::from_secs(5));
+        Some(path)
     }
 
     pub fn capture(&self) -> pcap::Capture {

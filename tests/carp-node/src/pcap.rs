@@ -224,19 +224,21 @@ impl Capture {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
 
-    /// The real ucarp capture from shared/vectors, when it is there.
+    /// The real ucarp capture from the repository's tests/vectors; a
+    /// missing capture is a failure.
     #[test]
     fn decodes_the_ucarp_vector_capture() {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/vectors/ucarp-failover.pcap");
-        let Ok(cap) = read(&p) else {
-            eprintln!("SKIP: {} not present", p.display());
-            return;
-        };
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors/ucarp-failover.pcap");
+        let cap = read(&p).unwrap_or_else(|e| {
+            panic!(
+                "test vector missing: {}: {e}; the repository carries it: restore it with `git checkout tests/vectors` or regenerate with `make vectors`",
+                p.display()
+            )
+        });
         assert!(cap.adverts.len() > 10);
         let a = &cap.adverts[0];
         assert_eq!((a.version, a.vhid, a.ttl, a.tos), (2, 7, 255, 0x10));

@@ -181,14 +181,57 @@ pub fn keepalived(
     nopreempt: bool,
     vip: &str,
 ) -> io::Result<usize> {
+    let k = Keepalived {
+        vrid,
+        prio,
+        nopreempt,
+        vip: vip.into(),
+        version: 3,
+        vmac: false,
+    };
+    keepalived_with(lab, label, host, &k)
+}
+
+/// One keepalived VRRP instance, advert_int 1.
+#[derive(Clone, Debug)]
+pub struct Keepalived {
+    pub vrid: u8,
+    pub prio: u8,
+    pub nopreempt: bool,
+    pub vip: String,
+    /// VRRP version, 2 or 3.
+    pub version: u8,
+    /// `use_vmac`: adverts from 00:00:5e:00:01:vrid on a macvlan.
+    pub vmac: bool,
+}
+
+/// keepalived in the foreground with the instance `k`, pid files in the lab.
+pub fn keepalived_with(
+    lab: &mut Lab,
+    label: &str,
+    host: usize,
+    k: &Keepalived,
+) -> io::Result<usize> {
     let cfg = lab.dir.join(format!("{label}.conf"));
-    let np = if nopreempt { "  nopreempt\n" } else { "" };
+    let Keepalived {
+        vrid,
+        prio,
+        version,
+        ..
+    } = *k;
+    let vip = &k.vip;
+    let np = if k.nopreempt { "  nopreempt\n" } else { "" };
+    let vmac = if k.vmac {
+        format!("  use_vmac vrrp{vrid}\n")
+    } else {
+        String::new()
+    };
     std::fs::write(
         &cfg,
         format!(
-            "global_defs {{\n  router_id {label}\n  vrrp_version 3\n  script_user root\n  enable_script_security\n}}\n\
+            "global_defs {{\n  router_id {label}\n  vrrp_version {version}\n  script_user root\n  enable_script_security\n}}\n\
              vrrp_instance VI_{vrid} {{\n  state BACKUP\n  interface eth0\n  virtual_router_id {vrid}\n  priority {prio}\n  advert_int 1\n{np}\
-             virtual_ipaddress {{\n    {vip}/32\n  }}\n}}\n"
+             virtual_ipaddress {{\n    {vip}/32\n  }}\n{vmac}}}\n"
         ),
     )?;
     let rd = lab.dir.join(format!("{label}.run"));

@@ -183,6 +183,68 @@ fn carp_node_pair_election_failover_preempt_bowout() {
         take - bow.ts_ns
     );
     assert!(!has_vip(&lab, 0, VIP));
+
+    // The same capture through `carp-pcap --timeline`: the failover gap
+    // it reports is the one measured above, against FreeBSD's deadline
+    // 3·advbase + advskew/256; then A's preemption and B's takeover after
+    // A's bow-out (deadline 0).
+    let periods = timeline_json(&lab);
+    let a_ip = ip(&lab, 0).to_string();
+    let b_ip = ip(&lab, 1).to_string();
+    let take = periods
+        .iter()
+        .position(|p| p["master"] == b_ip.as_str() && p["start"] == "timeout")
+        .unwrap_or_else(|| panic!("no timeout takeover by B: {periods:#?}"));
+    let t = &periods[take];
+    let reported = t["takeover_gap_s"].as_f64().unwrap();
+    assert!((reported - g).abs() < 0.002, "timeline {reported} vs {g}");
+    assert!((t["deadline_s"].as_f64().unwrap() - (3.0 + 100.0 / 256.0)).abs() < 1e-9);
+    let rest: Vec<(&str, &str)> = periods[take + 1..]
+        .iter()
+        .map(|p| (p["master"].as_str().unwrap(), p["start"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        rest,
+        [(a_ip.as_str(), "preempt"), (b_ip.as_str(), "bowout")],
+        "{periods:#?}"
+    );
+    let bowout = &periods[take + 2];
+    assert_eq!(bowout["deadline_s"].as_f64(), Some(0.0));
+    assert!(bowout["takeover_gap_s"].as_f64().unwrap() < 0.1);
+}
+
+/// `carp-pcap --timeline --json` (and `--plot`) over the lab's capture.
+fn timeline_json(lab: &Lab) -> Vec<serde_json::Value> {
+    let bin = std::env::var("CARP_PCAP_BIN").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../target/release/carp-pcap"
+        )
+        .into()
+    });
+    assert!(
+        std::path::Path::new(&bin).is_file(),
+        "{bin} missing: build it with `cargo build --release -p carp-pcap` (make node-test does)"
+    );
+    let pcap = lab.capture_path().expect("capture file");
+    let svg = pcap.with_extension("svg");
+    let out = std::process::Command::new(&bin)
+        .args(["--timeline", "--json", "--plot"])
+        .arg(&svg)
+        .arg(pcap)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = std::fs::read_to_string(&svg).unwrap();
+    assert!(doc.starts_with("<svg") && doc.contains("failover"), "{doc}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 #[test]

@@ -91,6 +91,7 @@ fn main() -> ExitCode {
         totals.tie_skips += out.stats.tie_skips;
         totals.rejected += out.stats.rejected;
         totals.arp_checks += out.stats.arp_checks;
+        totals.conflicts += out.stats.conflicts;
         if opts.verbose || end - start == 1 {
             println!(
                 "seed {seed}: trace {:016x} ({} lines), {} violations",
@@ -165,16 +166,17 @@ fn main() -> ExitCode {
         println!("replay minimal: cargo run -p carp-sim --release -- --seed {seed}{mutant_arg}{keep_arg} --verbose");
     }
     println!(
-        "carp-sim: seeds {start}..{end}: {} adverts, {} deliveries ({} rejected), {} transitions, {} steady checks, {} tie skips, {} ARP checks",
+        "carp-sim: seeds {start}..{end}: {} adverts, {} deliveries ({} rejected), {} transitions, {} steady checks, {} tie skips, {} ARP checks, {} conflict reports",
         totals.adverts,
         totals.deliveries,
         totals.rejected,
         totals.transitions,
         totals.steady_checks,
         totals.tie_skips,
-        totals.arp_checks
+        totals.arp_checks,
+        totals.conflicts
     );
-    println!("{passed} passed, {failed} failed");
+    println!("carp-sim: {passed} passed, {failed} failed");
     if failed > 0 {
         ExitCode::FAILURE
     } else {

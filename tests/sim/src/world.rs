@@ -127,6 +127,8 @@ pub struct RunStats {
     pub steady_checks: u64,
     pub tie_skips: u64,
     pub arp_checks: u64,
+    /// Conflict reports (split brain, bad auth, protocol clash).
+    pub conflicts: u64,
 }
 
 pub struct World<'a> {
@@ -200,6 +202,12 @@ impl<'a> World<'a> {
             .expect("iface");
         e.set_preempt(host.preempt && self.opts.mutant != Some(Mutant::LostPreempt));
         e.set_arpbalance(self.sc.arpbalance);
+        // Opt-in replay protection on a third of the seeds: it must never
+        // cost a live master its fresh adverts (under duplication,
+        // reordering, restarts and partitions the invariants still hold).
+        if self.sc.seed % 3 == 1 {
+            e.set_replay_check(true).expect("replay table");
+        }
         if !host.link_up {
             e.link_state(now, IFACE, false);
         }
@@ -360,6 +368,53 @@ impl<'a> World<'a> {
                     format!("h{h} demoted by {by} to {total} ({})", reason.as_str()),
                 );
                 self.checker.on_demoted(h);
+                // The ledger always explains the whole demotion.
+                if let Some(e) = self.hosts[h].engine.as_ref() {
+                    let sum: i64 = e.demotion_sources().map(|(_, v)| v).sum();
+                    if sum != i64::from(e.knobs().demotion) {
+                        self.checker.violation(
+                            now,
+                            "demotion-ledger",
+                            None,
+                            format!(
+                                "h{h}: sources sum to {sum}, demotion is {} (event total {total})",
+                                e.knobs().demotion
+                            ),
+                            &mut self.trace,
+                        );
+                        self.broken = true;
+                    }
+                }
+            }
+            Event::Conflict {
+                vhid, peer, kind, ..
+            } => {
+                self.stats.conflicts += 1;
+                self.trace.line(
+                    now,
+                    format!("h{h} vhid {vhid} conflict from {peer}: {kind:?}"),
+                );
+                // Only adverts between the host with the wrong password and
+                // the others fail the HMAC (a corrupted advert fails its
+                // checksum first), and the forger's.
+                if let (carp_rs::engine::Conflict::BadAuth(_), Some(g)) =
+                    (kind, self.group_of_vhid(vhid))
+                {
+                    let bad = self.sc.groups[g].bad_key;
+                    let from_bad = peer == IpAddr::V4(FORGER)
+                        || bad.is_some_and(|b| {
+                            peer == IpAddr::V4(host_v4(b)) || peer == IpAddr::V6(host_v6(b))
+                        });
+                    if !from_bad && bad != Some(h) {
+                        self.checker.violation(
+                            now,
+                            "false-badauth",
+                            Some(g),
+                            format!("h{h}: bad-auth report for {peer}, not the wrong-key host"),
+                            &mut self.trace,
+                        );
+                    }
+                }
             }
             Event::BadPacket { vhid, drop, .. } => {
                 self.trace.line(

@@ -18,7 +18,7 @@ use serde_json::Value;
 fn vectors_dir() -> PathBuf {
     match std::env::var_os("CARP_VECTORS_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors"),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors"),
     }
 }
 
@@ -32,7 +32,10 @@ struct Frame {
 fn read_capture(name: &str) -> Vec<Frame> {
     let path = vectors_dir().join(name);
     let bytes = std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("test vectors missing: {}: {e}", path.display()));
+        .unwrap_or_else(|e| panic!(
+            "test vector missing: {}: {e}; the repository carries it: restore it with `git checkout tests/vectors` or regenerate with `make vectors`",
+            path.display()
+        ));
     assert_eq!(
         &bytes[..4],
         &[0xd4, 0xc3, 0xb2, 0xa1],
@@ -429,6 +432,11 @@ fn usage_and_unreadable_input_exit_2() {
     let bin = env!("CARGO_BIN_EXE_carp-pcap");
     let code = |args: &[&str]| Command::new(bin).args(args).output().unwrap().status.code();
     let good = vectors_dir().join("mixed-v2.pcap");
+    assert!(
+        good.is_file(),
+        "test vector missing: {}; the repository carries it: restore it with `git checkout tests/vectors` or regenerate with `make vectors`",
+        good.display()
+    );
     let good = good.to_str().unwrap();
     assert_eq!(code(&[]), Some(2));
     assert_eq!(code(&[good, good]), Some(2));

@@ -1,4 +1,4 @@
-//! The built `carp-pcap` against every capture in `shared/vectors`: its
+//! The built `carp-pcap` against every capture in `tests/vectors`: its
 //! decode must agree, frame by frame, with the scenario's
 //! `<scenario>.packets.json` (made by an independent Python decoder) and
 //! with the counts in `index.json`.
@@ -18,14 +18,26 @@ use serde_json::Value;
 fn vectors_dir() -> PathBuf {
     match std::env::var_os("CARP_VECTORS_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors"),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors"),
     }
+}
+
+/// A file of the vectors, which must exist: a missing vector is a failure,
+/// never a smaller test.
+fn vector(name: &str) -> PathBuf {
+    let path = vectors_dir().join(name);
+    assert!(
+        path.is_file(),
+        "test vector missing: {}; the repository carries it: restore it with `git checkout tests/vectors` or regenerate with `make vectors`",
+        path.display()
+    );
+    path
 }
 
 fn read_json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
         panic!(
-            "test vectors missing: {}: {e} (set CARP_VECTORS_DIR)",
+            "test vectors missing: {}: {e}; the repository carries it: restore it with `git checkout tests/vectors` or regenerate with `make vectors`",
             path.display()
         )
     });
@@ -129,29 +141,31 @@ fn check_frame(name: &str, want: &Value, got: &Value) {
 #[test]
 fn every_capture_matches_its_decode() {
     let dir = vectors_dir();
-    let index = read_json(&dir.join("index.json"));
+    let index = read_json(&vector("index.json"));
     let scenarios: BTreeMap<&str, &Value> = index["scenarios"]
         .as_array()
         .expect("index.json scenarios")
         .iter()
         .map(|s| (s["pcap"].as_str().unwrap(), s))
         .collect();
-    let mut pcaps: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "pcap"))
-        .collect();
+    // Every scenario of the index must have its capture, and every capture
+    // must be in the index.
+    let mut pcaps: Vec<PathBuf> = scenarios.keys().map(|f| vector(f)).collect();
     pcaps.sort();
-    assert!(!pcaps.is_empty(), "no *.pcap in {}", dir.display());
+    assert!(!pcaps.is_empty(), "index.json lists no scenario");
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|e| e == "pcap") {
+            assert!(pcaps.contains(&p), "{} is not in index.json", p.display());
+        }
+    }
 
     let mut total = 0;
     for pcap in &pcaps {
         let file = pcap.file_name().unwrap().to_str().unwrap();
-        let scenario = scenarios
-            .get(file)
-            .unwrap_or_else(|| panic!("{file} is not in index.json"));
+        let scenario = scenarios[file];
         let name = scenario["name"].as_str().unwrap();
-        let want = read_json(&dir.join(scenario["packets_json"].as_str().unwrap()));
+        let want = read_json(&vector(scenario["packets_json"].as_str().unwrap()));
         let want = want.as_array().unwrap();
         let got = run(pcap, &group_args(scenario));
         assert_eq!(got.len(), want.len(), "{name}: number of adverts");
@@ -209,7 +223,7 @@ fn every_capture_matches_its_decode() {
 /// must be absent rather than guessed.
 #[test]
 fn no_group_no_verdict() {
-    let pcap = vectors_dir().join("ucarp-badpass.pcap");
+    let pcap = vector("ucarp-badpass.pcap");
     let got = run(&pcap, &[]);
     assert!(!got.is_empty());
     assert!(got

@@ -3,6 +3,9 @@
 //! `carp-lab bench [N]`: N hard-kill failovers each for carp-node, ucarp
 //! and keepalived, measured from the bridge capture.
 //!
+//! `carp-lab vectors DIR [SCENARIO...]`: records the captures of
+//! tests/vectors again from the real peers (see `vectors.rs`).
+//!
 //! Needs root (network namespaces). Exit status 0 = PASS, 1 = FAIL,
 //! 77 = could not build namespaces (SKIP).
 
@@ -13,18 +16,24 @@ use carp_node::lab::{now_wall, Lab, Skip};
 use carp_node::pcap::Capture;
 use carp_node::peers::{self, Carp};
 
+#[path = "carp-lab/vectors.rs"]
+mod vectors;
+
 const S: Duration = Duration::from_secs(1);
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let code = match args.first().map(String::as_str) {
         Some("demo") => demo(),
+        Some("vectors") => vectors::run(args.get(1), args.get(2..).unwrap_or(&[])),
         Some("bench") => bench(
             args.get(1).and_then(|n| n.parse().ok()).unwrap_or(20),
             args.get(2..).unwrap_or(&[]),
         ),
         _ => {
-            eprintln!("usage: carp-lab demo | carp-lab bench [N]");
+            eprintln!(
+                "usage: carp-lab demo | carp-lab bench [N] | carp-lab vectors DIR [SCENARIO...]"
+            );
             2
         }
     };

@@ -9,7 +9,7 @@ use carp_rs::engine::{Version, VhidConfig};
 pub const USAGE: &str =
     "usage: carp-node --dev IF --vhid N [--advbase B] [--advskew S] [--pass P] \
 [--preempt] [--peer ADDR] [--peer6 ADDR] [--carpver 2|3] [--vrrpprio P] [--vrrpinterval CS] \
-[--dscp D] [--no-rt] ADDR/LEN...";
+[--dscp D] [--replay-check] [--garp-interval S] [--no-rt] ADDR/LEN...";
 
 #[derive(Debug)]
 pub struct Args {
@@ -19,6 +19,10 @@ pub struct Args {
     pub dscp: u8,
     /// Stay in SCHED_OTHER instead of asking for SCHED_FIFO.
     pub no_rt: bool,
+    /// `net.inet.carp.replay_check=1`.
+    pub replay_check: bool,
+    /// `net.inet.carp.garp_interval`, seconds (0 = off).
+    pub garp_interval: u32,
     pub addrs: Vec<(IpAddr, u8)>,
 }
 
@@ -36,6 +40,8 @@ pub fn parse(argv: impl IntoIterator<Item = String>) -> Result<Args, String> {
     let mut preempt = false;
     let mut dscp = 56u8;
     let mut no_rt = false;
+    let mut replay_check = false;
+    let mut garp_interval = 0u32;
     let mut addrs = Vec::new();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -52,6 +58,8 @@ pub fn parse(argv: impl IntoIterator<Item = String>) -> Result<Args, String> {
             }
             "--preempt" => preempt = true,
             "--no-rt" => no_rt = true,
+            "--replay-check" => replay_check = true,
+            "--garp-interval" => garp_interval = num("--garp-interval", it.next())?,
             "--peer" | "--peer6" => {
                 let v = it.next().ok_or("--peer needs an address")?;
                 match v.parse::<IpAddr>() {
@@ -90,6 +98,8 @@ pub fn parse(argv: impl IntoIterator<Item = String>) -> Result<Args, String> {
         preempt,
         dscp,
         no_rt,
+        replay_check,
+        garp_interval,
         addrs,
     })
 }

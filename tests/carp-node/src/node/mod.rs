@@ -13,6 +13,7 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, OwnedFd};
 
+use carp_rs::ctl::status;
 use carp_rs::engine::{Drop, Engine, Event, Instant, Received, State, Transmit, VhidId};
 
 use cli::Args;
@@ -89,6 +90,10 @@ pub fn run(args: Args) -> io::Result<i32> {
     let mut engine = Engine::new();
     engine.seed_rng(sys::wall_ns() ^ (u64::from(std::process::id()) << 32));
     engine.set_preempt(args.preempt);
+    engine.set_garp_interval(args.garp_interval);
+    engine
+        .set_replay_check(args.replay_check)
+        .map_err(|e| io::Error::other(e.to_string()))?;
     engine
         .set_dscp(args.dscp)
         .map_err(|e| io::Error::other(e.to_string()))?;
@@ -367,6 +372,36 @@ impl Node {
                     ("log", Val::Str(&log)),
                 ]);
             }
+            Event::Conflict {
+                vhid,
+                ref peer,
+                ref kind,
+                ..
+            } => {
+                let mut buf = [0u8; 256];
+                let n = carp_rs::ctl::log::conflict(
+                    &mut buf,
+                    vhid,
+                    self.args.dev.as_bytes(),
+                    peer,
+                    kind,
+                )
+                .min(buf.len());
+                let log = String::from_utf8_lossy(buf.get(..n).unwrap_or(&[])).into_owned();
+                let peer = peer.to_string();
+                json::emit(&[
+                    ("event", Val::Str("conflict")),
+                    ("t_ns", Val::Num(t.as_nanos())),
+                    ("wall_ns", Val::Num(sys::wall_ns())),
+                    ("vhid", Val::Num(u64::from(vhid))),
+                    ("peer", Val::Str(&peer)),
+                    (
+                        "devd_type",
+                        Val::Str(carp_rs::ctl::log::conflict_devd_type(kind)),
+                    ),
+                    ("log", Val::Str(&log)),
+                ]);
+            }
             Event::BadPacket { .. } => {}
         }
     }
@@ -435,9 +470,9 @@ impl Node {
             .vhid_stats(self.id)
             .map(|v| {
                 format!(
-                    "{{\"adverts_in\":{},\"adverts_out\":{},\"bad_auth\":{},\"bad_ttl\":{},\"transitions\":{},\"became_master\":{},\"dual_master\":{},\"send_errors\":{}}}",
+                    "{{\"adverts_in\":{},\"adverts_out\":{},\"bad_auth\":{},\"bad_ttl\":{},\"transitions\":{},\"became_master\":{},\"dual_master\":{},\"send_errors\":{},\"preemptions\":{},\"bad_replay\":{}}}",
                     v.adverts_in, v.adverts_out, v.bad_auth, v.bad_ttl, v.transitions,
-                    v.became_master, v.dual_master, v.send_errors
+                    v.became_master, v.dual_master, v.send_errors, v.preemptions, v.bad_replay
                 )
             })
             .unwrap_or_else(|| "null".into());
@@ -446,6 +481,18 @@ impl Node {
             .vhid_state(self.id)
             .map(State::as_str)
             .unwrap_or("INIT");
+        // The texts of net.inet.carp.vhids and .demotion_sources.
+        let dev = self.args.dev.clone();
+        let ifname = |_: u32, b: &mut [u8]| {
+            let n = dev.len().min(b.len());
+            b[..n].copy_from_slice(&dev.as_bytes()[..n]);
+            n
+        };
+        let mut buf = vec![0u8; 4096];
+        let n = status::vhids(&mut buf, &self.engine, now(), &ifname).min(buf.len());
+        let vhids = String::from_utf8_lossy(&buf[..n]).into_owned();
+        let n = status::demotion_sources(&mut buf, &self.engine, &ifname).min(buf.len());
+        let sources = String::from_utf8_lossy(&buf[..n]).into_owned();
         json::emit(&[
             ("event", Val::Str("stats")),
             ("t_ns", Val::Num(sys::mono_ns())),
@@ -453,6 +500,8 @@ impl Node {
             ("state", Val::Str(state)),
             ("carpstats", Val::Raw(carpstats)),
             ("vhid_stats", Val::Raw(vs)),
+            ("vhids", Val::Str(&vhids)),
+            ("demotion_sources", Val::Str(&sources)),
         ]);
     }
 
@@ -487,5 +536,6 @@ fn drop_counter(d: Drop) -> &'static str {
         Drop::BadTtl => "badttl",
         Drop::BadAuth => "badauth",
         Drop::BadAddresses => "badaddrs",
+        Drop::Replayed => "badreplay",
     }
 }
