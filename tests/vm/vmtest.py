@@ -227,6 +227,49 @@ SCENARIOS = [
         False,
         ("ours", "mods"),
     ),
+    # Issue 14: the diagnostics (diag.rs). The kernel's own log lines must
+    # be worded as the module's man page says.
+    (
+        "diag_ledger",
+        "diag_ledger",
+        {"a": {"vm": "a", "ko": OURS, "ip": IP["a"] + "/24", "vip": "192.0.2.1/24", "pass": "foobar"}},
+        ["ledger.load", "ledger.config", "ledger.master", "ledger.vhids_master", "ledger.empty",
+         "ledger.admin_write", "ledger.admin", "ledger.ifdown", "ledger.admin_ifdown", "ledger.vhids_ifdown",
+         "ledger.ifup", "ledger.admin_after_up", "ledger.admin_undo", "ledger.cleared", "ledger.cleared_empty"],
+        False,
+        ("ours",),
+        [r"^carp: demoted by -1 to -1 \(sysctl\)$", r"^carp: demoted by 240 to 239 \(interface down\)$",
+         r"^carp: 1@vtnet0: MASTER -> INIT \(hardware interface down\)$"],
+    ),
+    (
+        "diag_splitbrain",
+        "diag_splitbrain",
+        pair(OURS, OURS),
+        ["splitbrain.load", "splitbrain.config", "splitbrain.conflict_devd", "splitbrain.both_master",
+         "splitbrain.conflict_once", "splitbrain.logged_once"],
+        False,
+        ("ours",),
+        [r"^carp: 1@vtnet0: split brain: 192\.0\.2\.12 also MASTER \(skew 100, ours 0\), does not hear us$"],
+    ),
+    (
+        "diag_replay",
+        "diag_replay",
+        pair(OURS, OURS, both={"replay_check": "0"}),
+        ["replay.load", "replay.knob", "replay.elected", "replay.captured", "replay.unload", "replay.b_master",
+         "replay.injected", "replay.stepped_down"],
+        False,
+        ("ours",),
+        [r"^carp: 1@vtnet0: MASTER -> BACKUP \(more frequent advertisement received\)$"],
+    ),
+    (
+        "diag_replay_check",
+        "diag_replay",
+        pair(OURS, OURS, both={"replay_check": "1"}),
+        ["replay.load", "replay.knob", "replay.elected", "replay.captured", "replay.unload", "replay.b_master",
+         "replay.injected", "replay.held", "replay.badreplay"],
+        False,
+        ("ours",),
+    ),
 ]
 
 

@@ -39,6 +39,7 @@ const BIOCGBLEN: u64 = ioc(OUT, b'B', 102, 4);
 const BIOCSETIF: u64 = ioc(IN, b'B', 108, IFREQ);
 const BIOCSRTIMEOUT: u64 = ioc(IN, b'B', 109, 16);
 const BIOCIMMEDIATE: u64 = ioc(IN, b'B', 112, 4);
+const BIOCSHDRCMPLT: u64 = ioc(IN, b'B', 117, 4);
 
 /// An owned socket/descriptor closed on drop.
 pub struct Fd(pub i32);
@@ -233,6 +234,27 @@ pub fn if_up(name: &str) -> Result<(), i32> {
     let high = i16::from_ne_bytes([f[18], f[19]]);
     let word = (i32::from(high) << 16) | i32::from(flags as u16);
     ifreq_ioctl(name, SIOCSIFFLAGS, word).map(|_| ())
+}
+
+/// `ifconfig <name> down`: `if_down`, which tells carp the parent went
+/// down (`carp_linkstate_p`) as a link loss does.
+pub fn if_down(name: &str) -> Result<(), i32> {
+    let f = ifreq_ioctl(name, SIOCGIFFLAGS, 0)?;
+    let flags = i16::from_ne_bytes([f[16], f[17]]) & !1;
+    let high = i16::from_ne_bytes([f[18], f[19]]);
+    let word = (i32::from(high) << 16) | i32::from(flags as u16);
+    ifreq_ioctl(name, SIOCSIFFLAGS, word).map(|_| ())
+}
+
+/// Sends `frame` on `ifn` exactly as given (BIOCSHDRCMPLT: the Ethernet
+/// source is not replaced by the interface's address), as a captured
+/// frame is replayed with `tcpreplay`.
+pub fn bpf_inject(ifn: &str, frame: &[u8]) -> Result<usize, i32> {
+    let (fd, _) = bpf_open(ifn)?;
+    let mut one = 1u32.to_ne_bytes();
+    // SAFETY: BIOCSHDRCMPLT takes a u_int.
+    unsafe { sys::ioctl(fd.0, BIOCSHDRCMPLT, one.as_mut_ptr()) }?;
+    sys::write(fd.0, frame)
 }
 
 /// `ifconfig <name> vnet <jid>`: moves the interface into a vnet jail.

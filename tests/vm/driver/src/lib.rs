@@ -12,6 +12,7 @@ pub mod arp;
 pub mod barrier;
 pub mod carp;
 pub mod devctl;
+pub mod diagtext;
 pub mod errno;
 pub mod line;
 pub mod mstats;

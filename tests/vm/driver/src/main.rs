@@ -10,6 +10,8 @@
 #[cfg(target_os = "none")]
 mod bench;
 #[cfg(target_os = "none")]
+mod diag;
+#[cfg(target_os = "none")]
 mod kernel;
 #[cfg(target_os = "none")]
 mod report;
@@ -77,6 +79,9 @@ extern "C" fn entry(_sp: *const usize) -> ! {
         "departure" => vnet::departure(),
         "stress_unload" => stress::stress_unload(),
         "failover_bench" => bench::failover_bench(),
+        "diag_ledger" => diag::diag_ledger(),
+        "diag_splitbrain" => diag::diag_splitbrain(),
+        "diag_replay" => diag::diag_replay(),
         other => {
             report::check(
                 "scenario.known",
