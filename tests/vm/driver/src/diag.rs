@@ -15,6 +15,9 @@ use crate::sys;
 const IFN: &str = "vtnet0";
 const MASTER: i32 = 2;
 const BACKUP: i32 = 1;
+/// The split brain's unicast peer for vm a: nobody holds it.
+const NOBODY: [u8; 4] = [192, 0, 2, 99];
+const NOBODY_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x99];
 
 /// A read-only text sysctl, as `sysctl -n` prints it.
 fn text<'a>(name: &str, buf: &'a mut [u8]) -> Result<&'a str, i32> {
@@ -228,9 +231,10 @@ pub fn diag_ledger() {
 }
 
 /// Issue 14 (2): a one-way segment without firewall or sysctl. Vm a
-/// (advskew 0) sends its adverts to a unicast peer that is its own
-/// address, so they loop back and never reach the wire; vm b (advskew
-/// 100) sends its adverts to a. b never hears a and becomes MASTER; a is
+/// (advskew 0) sends its adverts to a unicast peer nobody holds
+/// (192.0.2.99, with a static ARP entry to a MAC nobody has, so the
+/// sends succeed and no send-error demotion follows: b's NIC drops the
+/// frames); vm b (advskew 100) sends its adverts to a. b never hears a and becomes MASTER; a is
 /// MASTER and keeps hearing b: exactly one `split brain` log line and one
 /// devd CONFLICT for the episode, however long it lasts.
 pub fn diag_splitbrain() {
@@ -266,8 +270,19 @@ pub fn diag_splitbrain() {
         return;
     }
     let is_a = me.str() == "a";
-    // a's unicast peer is a itself: its adverts go out through lo0 only.
-    let unicast = if is_a { my4 } else { peer4 };
+    let unicast = if is_a { NOBODY } else { peer4 };
+    if is_a {
+        let r = kernel::arp_set_static(IFN, NOBODY, NOBODY_MAC);
+        check(
+            "splitbrain.static_arp",
+            r.is_ok(),
+            format_args!(
+                "arp -s 192.0.2.99 {} {:?}",
+                crate::scenarios::Mac(NOBODY_MAC),
+                r
+            ),
+        );
+    }
     let advskew = Env::get("advskew").u32_or(0) as i32;
     let pass = Env::get("pass");
     let req = carpvm::netlink::SetReq {
@@ -592,5 +607,123 @@ fn replay_victim(bar: &Barrier, knob: i32) {
         "after",
         format_args!("{} vhid 1 {}", IFN, kernel::state_name(st)),
     );
+    let _ = bar.sync("done", "1", 30_000, &mut pv);
+}
+
+/// Gratuitous ARPs for `vip` from the virtual MAC seen on `IFN` within
+/// `ms` (sender and target address both the VIP, as `arp_announce_ifaddr`
+/// sends them).
+fn count_garps(vip: [u8; 4], vmac: [u8; 6], ms: u64) -> Result<(usize, [u8; 6]), i32> {
+    let (fd, blen) = kernel::bpf_open(IFN)?;
+    let mut buf = [0u8; 16384];
+    let (mut n, mut eth_src) = (0, [0u8; 6]);
+    let end = sys::now_ms() + ms;
+    while sys::now_ms() < end {
+        let Ok(r) = sys::read(fd.0, &mut buf[..blen]) else {
+            continue;
+        };
+        for pkt in carpvm::arp::BpfRecords::new(&buf[..r.min(blen)]) {
+            if let Some(a) = carpvm::arp::parse(pkt) {
+                if a.spa == vip && a.tpa == vip && a.sha == vmac {
+                    n += 1;
+                    eth_src = a.eth_src;
+                }
+            }
+        }
+    }
+    Ok((n, eth_src))
+}
+
+/// Issue 14 (5): `net.inet.carp.garp_interval`. Vm a (advskew 0) is
+/// MASTER; vm b (BACKUP) counts a's gratuitous ARPs for the VIP over 7 s:
+/// none with the default 0 (only the takeover's, before the count), at
+/// least 3 once a sets the interval to 2 s.
+pub fn diag_garp() {
+    let me = Env::get("vm");
+    let is_a = me.str() == "a";
+    let Some((my4, len, peer4)) = params() else {
+        return;
+    };
+    if load("garp.load").is_none() {
+        return;
+    }
+    let _ = kernel::sysctl_set_int("net.inet.carp.preempt", 1);
+    let Ok(bar) = Barrier::new(me.str(), peer4) else {
+        check("garp.barrier", false, format_args!("socket"));
+        return;
+    };
+    let b = kernel::add_v4(IFN, my4, len, 0);
+    let mut pv = [0u8; 32];
+    if !check(
+        "garp.peer_up",
+        bar.sync("up", "1", 90_000, &mut pv).is_some(),
+        format_args!("base {:?}, barrier", b),
+    ) {
+        return;
+    }
+    if !configure("garp", None) {
+        return;
+    }
+    let _ = bar.sync("configured", "1", 30_000, &mut pv);
+    sys::sleep_ms(6000);
+    let st = kernel::carp_get(IFN, 1).map(|c| c.state).unwrap_or(-1);
+    let my = kernel::state_name(st);
+    let got = bar.sync("elected", my, 30_000, &mut pv);
+    let peer = got
+        .and_then(|n| core::str::from_utf8(&pv[..n]).ok())
+        .unwrap_or("?");
+    let want = if is_a {
+        ("MASTER", "BACKUP")
+    } else {
+        ("BACKUP", "MASTER")
+    };
+    if !check(
+        "garp.elected",
+        (my, peer) == want,
+        format_args!("me {} peer {}", my, peer),
+    ) {
+        return;
+    }
+    let vip = match Prefix::parse(Env::get("vip").str()) {
+        Some(Prefix::V4(a, _)) => a,
+        _ => [0; 4],
+    };
+    let vmac = [0, 0, 0x5e, 0, 1, 1];
+    for (phase, interval) in [("off", 0), ("on", 2)] {
+        if is_a {
+            let r = kernel::sysctl_set_int("net.inet.carp.garp_interval", interval);
+            check(
+                if interval == 0 {
+                    "garp.knob_off"
+                } else {
+                    "garp.knob_on"
+                },
+                r.is_ok(),
+                format_args!("net.inet.carp.garp_interval={} {:?}", interval, r),
+            );
+        }
+        let _ = bar.sync(phase, "1", 30_000, &mut pv);
+        if is_a {
+            sys::sleep_ms(7500);
+        } else {
+            let r = count_garps(vip, vmac, 7000);
+            let ok = match r {
+                Ok((n, _)) if interval == 0 => n == 0,
+                Ok((n, _)) => n >= 3,
+                Err(_) => false,
+            };
+            check(
+                if interval == 0 { "garp.none_when_off" } else { "garp.refreshed" },
+                ok,
+                format_args!(
+                    "garp_interval={} on the MASTER: {:?} gratuitous ARPs for the VIP from {} in 7 s (Ethernet source {})",
+                    interval,
+                    r.map(|x| x.0),
+                    crate::scenarios::Mac(vmac),
+                    crate::scenarios::Mac(r.map(|x| x.1).unwrap_or_default())
+                ),
+            );
+        }
+    }
     let _ = bar.sync("done", "1", 30_000, &mut pv);
 }

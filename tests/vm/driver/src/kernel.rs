@@ -34,6 +34,7 @@ const SIOCSIFFLAGS: u64 = ioc(IN, b'i', 16, IFREQ);
 const SIOCGIFFLAGS: u64 = ioc(INOUT, b'i', 17, IFREQ);
 const SIOCSIFVNET: u64 = ioc(INOUT, b'i', 90, IFREQ);
 const SIOCIFDESTROY: u64 = ioc(IN, b'i', 121, IFREQ);
+const SIOCGIFINDEX: u64 = ioc(INOUT, b'i', 32, IFREQ);
 const FIONBIO: u64 = ioc(IN, b'f', 126, 4);
 const BIOCGBLEN: u64 = ioc(OUT, b'B', 102, 4);
 const BIOCSETIF: u64 = ioc(IN, b'B', 108, IFREQ);
@@ -255,6 +256,45 @@ pub fn bpf_inject(ifn: &str, frame: &[u8]) -> Result<usize, i32> {
     // SAFETY: BIOCSHDRCMPLT takes a u_int.
     unsafe { sys::ioctl(fd.0, BIOCSHDRCMPLT, one.as_mut_ptr()) }?;
     sys::write(fd.0, frame)
+}
+
+/// `arp -s <ip> <mac>` on `ifn`: a permanent ARP entry (RTM_ADD with
+/// RTF_LLDATA on a routing socket, as arp(8) sends it), so traffic to an
+/// address nobody holds leaves the host without ARP ever failing.
+pub fn arp_set_static(ifn: &str, ip: [u8; 4], mac: [u8; 6]) -> Result<(), i32> {
+    const PF_ROUTE: i32 = 17;
+    const RTM_VERSION: u8 = 5;
+    const RTM_ADD: u8 = 1;
+    const RTA_DST_GATEWAY: i32 = 0x1 | 0x2;
+    const RTF_HOST_STATIC_LLDATA: i32 = 0x4 | 0x800 | 0x400;
+    const AF_LINK: u8 = 18;
+    const IFT_ETHER: u8 = 6;
+    const HDR: usize = 152; // struct rt_msghdr (amd64)
+    const LEN: usize = HDR + 16 + 56; // + sockaddr_in + sockaddr_dl (SA_SIZE)
+    let ifr = ifreq_ioctl(ifn, SIOCGIFINDEX, 0)?;
+    let index = u16::from_ne_bytes([ifr[16], ifr[17]]);
+    let mut m = [0u8; LEN];
+    m[0..2].copy_from_slice(&(LEN as u16).to_ne_bytes());
+    m[2] = RTM_VERSION;
+    m[3] = RTM_ADD;
+    m[8..12].copy_from_slice(&RTF_HOST_STATIC_LLDATA.to_ne_bytes());
+    m[12..16].copy_from_slice(&RTA_DST_GATEWAY.to_ne_bytes());
+    m[20..24].copy_from_slice(&1i32.to_ne_bytes());
+    m[HDR..HDR + 16].copy_from_slice(&sockaddr_in(ip, 0));
+    let dl = &mut m[HDR + 16..];
+    dl[0] = 54; // sizeof(struct sockaddr_dl)
+    dl[1] = AF_LINK;
+    dl[2..4].copy_from_slice(&index.to_ne_bytes());
+    dl[4] = IFT_ETHER;
+    dl[6] = 6; // sdl_alen; no name (sdl_nlen 0)
+    dl[8..14].copy_from_slice(&mac);
+    let s = Fd(sys::socket(PF_ROUTE, SOCK_RAW, 0)?);
+    let n = sys::write(s.0, &m)?;
+    if n == LEN {
+        Ok(())
+    } else {
+        Err(5)
+    }
 }
 
 /// `ifconfig <name> vnet <jid>`: moves the interface into a vnet jail.

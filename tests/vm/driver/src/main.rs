@@ -82,6 +82,7 @@ extern "C" fn entry(_sp: *const usize) -> ! {
         "diag_ledger" => diag::diag_ledger(),
         "diag_splitbrain" => diag::diag_splitbrain(),
         "diag_replay" => diag::diag_replay(),
+        "diag_garp" => diag::diag_garp(),
         other => {
             report::check(
                 "scenario.known",
