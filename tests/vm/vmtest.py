@@ -246,7 +246,7 @@ SCENARIOS = [
         "diag_splitbrain",
         pair(OURS, OURS),
         ["splitbrain.load", "splitbrain.static_arp", "splitbrain.config", "splitbrain.conflict_devd", "splitbrain.both_master",
-         "splitbrain.conflict_once", "splitbrain.logged_once"],
+         "splitbrain.conflict_once", "splitbrain.logged_once", "splitbrain.one_way"],
         False,
         ("ours",),
         [r"^carp: 1@vtnet0: split brain: 192\.0\.2\.12 also MASTER \(skew 100, ours 0\), does not hear us$"],

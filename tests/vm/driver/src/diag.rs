@@ -358,12 +358,27 @@ pub fn diag_splitbrain() {
         format_args!("one-way segment: me {} peer {}", my, peer),
     );
     if !is_a {
+        // The segment is one-way: b never accepted an advert from a.
+        let mut vb = [0u8; 1024];
+        let l = vhid1(&mut vb);
+        check(
+            "splitbrain.one_way",
+            l.is_some_and(|l| l.received == 0 && l.sent > 0),
+            format_args!("net.inet.carp.vhids 1@vtnet0 on b: {:?}", l),
+        );
         return;
     }
     let n = dc.as_mut().map(|d| {
         d.drain();
         conflicts(d)
     });
+    if let Some(d) = dc.as_ref() {
+        for l in carpvm::devctl::lines(d.log.bytes())
+            .filter(|l| carpvm::devctl::is_notify(l, "CARP", sub, "CONFLICT"))
+        {
+            info("devctl", format_args!("{}", l));
+        }
+    }
     check(
         "splitbrain.conflict_once",
         n == Some(1),
@@ -598,8 +613,11 @@ fn replay_victim(bar: &Barrier, knob: i32) {
         );
         check(
             "replay.badreplay",
-            after.is_some_and(|l| l.badreplay >= 1 && l.state == "MASTER"),
-            format_args!("net.inet.carp.vhids 1@vtnet0: {:?}", after),
+            before == Some(0) && after.is_some_and(|l| l.badreplay >= 1 && l.state == "MASTER"),
+            format_args!(
+                "net.inet.carp.vhids 1@vtnet0 badreplay {:?} before the replay, after: {:?}",
+                before, after
+            ),
         );
     }
     let st = kernel::carp_get(IFN, 1).map(|c| c.state).unwrap_or(-1);
@@ -635,9 +653,10 @@ fn count_garps(vip: [u8; 4], vmac: [u8; 6], ms: u64) -> Result<(usize, [u8; 6]),
 }
 
 /// Issue 14 (5): `net.inet.carp.garp_interval`. Vm a (advskew 0) is
-/// MASTER; vm b (BACKUP) counts a's gratuitous ARPs for the VIP over 7 s:
-/// none with the default 0 (only the takeover's, before the count), at
-/// least 3 once a sets the interval to 2 s.
+/// MASTER; vm b (BACKUP) counts a's gratuitous ARPs for the VIP over 10 s:
+/// none with the default 0 (only the takeover's, before the count); once a
+/// sets the interval to 2 s, 3 to 6 (the period is kept to within one
+/// advert interval, so 2-3 s: a refresh, not one per advert).
 pub fn diag_garp() {
     let me = Env::get("vm");
     let is_a = me.str() == "a";
@@ -704,19 +723,19 @@ pub fn diag_garp() {
         }
         let _ = bar.sync(phase, "1", 30_000, &mut pv);
         if is_a {
-            sys::sleep_ms(7500);
+            sys::sleep_ms(10_500);
         } else {
-            let r = count_garps(vip, vmac, 7000);
+            let r = count_garps(vip, vmac, 10_000);
             let ok = match r {
                 Ok((n, _)) if interval == 0 => n == 0,
-                Ok((n, _)) => n >= 3,
+                Ok((n, _)) => (3..=6).contains(&n),
                 Err(_) => false,
             };
             check(
                 if interval == 0 { "garp.none_when_off" } else { "garp.refreshed" },
                 ok,
                 format_args!(
-                    "garp_interval={} on the MASTER: {:?} gratuitous ARPs for the VIP from {} in 7 s (Ethernet source {})",
+                    "garp_interval={} on the MASTER: {:?} gratuitous ARPs for the VIP from {} in 10 s (Ethernet source {})",
                     interval,
                     r.map(|x| x.0),
                     crate::scenarios::Mac(vmac),
