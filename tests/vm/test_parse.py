@@ -25,6 +25,19 @@ class ParseTest(unittest.TestCase):
         self.assertTrue(ok, why)
         self.assertEqual((n, failed), (1, 0))
 
+    def test_leak_on_unload_fails(self):
+        text = GOOD + "Warning: memory type carp_rs leaked memory on destroy (2 allocations, 96 bytes leaked).\n"
+        ok, why, n, failed = parse.evaluate({"a": parse.parse_log(text)}, required=["loadunload.cycles"])
+        self.assertFalse(ok)
+        self.assertEqual((n, failed), (1, 0))
+        self.assertIn("memory type carp_rs leaked", why)
+
+    def test_skipped_row_in_table(self):
+        t = parse.table([("plain", "vnet_cycles", None, 0, 0, "skipped: no MODULES="),
+                         ("plain", "smoke", True, 2, 0, "")])
+        self.assertIn("| plain | vnet_cycles | SKIP | 0/0 | skipped: no MODULES= |", t)
+        self.assertIn("| plain | smoke | PASS | 2/2 |  |", t)
+
     def test_missing_required_and_end(self):
         log = parse.parse_log(GOOD.replace("CARPVM END checks=1 failed=0\n", ""))
         ok, why, _, _ = parse.evaluate({"a": log}, required=["loadunload.cycles", "x.y"])

@@ -20,9 +20,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import parse  # noqa: E402
+import world  # noqa: E402
 
 OURS = "/modules/carp_rs.ko"
 STOCK = "/modules/carp.ko"
+EPAIR = "/modules/if_epair.ko"
+# The jail modules (MODULES=DIR) from the same kernel build as KERNEL.
+JAIL_MODULES = ("if_epair.ko", "if_bridge.ko", "bridgestp.ko")
 MAC = {"a": "58:9c:fc:00:00:0a", "b": "58:9c:fc:00:00:0b"}
 IP = {"a": "192.0.2.11", "b": "192.0.2.12"}
 IP6 = {"a": "2001:db8::11/64", "b": "2001:db8::12/64"}
@@ -58,7 +62,9 @@ DEVCTL = ["elect.devctl_open", "elect.devctl_backup", "elect.devctl_master"]
 TIMED_OUT = [r"^carp: 1@vtnet0: BACKUP -> MASTER \(master timed out\)$"]
 
 # name -> (driver scenario, per-VM params, required checks, one_master, needs
-#          [, console lines that must appear in some VM's log (regexes)])
+#          [, console lines that must appear in some VM's log (regexes)
+#          [, options: {"timeout": seconds}]])
+# needs: "ours" (carp_rs.ko), "stock" (STOCK_CARP_KO), "mods" (MODULES=).
 SCENARIOS = [
     ("smoke", "smoke", {"a": {"vm": "a"}}, ["smoke.osrelease", "smoke.pid1"], False, ()),
     ("loadunload", "loadunload", {"a": {"vm": "a", "ko": OURS, "count": "50"}}, ["loadunload.cycles"], False, ("ours",)),
@@ -159,6 +165,120 @@ SCENARIOS = [
         False,
         ("ours",),
     ),
+    # Issue 11: vnet jails, unload with live vhids, stress, departure.
+    # These fail on a module without per-VNET state, unload cleanup and an
+    # ifnet departure handler; they must pass once the kernel glue has them.
+    (
+        "vnet_isolation",
+        "vnet_isolation",
+        {"a": {"vm": "a", "ko": OURS, "epair": EPAIR}},
+        [
+            "vnet.load", "vnet.setup", "vnet.sysctl_in_jail", "vnet.configure", "vnet.jail_one_vhid",
+            "vnet.jail_two_vhid", "vnet.knob_isolated", "vnet.host_knob_isolated", "vnet.demotion_isolated",
+            "vnet.stats_isolated", "vnet.stats_in_jail", "vnet.adverts_epair_one", "vnet.adverts_epair_two",
+        ],
+        False,
+        ("ours", "mods"),
+    ),
+    (
+        "vnet_cycles",
+        "vnet_cycles",
+        {"a": {"vm": "a", "ko": OURS, "epair": EPAIR, "count": "300"}},
+        ["vnet_cycles.load", "vnet_cycles.cycles", "vnet_cycles.host_intact", "vnet_cycles.no_leak",
+         "vnet_cycles.unload"],
+        False,
+        ("ours", "mods"),
+        (),
+        {"timeout": 900},
+    ),
+    (
+        "unload_backup",
+        "elect_v4",
+        pair(OURS, OURS, both={"unload": "backup"}),
+        ELECT[:4] + ["unload.kldunload", "unload.no_vip_addr", "unload.peer_master", "unload.no_arp_from_unloaded"],
+        True,
+        ("ours",),
+    ),
+    (
+        "unload_master",
+        "elect_v4",
+        pair(OURS, OURS, both={"unload": "master"}),
+        ELECT[:4] + ["unload.kldunload", "unload.no_vip_addr", "unload.peer_master", "unload.no_arp_from_unloaded"],
+        True,
+        ("ours",),
+    ),
+    (
+        "stress_unload",
+        "stress_unload",
+        pair(OURS, OURS, both={"count": "50"}),
+        ["stress.peer_up", "stress.cycles", "stress.no_hang", "stress.flood_seen", "stress.no_vip_left",
+         "stress.reload", "stress.peer_config", "stress.done_sync", "stress.one_master"],
+        True,
+        ("ours",),
+        (),
+        {"timeout": 1200},
+    ),
+    (
+        "departure",
+        "departure",
+        {"a": {"vm": "a", "ko": OURS, "epair": EPAIR, "count": "20"}},
+        ["departure.load", "departure.warmup", "departure.cycles", "departure.no_leak",
+         "departure.no_stale_vhid", "departure.unload"],
+        False,
+        ("ours", "mods"),
+    ),
+    # Issue 14: the diagnostics (diag.rs). The kernel's own log lines must
+    # be worded as the module's man page says.
+    (
+        "diag_ledger",
+        "diag_ledger",
+        {"a": {"vm": "a", "ko": OURS, "ip": IP["a"] + "/24", "vip": "192.0.2.1/24", "pass": "foobar"}},
+        ["ledger.load", "ledger.config", "ledger.master", "ledger.vhids_master", "ledger.empty",
+         "ledger.admin_write", "ledger.admin", "ledger.ifdown", "ledger.admin_ifdown", "ledger.vhids_ifdown",
+         "ledger.ifup", "ledger.admin_after_up", "ledger.admin_undo", "ledger.cleared", "ledger.cleared_empty"],
+        False,
+        ("ours",),
+        [r"^carp: demoted by -1 to -1 \(sysctl\)$", r"^carp: demoted by 240 to 239 \(interface down\)$",
+         r"^carp: 1@vtnet0: MASTER -> INIT \(hardware interface down\)$"],
+    ),
+    (
+        "diag_splitbrain",
+        "diag_splitbrain",
+        pair(OURS, OURS),
+        ["splitbrain.load", "splitbrain.static_arp", "splitbrain.config", "splitbrain.conflict_devd",
+         "splitbrain.both_master",
+         "splitbrain.conflict_once", "splitbrain.logged_once", "splitbrain.one_way"],
+        False,
+        ("ours",),
+        [r"^carp: 1@vtnet0: split brain: 192\.0\.2\.12 also MASTER \(skew 100, ours 0\), does not hear us$"],
+    ),
+    (
+        "diag_replay",
+        "diag_replay",
+        pair(OURS, OURS, both={"replay_check": "0"}),
+        ["replay.load", "replay.knob", "replay.elected", "replay.captured", "replay.unload", "replay.b_master",
+         "replay.injected", "replay.stepped_down"],
+        False,
+        ("ours",),
+        [r"^carp: 1@vtnet0: MASTER -> BACKUP \(more frequent advertisement received\)$"],
+    ),
+    (
+        "diag_replay_check",
+        "diag_replay",
+        pair(OURS, OURS, both={"replay_check": "1"}),
+        ["replay.load", "replay.knob", "replay.elected", "replay.captured", "replay.unload", "replay.b_master",
+         "replay.injected", "replay.held", "replay.badreplay"],
+        False,
+        ("ours",),
+    ),
+    (
+        "diag_garp",
+        "diag_garp",
+        pair(OURS, OURS),
+        ["garp.load", "garp.elected", "garp.knob_off", "garp.none_when_off", "garp.knob_on", "garp.refreshed"],
+        False,
+        ("ours",),
+    ),
 ]
 
 
@@ -174,7 +294,7 @@ def run(cmd, **kw):
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
 
 
-def build_root(work, driver, ours, stock):
+def build_root(work, driver, ours, stock, mods=None):
     """The cd9660 root image shared by every VM of one run."""
     root = os.path.join(work, "root")
     shutil.rmtree(root, ignore_errors=True)
@@ -190,6 +310,8 @@ def build_root(work, driver, ours, stock):
     for src, name in ((ours, "carp_rs.ko"), (stock, "carp.ko")):
         if src:
             shutil.copyfile(src, os.path.join(root, "modules", name))
+    for name in JAIL_MODULES if mods else ():
+        shutil.copyfile(os.path.join(mods, name), os.path.join(root, "modules", name))
     img = os.path.join(work, "root.img")
     run(["xorriso", "-as", "mkisofs", "-quiet", "-R", "-V", "CARPVMROOT", "-o", img, root])
     return img
@@ -212,7 +334,7 @@ def loader_rc(params):
     return "\n".join(lines) + "\n"
 
 
-def build_iso(work, name, kernel, boot, root_img, params):
+def build_iso(work, name, kernel, boot, root_img, params, rc=loader_rc):
     stage = os.path.join(work, name)
     shutil.rmtree(stage, ignore_errors=True)
     os.makedirs(os.path.join(stage, "boot", "kernel"))
@@ -221,7 +343,7 @@ def build_iso(work, name, kernel, boot, root_img, params):
     shutil.copyfile(kernel, os.path.join(stage, "boot", "kernel", "kernel"))
     shutil.copyfile(root_img, os.path.join(stage, "boot", "root.img"))
     with open(os.path.join(stage, "boot", "loader.rc"), "w") as f:
-        f.write(loader_rc(params))
+        f.write(rc(params))
     iso = os.path.join(work, name + ".iso")
     run(
         ["xorriso", "-as", "mkisofs", "-quiet", "-R", "-V", "CARPVM", "-b", "boot/cdboot", "-no-emul-boot",
@@ -245,6 +367,7 @@ def qemu_cmd(iso, log, mac, local, remote, mem):
 def run_scenario(args, kernel_label, kernel, boot, root_img, entry):
     name, driver_scen, vms, required, one_master = entry[:5]
     console = entry[6] if len(entry) > 6 else ()
+    timeout = (entry[7] if len(entry) > 7 else {}).get("timeout", args.timeout)
     work = os.path.join(args.out, kernel_label, name)
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
@@ -260,7 +383,7 @@ def run_scenario(args, kernel_label, kernel, boot, root_img, entry):
         procs[vm] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     timed_out = []
     for vm, pr in procs.items():
-        left = max(1.0, args.timeout - (time.monotonic() - t0))
+        left = max(1.0, timeout - (time.monotonic() - t0))
         try:
             pr.wait(timeout=left)
         except subprocess.TimeoutExpired:
@@ -276,7 +399,7 @@ def run_scenario(args, kernel_label, kernel, boot, root_img, entry):
             parsed[vm] = parse.parse_log("")
     passed, why, n, failed = parse.evaluate(parsed, required=required, one_master=one_master, console=console)
     if timed_out:
-        why = f"timeout {args.timeout}s ({','.join(timed_out)}); " + why
+        why = f"timeout {timeout}s ({','.join(timed_out)}); " + why
         passed = False
     for vm in procs:
         iso = os.path.join(work, vm + ".iso")
@@ -285,12 +408,85 @@ def run_scenario(args, kernel_label, kernel, boot, root_img, entry):
     return (kernel_label, name, passed, n, failed, why, time.monotonic() - t0)
 
 
+def run_world_scenario(args, kernel_label, kernel, boot, root_img, entry, row, kld):
+    """One userland scenario (world.SCENARIOS) with module `kld`."""
+    name, vms, _, _, required, one_master, timeout = entry
+    work = os.path.join(args.out, kernel_label, row.replace("[", "-").replace("]", ""))
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    ports = {vm: free_udp_port() for vm in vms}
+    procs, logs = {}, {}
+    t0 = time.monotonic()
+    for vm in vms:
+        params = {"scenario": name, "vm": vm, "kld": kld}
+        iso = build_iso(work, vm, kernel, boot, root_img, params, rc=world.loader_rc)
+        logs[vm] = os.path.join(work, f"{vm}.log")
+        remote = ports[PEER[vm]] if PEER.get(vm) in ports else free_udp_port()
+        cmd = qemu_cmd(iso, logs[vm], MAC.get(vm, "58:9c:fc:00:00:01"), ports[vm], remote, max(args.mem, 1024))
+        procs[vm] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    timed_out = []
+    for vm, pr in procs.items():
+        try:
+            pr.wait(timeout=max(1.0, timeout - (time.monotonic() - t0)))
+        except subprocess.TimeoutExpired:
+            timed_out.append(vm)
+            pr.kill()
+            pr.wait()
+    parsed = {}
+    for vm, path in logs.items():
+        try:
+            with open(path, errors="replace") as f:
+                parsed[vm] = parse.parse_log(f.read())
+        except FileNotFoundError:
+            parsed[vm] = parse.parse_log("")
+    passed, why, n, failed = parse.evaluate(parsed, required=required, one_master=one_master)
+    extra = []
+    if name == "carpsh":
+        table, regressions = world.carpsh_table(parsed)
+        extra = [(kernel_label, "carpsh:" + c, s, r) for c, s, r in table]
+        n += len(table)
+        if regressions:
+            failed += len(regressions)
+            passed = False
+            why = f"pass on stock, not on carp_rs: {', '.join(regressions)}; " + why
+    if timed_out:
+        why = f"timeout {timeout}s ({','.join(timed_out)}); " + why
+        passed = False
+    for vm in procs:
+        iso = os.path.join(work, vm + ".iso")
+        if os.path.exists(iso):
+            os.unlink(iso)
+    return (kernel_label, row, passed, n, failed, why, time.monotonic() - t0, extra)
+
+
+def world_todo(args, have, only):
+    """(entry, row, kld) for each userland run, and skip/not-run rows."""
+    todo, skipped = [], []
+    for entry in world.SCENARIOS:
+        for row, kld in world.runs(entry):
+            if only and entry[0] not in only and row not in only:
+                continue
+            missing = [n for n in entry[3] if n not in have]
+            if missing and set(missing) <= {"mods", "tests"}:
+                skipped.append((row, "skipped: no " + " and no ".join(
+                    {"mods": "MODULES=", "tests": "TESTS="}[m] for m in missing)))
+                continue
+            if missing:
+                skipped.append((row, "not run: no " + ", ".join(missing)))
+                continue
+            todo.append((entry, row, kld))
+    return todo, skipped
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--kernel", action="append", required=True, help="LABEL=PATH or PATH; repeatable")
     ap.add_argument("--boot", required=True, help="directory with cdboot and loader_simp (or loader)")
     ap.add_argument("--module", help="our carp_rs.ko")
     ap.add_argument("--stock-ko", help="stock carp.ko (for refused-load, baseline and interop)")
+    ap.add_argument("--modules", help="directory with if_epair.ko, if_bridge.ko, bridgestp.ko (jail scenarios)")
+    ap.add_argument("--world", help="installed FreeBSD userland (userland scenarios)")
+    ap.add_argument("--tests", help="FreeBSD test sources: sys/netinet/carp.sh, sys/common/vnet.subr")
     ap.add_argument("--driver", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--only", help="comma-separated scenario names")
@@ -314,10 +510,24 @@ def main():
         have.add("ours")
     if args.stock_ko and os.path.isfile(args.stock_ko):
         have.add("stock")
+    mods = None
+    if args.modules:
+        missing = [m for m in JAIL_MODULES if not os.path.isfile(os.path.join(args.modules, m))]
+        if missing:
+            sys.exit(f"vmtest: MODULES={args.modules} lacks {', '.join(missing)}")
+        mods = args.modules
+        have.add("mods")
+    if args.world:
+        errs = world.check_inputs(args.world, args.tests)
+        if errs:
+            sys.exit("vmtest: " + "; ".join(errs))
+        if args.tests:
+            have.add("tests")
     only = set(args.only.split(",")) if args.only else None
     os.makedirs(args.out, exist_ok=True)
 
     rows = []
+    sbs = []  # carp.sh cases: (kernel, case, stock, carp_rs)
     for k in args.kernel:
         label, _, path = k.rpartition("=")
         label = label or os.path.basename(os.path.dirname(path)) or "kernel"
@@ -325,33 +535,67 @@ def main():
             sys.exit(f"vmtest: kernel not found at {path}")
         root_img = build_root(os.path.join(args.out, label), args.driver,
                               args.module if "ours" in have else None,
-                              args.stock_ko if "stock" in have else None)
+                              args.stock_ko if "stock" in have else None, mods)
         todo = []
         for entry in SCENARIOS:
             if only and entry[0] not in only:
                 continue
             missing = [n for n in entry[5] if n not in have]
+            if missing == ["mods"]:
+                # Optional input: the jail scenarios are skipped, not failed.
+                print(f"vmtest: {label} {entry[0]}: SKIP (needs MODULES=DIR with {', '.join(JAIL_MODULES)})")
+                rows.append((label, entry[0], None, 0, 0, "skipped: no MODULES= (if_epair, if_bridge, bridgestp)", 0.0))
+                continue
             if missing:
-                what = {"ours": "carp_rs.ko (--module)", "stock": "stock carp.ko (STOCK_CARP_KO)"}
+                what = {"ours": "carp_rs.ko (--module)", "stock": "stock carp.ko (STOCK_CARP_KO)",
+                        "mods": "jail modules (MODULES=)"}
                 rows.append((label, entry[0], False, 0, 0, "not run: no " + ", ".join(what[m] for m in missing), 0.0))
                 continue
             todo.append(entry)
+        wtodo = []
+        if args.world:
+            wtodo, wskipped = world_todo(args, have, only)
+            for row, why in wskipped:
+                print(f"vmtest: {label} {row}: {'SKIP' if why.startswith('skipped') else 'FAIL'} ({why})")
+                rows.append((label, row, None if why.startswith("skipped") else False, 0, 0, why, 0.0))
+            if wtodo:
+                wimg = world.build_root(os.path.join(args.out, label), args.world,
+                                        args.module if "ours" in have else None,
+                                        args.stock_ko if "stock" in have else None, mods, args.tests, run)
+        elif not only or only & {e[0] for e in world.SCENARIOS}:
+            print(f"vmtest: {label}: userland scenarios SKIP: no WORLD= (an installed FreeBSD userland); "
+                  f"{', '.join(e[0] for e in world.SCENARIOS)} not run")
+            for e in world.SCENARIOS:
+                for row, _ in world.runs(e):
+                    rows.append((label, row, None, 0, 0, "skipped: no WORLD=", 0.0))
         # Scenarios run side by side up to --jobs VMs at once.
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs // 2)) as ex:
             futs = [ex.submit(run_scenario, args, label, path, boot, root_img, e) for e in todo]
+            futs += [ex.submit(run_world_scenario, args, label, path, boot, wimg, e, row, kld)
+                     for e, row, kld in wtodo]
             for fut in futs:
                 r = fut.result()
-                print(f"vmtest: {r[0]} {r[1]}: {'PASS' if r[2] else 'FAIL'} ({r[6]:.0f}s) {r[5]}", flush=True)
+                verdict = "PASS" if r[2] else "FAIL"
+                print(f"vmtest: {r[0]} {r[1]}: {verdict} ({r[6]:.0f}s) {r[5]}", flush=True)
+                if len(r) > 7:
+                    sbs.extend(r[7])
+                    r = r[:7]
                 rows.append(r)
     order = {e[0]: i for i, e in enumerate(SCENARIOS)}
-    rows.sort(key=lambda r: (r[0], order.get(r[1], 99)))
+    for e in world.SCENARIOS:
+        for row, _ in world.runs(e):
+            order[row] = len(order)
+    rows.sort(key=lambda r: (r[0], order.get(r[1], 999)))
     summary = parse.table([r[:6] for r in rows])
+    if sbs:
+        summary += "\n\nFreeBSD's carp.sh, case by case:\n\n" + world.side_by_side(sbs)
     print("\n" + summary)
     with open(os.path.join(args.out, "summary.md"), "w") as f:
         f.write(summary + "\n")
     npass = sum(1 for r in rows if r[2])
-    print(f"\nvmtest: {npass}/{len(rows)} scenarios passed; logs in {args.out}")
-    sys.exit(0 if npass == len(rows) else 1)
+    nskip = sum(1 for r in rows if r[2] is None)
+    print(f"\nvmtest: {npass}/{len(rows) - nskip} scenarios passed, {nskip} skipped; logs in {args.out}")
+    sys.exit(0 if npass + nskip == len(rows) else 1)
 
 
 if __name__ == "__main__":

@@ -64,6 +64,17 @@ impl<'a> BpfRecords<'a> {
     }
 }
 
+impl<'a> BpfRecords<'a> {
+    /// The next packet with its capture time in µs (`bh_tstamp`, a
+    /// `struct timeval` under the default BPF_T_MICROTIME).
+    pub fn next_timed(&mut self) -> Option<(i64, &'a [u8])> {
+        let sec = i64::from_ne_bytes(self.buf.get(0..8)?.try_into().ok()?);
+        let usec = i64::from_ne_bytes(self.buf.get(8..16)?.try_into().ok()?);
+        let pkt = self.next()?;
+        Some((sec.saturating_mul(1_000_000).saturating_add(usec), pkt))
+    }
+}
+
 impl<'a> Iterator for BpfRecords<'a> {
     type Item = &'a [u8];
 
@@ -138,5 +149,20 @@ mod tests {
         let mut bad = record(&[1, 2, 3]);
         bad[16] = 200;
         assert_eq!(BpfRecords::new(&bad).count(), 0);
+    }
+
+    #[test]
+    fn bpf_timestamps() {
+        let mut buf = record(&[1, 2, 3]);
+        buf[0..8].copy_from_slice(&7i64.to_ne_bytes());
+        buf[8..16].copy_from_slice(&250_001i64.to_ne_bytes());
+        let mut second = record(&[4; 9]);
+        second[0..8].copy_from_slice(&8i64.to_ne_bytes());
+        buf.extend(second);
+        let mut it = BpfRecords::new(&buf);
+        assert_eq!(it.next_timed(), Some((7_250_001, &[1u8, 2, 3][..])));
+        let (t, p) = it.next_timed().unwrap();
+        assert_eq!((t, p.len()), (8_000_000, 9));
+        assert_eq!(it.next_timed(), None);
     }
 }

@@ -29,11 +29,18 @@ pub const SIOCAIFADDR_IN6: u64 = ioc(IN, b'i', 27, 136);
 pub const SIOCSVH: u64 = ioc(INOUT, b'i', 245, IFREQ);
 pub const SIOCGVH: u64 = ioc(INOUT, b'i', 246, IFREQ);
 pub const SIOCIFCREATE2: u64 = ioc(INOUT, b'i', 124, IFREQ);
+pub const SIOCDIFADDR: u64 = ioc(IN, b'i', 25, IFREQ);
+const SIOCSIFFLAGS: u64 = ioc(IN, b'i', 16, IFREQ);
+const SIOCGIFFLAGS: u64 = ioc(INOUT, b'i', 17, IFREQ);
+const SIOCSIFVNET: u64 = ioc(INOUT, b'i', 90, IFREQ);
+const SIOCIFDESTROY: u64 = ioc(IN, b'i', 121, IFREQ);
+const SIOCGIFINDEX: u64 = ioc(INOUT, b'i', 32, IFREQ);
 const FIONBIO: u64 = ioc(IN, b'f', 126, 4);
 const BIOCGBLEN: u64 = ioc(OUT, b'B', 102, 4);
 const BIOCSETIF: u64 = ioc(IN, b'B', 108, IFREQ);
 const BIOCSRTIMEOUT: u64 = ioc(IN, b'B', 109, 16);
 const BIOCIMMEDIATE: u64 = ioc(IN, b'B', 112, 4);
+const BIOCSHDRCMPLT: u64 = ioc(IN, b'B', 117, 4);
 
 /// An owned socket/descriptor closed on drop.
 pub struct Fd(pub i32);
@@ -176,6 +183,232 @@ pub fn if_create(name: &str) -> Result<(), i32> {
     unsafe { sys::ioctl(s.0, SIOCIFCREATE2, ifr.as_mut_ptr()) }.map(|_| ())
 }
 
+/// An interface name the kernel wrote back (`ifconfig epair create`).
+#[derive(Clone, Copy)]
+pub struct IfName([u8; 16]);
+
+impl IfName {
+    pub fn as_str(&self) -> &str {
+        carpvm::cstr(&self.0)
+    }
+
+    /// The other end of an epair: `epair3a` <-> `epair3b`.
+    pub fn peer(&self) -> IfName {
+        let mut n = *self;
+        let l = self.as_str().len();
+        if l > 0 {
+            n.0[l - 1] = if n.0[l - 1] == b'a' { b'b' } else { b'a' };
+        }
+        n
+    }
+}
+
+/// One `struct ifreq` ioctl on `name` with an int (or short flags) at
+/// `ifr_ifru`; returns the request as the kernel left it.
+fn ifreq_ioctl(name: &str, req: u64, word: i32) -> Result<[u8; 32], i32> {
+    let s = Fd(sys::socket(AF_INET, SOCK_DGRAM, 0)?);
+    let mut ifr = [0u8; 32];
+    ifr[..16].copy_from_slice(&ifname(name)?);
+    ifr[16..20].copy_from_slice(&word.to_ne_bytes());
+    // SAFETY: ifr is a struct ifreq image.
+    unsafe { sys::ioctl(s.0, req, ifr.as_mut_ptr()) }?;
+    Ok(ifr)
+}
+
+/// `ifconfig <cloner> create` returning the unit's name (`epair0a`).
+pub fn if_create_named(cloner: &str) -> Result<IfName, i32> {
+    let ifr = ifreq_ioctl(cloner, SIOCIFCREATE2, 0)?;
+    let mut n = [0u8; 16];
+    n.copy_from_slice(&ifr[..16]);
+    Ok(IfName(n))
+}
+
+/// `ifconfig <name> destroy`.
+pub fn if_destroy(name: &str) -> Result<(), i32> {
+    ifreq_ioctl(name, SIOCIFDESTROY, 0).map(|_| ())
+}
+
+/// `ifconfig <name> up`.
+pub fn if_up(name: &str) -> Result<(), i32> {
+    let f = ifreq_ioctl(name, SIOCGIFFLAGS, 0)?;
+    let flags = i16::from_ne_bytes([f[16], f[17]]) | 1;
+    let high = i16::from_ne_bytes([f[18], f[19]]);
+    let word = (i32::from(high) << 16) | i32::from(flags as u16);
+    ifreq_ioctl(name, SIOCSIFFLAGS, word).map(|_| ())
+}
+
+/// `ifconfig <name> down`: `if_down`, which tells carp the parent went
+/// down (`carp_linkstate_p`) as a link loss does.
+pub fn if_down(name: &str) -> Result<(), i32> {
+    let f = ifreq_ioctl(name, SIOCGIFFLAGS, 0)?;
+    let flags = i16::from_ne_bytes([f[16], f[17]]) & !1;
+    let high = i16::from_ne_bytes([f[18], f[19]]);
+    let word = (i32::from(high) << 16) | i32::from(flags as u16);
+    ifreq_ioctl(name, SIOCSIFFLAGS, word).map(|_| ())
+}
+
+/// Sends `frame` on `ifn` exactly as given (BIOCSHDRCMPLT: the Ethernet
+/// source is not replaced by the interface's address), as a captured
+/// frame is replayed with `tcpreplay`.
+pub fn bpf_inject(ifn: &str, frame: &[u8]) -> Result<usize, i32> {
+    let (fd, _) = bpf_open(ifn)?;
+    let mut one = 1u32.to_ne_bytes();
+    // SAFETY: BIOCSHDRCMPLT takes a u_int.
+    unsafe { sys::ioctl(fd.0, BIOCSHDRCMPLT, one.as_mut_ptr()) }?;
+    sys::write(fd.0, frame)
+}
+
+/// `arp -s <ip> <mac>` on `ifn`: a permanent ARP entry (RTM_ADD with
+/// RTF_LLDATA on a routing socket, as arp(8) sends it), so traffic to an
+/// address nobody holds leaves the host without ARP ever failing.
+pub fn arp_set_static(ifn: &str, ip: [u8; 4], mac: [u8; 6]) -> Result<(), i32> {
+    const PF_ROUTE: i32 = 17;
+    const RTM_VERSION: u8 = 5;
+    const RTM_ADD: u8 = 1;
+    const RTA_DST_GATEWAY: i32 = 0x1 | 0x2;
+    const RTF_HOST_STATIC_LLDATA: i32 = 0x4 | 0x800 | 0x400;
+    const AF_LINK: u8 = 18;
+    const IFT_ETHER: u8 = 6;
+    const HDR: usize = 152; // struct rt_msghdr (amd64)
+    const LEN: usize = HDR + 16 + 56; // + sockaddr_in + sockaddr_dl (SA_SIZE)
+    let ifr = ifreq_ioctl(ifn, SIOCGIFINDEX, 0)?;
+    let index = u16::from_ne_bytes([ifr[16], ifr[17]]);
+    let mut m = [0u8; LEN];
+    m[0..2].copy_from_slice(&(LEN as u16).to_ne_bytes());
+    m[2] = RTM_VERSION;
+    m[3] = RTM_ADD;
+    m[8..12].copy_from_slice(&RTF_HOST_STATIC_LLDATA.to_ne_bytes());
+    m[12..16].copy_from_slice(&RTA_DST_GATEWAY.to_ne_bytes());
+    m[20..24].copy_from_slice(&1i32.to_ne_bytes());
+    m[HDR..HDR + 16].copy_from_slice(&sockaddr_in(ip, 0));
+    let dl = &mut m[HDR + 16..];
+    dl[0] = 54; // sizeof(struct sockaddr_dl)
+    dl[1] = AF_LINK;
+    dl[2..4].copy_from_slice(&index.to_ne_bytes());
+    dl[4] = IFT_ETHER;
+    dl[6] = 6; // sdl_alen; no name (sdl_nlen 0)
+    dl[8..14].copy_from_slice(&mac);
+    let s = Fd(sys::socket(PF_ROUTE, SOCK_RAW, 0)?);
+    let n = sys::write(s.0, &m)?;
+    if n == LEN {
+        Ok(())
+    } else {
+        Err(5)
+    }
+}
+
+/// `ifconfig <name> vnet <jid>`: moves the interface into a vnet jail.
+pub fn if_vnet(name: &str, jid: usize) -> Result<(), i32> {
+    ifreq_ioctl(name, SIOCSIFVNET, jid as i32).map(|_| ())
+}
+
+/// `ifconfig <ifn> inet <a> -alias`: SIOCDIFADDR. `Err(EADDRNOTAVAIL)`
+/// when the interface holds no such address, which is how the scenarios
+/// ask "is the VIP still configured here".
+pub fn del_v4(ifn: &str, a: [u8; 4]) -> Result<(), i32> {
+    let s = Fd(sys::socket(AF_INET, SOCK_DGRAM, 0)?);
+    let mut ifr = [0u8; 32];
+    ifr[..16].copy_from_slice(&ifname(ifn)?);
+    ifr[16..32].copy_from_slice(&sockaddr_in(a, 0));
+    // SAFETY: ifr is a struct ifreq holding a sockaddr_in.
+    unsafe { sys::ioctl(s.0, SIOCDIFADDR, ifr.as_mut_ptr()) }.map(|_| ())
+}
+
+/// `jail -c name=<name> vnet persist`: a new jail with its own VNET;
+/// returns the jid.
+pub fn jail_create_vnet(name: &str) -> Result<usize, i32> {
+    const JAIL_CREATE: usize = 0x01;
+    const JAIL_SYS_NEW: i32 = 1;
+    let mut jname = [0u8; 32];
+    let n = name.len().min(31);
+    jname[..n].copy_from_slice(&name.as_bytes()[..n]);
+    let vnet = JAIL_SYS_NEW.to_ne_bytes();
+    let a = |b: &[u8]| [b.as_ptr() as usize, b.len()];
+    let mut iov = [
+        a(b"name\0"),
+        a(&jname[..=n]),
+        a(b"vnet\0"),
+        a(&vnet),
+        a(b"persist\0"),
+        [0, 0],
+    ];
+    // SAFETY: every iovec points into a buffer alive for the call.
+    unsafe { sys::jail_set(&mut iov, JAIL_CREATE) }
+}
+
+/// How a forked helper ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Code(i32),
+    Signal(i32),
+    /// Still running at the deadline: killed (a hang in the kernel).
+    TimedOut,
+}
+
+/// Forks; the child runs `f` (inside jail `jid` if given) and exits with
+/// its result; PID 1 waits at most `timeout_ms`.
+pub fn run_child(jid: Option<usize>, timeout_ms: u64, f: &dyn Fn() -> i32) -> Result<Exit, i32> {
+    let pid = spawn(jid, f)?;
+    Ok(reap(pid, timeout_ms))
+}
+
+/// Forks a helper running `f` (in jail `jid` if given); returns its pid.
+pub fn spawn(jid: Option<usize>, f: &dyn Fn() -> i32) -> Result<usize, i32> {
+    let pid = sys::fork()?;
+    if pid == 0 {
+        if let Some(j) = jid {
+            if sys::jail_attach(j).is_err() {
+                sys::exit(90);
+            }
+        }
+        let code = f();
+        sys::exit(code as usize & 0xff);
+    }
+    Ok(pid)
+}
+
+/// Waits for helper `pid` at most `timeout_ms`, then SIGKILLs it.
+pub fn reap(pid: usize, timeout_ms: u64) -> Exit {
+    let end = sys::now_ms() + timeout_ms;
+    loop {
+        match sys::wait4(pid, true) {
+            Ok((p, st)) if p == pid => {
+                let sig = st & 0x7f;
+                return if sig == 0 {
+                    Exit::Code((st >> 8) & 0xff)
+                } else {
+                    Exit::Signal(sig)
+                };
+            }
+            Ok(_) => {}
+            Err(_) => return Exit::Signal(-1),
+        }
+        if sys::now_ms() >= end {
+            let _ = sys::kill(pid, 9);
+            let _ = sys::wait4(pid, false);
+            return Exit::TimedOut;
+        }
+        sys::sleep_ms(20);
+    }
+}
+
+/// What malloc type `carp_rs` holds now (`vmstat -m`); `Ok(None)` when
+/// the module is not loaded.
+pub fn malloc_in_use(ty: &str) -> Result<Option<carpvm::mstats::InUse>, i32> {
+    static BUF: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+    const LEN: usize = 48 << 20;
+    let mut a = BUF.load(core::sync::atomic::Ordering::Relaxed);
+    if a == 0 {
+        a = sys::mmap_anon(LEN)?.as_mut_ptr() as usize;
+        BUF.store(a, core::sync::atomic::Ordering::Relaxed);
+    }
+    // SAFETY: a is this process's private LEN-byte mapping, used by one
+    // caller at a time (PID 1 is single-threaded; a child has its copy).
+    let buf = unsafe { core::slice::from_raw_parts_mut(a as *mut u8, LEN) };
+    let n = sys::sysctl("kern.malloc_stats", Some(buf), None)?;
+    carpvm::mstats::in_use(buf.get(..n).ok_or(22)?, ty).ok_or(22)
+}
+
 pub fn sysctl_int(name: &str) -> Result<i32, i32> {
     let mut b = [0u8; 4];
     let n = sys::sysctl(name, Some(&mut b), None)?;
@@ -308,16 +541,9 @@ impl Barrier {
     }
 }
 
-/// ARP for `target` on `ifn` through bpf(4); returns every reply's
-/// sender hardware address seen within `wait_ms`.
-pub fn arp_probe(
-    ifn: &str,
-    mac: [u8; 6],
-    spa: [u8; 4],
-    target: [u8; 4],
-    wait_ms: u64,
-    replies: &mut [[u8; 6]; 4],
-) -> Result<usize, i32> {
+/// A bpf(4) descriptor on `ifn` (immediate mode, 200 ms read timeout) and
+/// its buffer length.
+pub fn bpf_open(ifn: &str) -> Result<(Fd, usize), i32> {
     const O_RDWR: i32 = 2;
     let fd = Fd(sys::open(b"/dev/bpf\0", O_RDWR)?);
     let mut ifr = [0u8; 32];
@@ -333,7 +559,56 @@ pub fn arp_probe(
         sys::ioctl(fd.0, BIOCSRTIMEOUT, tv.as_mut_ptr())?;
         sys::ioctl(fd.0, BIOCGBLEN, blen.as_mut_ptr())?;
     }
-    let blen = (u32::from_ne_bytes(blen) as usize).min(16384);
+    Ok((fd, (u32::from_ne_bytes(blen) as usize).min(16384)))
+}
+
+/// Every CARP advert seen on `ifn` within `wait_ms` (up to `out.len()`).
+pub fn sniff_adverts(
+    ifn: &str,
+    wait_ms: u64,
+    out: &mut [carpvm::carp::Seen],
+) -> Result<usize, i32> {
+    let (fd, blen) = bpf_open(ifn)?;
+    let mut buf = [0u8; 16384];
+    let mut n = 0;
+    let end = sys::now_ms() + wait_ms;
+    while sys::now_ms() < end {
+        let Ok(r) = sys::read(fd.0, &mut buf[..blen]) else {
+            continue;
+        };
+        for pkt in carpvm::arp::BpfRecords::new(&buf[..r.min(blen)]) {
+            if let (Some(s), Some(slot)) = (carpvm::carp::parse_frame(pkt), out.get_mut(n)) {
+                *slot = s;
+                n += 1;
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// ARP for `target` on `ifn` through bpf(4); returns every reply's
+/// sender hardware address seen within `wait_ms`.
+pub fn arp_probe(
+    ifn: &str,
+    mac: [u8; 6],
+    spa: [u8; 4],
+    target: [u8; 4],
+    wait_ms: u64,
+    replies: &mut [[u8; 6]; 4],
+) -> Result<usize, i32> {
+    arp_probe_all(ifn, mac, spa, target, wait_ms, replies)
+}
+
+/// `arp_probe` for any number of reply slots.
+pub fn arp_probe_all(
+    ifn: &str,
+    mac: [u8; 6],
+    spa: [u8; 4],
+    target: [u8; 4],
+    wait_ms: u64,
+    replies: &mut [[u8; 6]],
+) -> Result<usize, i32> {
+    let (fd, blen) = bpf_open(ifn)?;
     let frame = carpvm::arp::request(mac, spa, target);
     sys::write(fd.0, &frame)?;
     let mut buf = [0u8; 16384];

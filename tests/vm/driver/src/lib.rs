@@ -1,6 +1,7 @@
 //! Pure parts of the vmtest PID-1 driver: address and parameter parsing,
 //! console line formatting, the UDP barrier message, `struct carpstats`,
-//! ARP frames and BPF capture records, and the netlink wire format.
+//! ARP frames and BPF capture records, CARP adverts, the `kern.malloc_stats`
+//! stream, the netlink wire format, and takeover timing from a capture.
 //!
 //! Everything here is free of syscalls so it can be unit-tested on the
 //! Linux host; `main.rs` wires it to raw FreeBSD syscalls inside the VM.
@@ -9,11 +10,15 @@
 pub mod addr;
 pub mod arp;
 pub mod barrier;
+pub mod carp;
 pub mod devctl;
+pub mod diagtext;
 pub mod errno;
 pub mod line;
+pub mod mstats;
 pub mod netlink;
 pub mod stats;
+pub mod takeover;
 
 /// Parses a decimal `u32` as the loader environment spells it (no sign, no
 /// spaces); kenv values are operator-written, so be strict.

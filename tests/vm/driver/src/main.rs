@@ -8,13 +8,21 @@
 #![allow(clippy::indexing_slicing)]
 
 #[cfg(target_os = "none")]
+mod bench;
+#[cfg(target_os = "none")]
+mod diag;
+#[cfg(target_os = "none")]
 mod kernel;
 #[cfg(target_os = "none")]
 mod report;
 #[cfg(target_os = "none")]
 mod scenarios;
 #[cfg(target_os = "none")]
+mod stress;
+#[cfg(target_os = "none")]
 mod sys;
+#[cfg(target_os = "none")]
+mod vnet;
 
 #[cfg(not(target_os = "none"))]
 fn main() {
@@ -66,6 +74,15 @@ extern "C" fn entry(_sp: *const usize) -> ! {
         "legacy_carp0" => scenarios::elect("carp0", 4),
         "negative_demotion" => scenarios::elect("peraddr", 4),
         "badauth" => scenarios::badauth(),
+        "vnet_isolation" => vnet::vnet_isolation(),
+        "vnet_cycles" => vnet::vnet_cycles(),
+        "departure" => vnet::departure(),
+        "stress_unload" => stress::stress_unload(),
+        "failover_bench" => bench::failover_bench(),
+        "diag_ledger" => diag::diag_ledger(),
+        "diag_splitbrain" => diag::diag_splitbrain(),
+        "diag_replay" => diag::diag_replay(),
+        "diag_garp" => diag::diag_garp(),
         other => {
             report::check(
                 "scenario.known",
@@ -92,5 +109,10 @@ fn finish() -> ! {
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     report::emit(format_args!("CHECK driver.panic FAIL {}", info.message()));
+    // A forked helper (a jail's worker, a stress thread) must not power
+    // the VM off: it reports and exits; PID 1 sees the status.
+    if sys::getpid() != 1 {
+        sys::exit(101)
+    }
     finish()
 }

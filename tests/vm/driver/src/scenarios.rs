@@ -181,7 +181,7 @@ fn join<'a>(buf: &'a mut [u8; 40], a: &str, b: &str) -> &'a str {
     core::str::from_utf8(&buf[..la + lb]).unwrap_or("?")
 }
 
-fn wait_state(ifn: &str, vhid: i32, want: i32, ms: u64) -> (i32, u64) {
+pub fn wait_state(ifn: &str, vhid: i32, want: i32, ms: u64) -> (i32, u64) {
     let start = sys::now_ms();
     let mut last = -1;
     while sys::now_ms() < start + ms {
@@ -610,6 +610,11 @@ pub fn elect(style: &str, af: u32) {
     if my == "MASTER" {
         devctl_checks(&mut dc, carpif, ifn);
     }
+    let unload = Env::get("unload");
+    if !unload.str().is_empty() {
+        unload_role(&bar, kld, my, unload.str(), vipp, my4, mac.str());
+        return;
+    }
     if bowout {
         bow_out(&bar, kld, my, carpif);
         if my == "BACKUP" {
@@ -690,6 +695,97 @@ fn bow_out(bar: &Barrier, kld: usize, my: &str, carpif: &str) {
             kernel::state_name(last),
             delta,
             since_sync
+        ),
+    );
+}
+
+/// Issue 11 (b): the VM in role `who` (`backup` or `master`) kldunloads
+/// carp_rs with its vhid live. Afterwards it must hold no VIP address and
+/// answer no ARP for the VIP (a plain leftover address would answer with
+/// the host's own MAC: a duplicate IP); the peer must be MASTER.
+fn unload_role(
+    bar: &Barrier,
+    kld: usize,
+    my: &str,
+    who: &str,
+    vip: Prefix,
+    my4: [u8; 4],
+    mac: &str,
+) {
+    let mut pv = [0u8; 32];
+    let role = if who == "master" { "MASTER" } else { "BACKUP" };
+    let _ = bar.sync("unload", my, 30_000, &mut pv);
+    let Prefix::V4(v, _) = vip else {
+        return;
+    };
+    if my == role {
+        sys::sleep_ms(500);
+        let r = sys::kldunload(kld);
+        check(
+            "unload.kldunload",
+            r.is_ok(),
+            format_args!("kldunload carp_rs on the {} with vhid 1 live: {}", my, R(r)),
+        );
+        // The peer probes ARP first (a leftover plain VIP answers it);
+        // then the VIP must be gone from vtnet0: deleting it finds nothing.
+        let _ = bar.sync("unloaded", "1", 30_000, &mut pv);
+        let _ = bar.sync("probed2", "1", 60_000, &mut pv);
+        let d = kernel::del_v4("vtnet0", v);
+        check(
+            "unload.no_vip_addr",
+            d == Err(49),
+            format_args!(
+                "after unload, SIOCDIFADDR {}.{}.{}.{} on vtnet0: {} (EADDRNOTAVAIL = the VIP was removed)",
+                v[0],
+                v[1],
+                v[2],
+                v[3],
+                R(d.map(|_| 0))
+            ),
+        );
+        info("after", format_args!("vtnet0 vhid 1 UNLOADED (was {})", my));
+        return;
+    }
+    let _ = bar.sync("unloaded", "1", 30_000, &mut pv);
+    let (st, ms) = wait_state("vtnet0", 1, 2, 6000);
+    check(
+        "unload.peer_master",
+        st == 2,
+        format_args!(
+            "peer of the unloaded {}: {} after {} ms",
+            role,
+            kernel::state_name(st),
+            ms
+        ),
+    );
+    // Who answers ARP for the VIP now: never the unloaded host.
+    if let Some(m) = parse_mac(mac) {
+        let mut rep = [[0u8; 6]; 8];
+        match kernel::arp_probe_all("vtnet0", m, my4, v, 2000, &mut rep) {
+            Ok(n) => {
+                let vmac = [0, 0, 0x5e, 0, 1, 1];
+                let foreign = rep[..n.min(8)].iter().filter(|r| **r != vmac).count();
+                check(
+                    "unload.no_arp_from_unloaded",
+                    foreign == 0,
+                    format_args!(
+                        "{} ARP replies for the VIP on the wire, {} not from the virtual MAC (first {})",
+                        n,
+                        foreign,
+                        Mac(rep[0])
+                    ),
+                );
+            }
+            Err(e) => info("arp", format_args!("bpf {}", R(Err(e)))),
+        }
+    }
+    let _ = bar.sync("probed2", "1", 60_000, &mut pv);
+    let st = kernel::carp_get("vtnet0", 1).map(|c| c.state).unwrap_or(-1);
+    info(
+        "after",
+        format_args!(
+            "vtnet0 vhid 1 {} (after the peer unloaded)",
+            kernel::state_name(st)
         ),
     );
 }

@@ -4,6 +4,9 @@
 use core::arch::asm;
 
 pub const SYS_EXIT: usize = 1;
+pub const SYS_FORK: usize = 2;
+pub const SYS_WAIT4: usize = 7;
+pub const SYS_KILL: usize = 37;
 pub const SYS_READ: usize = 3;
 pub const SYS_WRITE: usize = 4;
 pub const SYS_CLOSE: usize = 6;
@@ -22,6 +25,10 @@ pub const SYS_MODFIND: usize = 303;
 pub const SYS_KLDLOAD: usize = 304;
 pub const SYS_KLDUNLOAD: usize = 305;
 pub const SYS_KENV: usize = 390;
+pub const SYS_JAIL_ATTACH: usize = 436;
+pub const SYS_MMAP: usize = 477;
+pub const SYS_JAIL_SET: usize = 507;
+pub const SYS_JAIL_REMOVE: usize = 508;
 pub const SYS_OPENAT: usize = 499;
 pub const SYS_SYSCTLBYNAME: usize = 570;
 
@@ -284,4 +291,75 @@ pub fn sysctl(name: &str, old: Option<&mut [u8]>, new: Option<&[u8]>) -> Res {
         )
     }
     .map(|_| olen)
+}
+
+/// fork(2): `Ok(0)` in the child (the kernel sets rax to 0 there), the
+/// child's pid in the parent.
+pub fn fork() -> Res {
+    // SAFETY: no arguments; the child continues on a copy of this stack.
+    unsafe { syscall(SYS_FORK, [0; 6]) }
+}
+
+/// wait4(2) for `pid`; `nohang` returns `Ok(0)` while it still runs.
+/// Returns (pid, raw wait status).
+pub fn wait4(pid: usize, nohang: bool) -> Result<(usize, i32), i32> {
+    const WNOHANG: usize = 1;
+    let mut status = 0i32;
+    // SAFETY: status is a live int; no rusage wanted.
+    let r = unsafe {
+        syscall(
+            SYS_WAIT4,
+            [
+                pid,
+                p(&mut status as *mut i32),
+                if nohang { WNOHANG } else { 0 },
+                0,
+                0,
+                0,
+            ],
+        )
+    }?;
+    Ok((r, status))
+}
+
+pub fn kill(pid: usize, sig: i32) -> Res {
+    // SAFETY: integer arguments.
+    unsafe { syscall(SYS_KILL, [pid, sig as usize, 0, 0, 0, 0]) }
+}
+
+/// jail_set(2) over `iov`, an array of `struct iovec` images (pointer,
+/// length) holding name/value pairs; returns the jid.
+///
+/// # Safety
+/// Every pointer in `iov` must refer to a live buffer of its length.
+pub unsafe fn jail_set(iov: &mut [[usize; 2]], flags: usize) -> Res {
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        syscall(
+            SYS_JAIL_SET,
+            [p(iov.as_mut_ptr()), iov.len(), flags, 0, 0, 0],
+        )
+    }
+}
+
+pub fn jail_attach(jid: usize) -> Res {
+    // SAFETY: integer argument.
+    unsafe { syscall(SYS_JAIL_ATTACH, [jid, 0, 0, 0, 0, 0]) }
+}
+
+pub fn jail_remove(jid: usize) -> Res {
+    // SAFETY: integer argument.
+    unsafe { syscall(SYS_JAIL_REMOVE, [jid, 0, 0, 0, 0, 0]) }
+}
+
+/// Anonymous private read/write memory of `len` bytes (never unmapped:
+/// PID 1 lives until power-off and children exit).
+pub fn mmap_anon(len: usize) -> Result<&'static mut [u8], i32> {
+    const PROT_RW: usize = 0x3;
+    const MAP_PRIVATE_ANON: usize = 0x0002 | 0x1000;
+    // SAFETY: a fresh anonymous mapping; fd -1, offset 0.
+    let a = unsafe { syscall(SYS_MMAP, [0, len, PROT_RW, MAP_PRIVATE_ANON, usize::MAX, 0]) }?;
+    // SAFETY: the kernel mapped len zeroed bytes at a; nothing else refers
+    // to them.
+    Ok(unsafe { core::slice::from_raw_parts_mut(a as *mut u8, len) })
 }

@@ -1,0 +1,22 @@
+#!/bin/sh
+# carp_rs vmtest: run from /etc/rc.local after a normal /etc/rc boot; runs
+# the scenario named in the loader environment and powers the VM off.
+scenario=$(kenv -q carpvm.scenario)
+vm=$(kenv -q carpvm.vm)
+kld=$(kenv -q carpvm.kld)
+echo "CARPVM BEGIN scenario=$scenario vm=$vm"
+. /carpvm/lib.sh
+if [ "$vm" = a ]; then
+	MYBASE=200
+	PEERBASE=220
+else
+	MYBASE=220
+	PEERBASE=200
+fi
+if [ -r "/carpvm/scenarios/$scenario.sh" ]; then
+	. "/carpvm/scenarios/$scenario.sh"
+else
+	check scenario.known false "no scenario $scenario"
+fi
+echo "CARPVM END checks=$CARPVM_N failed=$CARPVM_F"
+reboot -p

@@ -1,0 +1,69 @@
+"""Unit tests for world.py (run in `make test`; no VM needed)."""
+
+import os
+import tempfile
+import unittest
+
+import parse
+import world
+
+LOG = """\
+CARPVM BEGIN scenario=carpsh vm=a
+CARPVM CHECK carpsh.cases PASS cases: basic_v4 unicast_v4 negative_demotion
+CARPVM INFO carpsh basic_v4 carp passed
+CARPVM INFO carpsh unicast_v4 carp failed: Both jails are master
+CARPVM INFO carpsh negative_demotion carp passed
+CARPVM INFO carpsh basic_v4 carp_rs passed
+CARPVM INFO carpsh.out unicast_v4 carp_rs: oops
+CARPVM INFO carpsh unicast_v4 carp_rs failed: Both jails are master
+CARPVM INFO carpsh negative_demotion carp_rs failed: Two masters!
+CARPVM END checks=1 failed=0
+"""
+
+
+class WorldTest(unittest.TestCase):
+    def test_carpsh_side_by_side(self):
+        rows, regressions = world.carpsh_table({"a": parse.parse_log(LOG)})
+        self.assertEqual(
+            rows,
+            [
+                ("basic_v4", "passed", "passed"),
+                ("unicast_v4", "failed: Both jails are master", "failed: Both jails are master"),
+                ("negative_demotion", "passed", "failed: Two masters!"),
+            ],
+        )
+        # Failing on both is not a carp_rs regression; passing only on
+        # stock is.
+        self.assertEqual(regressions, ["negative_demotion"])
+        t = world.side_by_side([("plain", c, s, r) for c, s, r in rows])
+        self.assertIn("| plain | negative_demotion | passed | failed: Two masters! |", t)
+
+    def test_missing_module_column(self):
+        rows, regressions = world.carpsh_table({"a": parse.parse_log(LOG.split("CARPVM INFO carpsh basic_v4 carp_rs")[0])})
+        self.assertEqual(rows[0], ("basic_v4", "passed", "not run"))
+        self.assertEqual(regressions, ["basic_v4", "negative_demotion"])
+
+    def test_runs_and_loader_rc(self):
+        names = {row for e in world.SCENARIOS for row, _ in world.runs(e)}
+        self.assertIn("carpsh", names)
+        self.assertIn("admin[stock]", names)
+        self.assertIn("admin[carp_rs]", names)
+        self.assertIn("handbook", names)
+        rc = world.loader_rc({"scenario": "admin", "vm": "a", "kld": "carp_rs"})
+        self.assertIn("set carpvm.kld=carp_rs\n", rc)
+        self.assertNotIn("init_path", rc)
+        self.assertTrue(rc.endswith("boot\n"))
+
+    def test_every_scenario_has_a_script(self):
+        for e in world.SCENARIOS:
+            self.assertTrue(os.path.isfile(os.path.join(world.SH, "scenarios", e[0] + ".sh")), e[0])
+
+    def test_check_inputs(self):
+        with tempfile.TemporaryDirectory() as d:
+            errs = world.check_inputs(d, d)
+            self.assertTrue(any("sbin/init" in e for e in errs))
+            self.assertTrue(any("carp.sh" in e for e in errs))
+
+
+if __name__ == "__main__":
+    unittest.main()
