@@ -173,7 +173,7 @@ SCENARIOS = [
         "vnet_isolation",
         {"a": {"vm": "a", "ko": OURS, "epair": EPAIR}},
         [
-            "vnet.load", "vnet.setup", "vnet.sysctl_in_jail", "vnet.configure", "vnet.jail_one_vhid",
+            "vnet.load", "vnet.setup", "vnet.sysctl_in_jail", "vnet.knob_in_jail", "vnet.configure", "vnet.jail_one_vhid",
             "vnet.jail_two_vhid", "vnet.knob_isolated", "vnet.host_knob_isolated", "vnet.demotion_isolated",
             "vnet.stats_isolated", "vnet.stats_in_jail", "vnet.adverts_epair_one", "vnet.adverts_epair_two",
         ],
