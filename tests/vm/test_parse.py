@@ -25,6 +25,23 @@ class ParseTest(unittest.TestCase):
         self.assertTrue(ok, why)
         self.assertEqual((n, failed), (1, 0))
 
+    def test_lor_attribution(self):
+        lor = ("lock order reversal: (sleepable after non-sleepable)\n"
+               " 1st 0xfff carp_softc (carp_softc, sleep mutex) @ /usr/src/sys/netinet/ip_carp.c:2558\n"
+               " 2nd 0xfff in_multi_sx (in_multi_sx, sx) @ /usr/src/sys/netinet/in_mcast.c:1284\n"
+               "lock order carp_softc -> in_multi_sx attempted at:\n")
+        log = parse.parse_log(GOOD + lor)
+        self.assertEqual(parse.foreign_lors(log, "netinet/ip_carp.c"), 1)
+        ok, why, _, _ = parse.evaluate({"a": log}, required=["loadunload.cycles"])
+        self.assertFalse(ok)
+        ok, why, _, _ = parse.evaluate({"a": log}, required=["loadunload.cycles"], ignore_lor_in="netinet/ip_carp.c")
+        self.assertTrue(ok, why)
+        ours = lor.replace("/usr/src/sys/netinet/ip_carp.c:2558", "carp_rs_hooks.c:100")
+        ok, why, _, _ = parse.evaluate({"a": parse.parse_log(GOOD + ours)}, required=["loadunload.cycles"],
+                                       ignore_lor_in="netinet/ip_carp.c")
+        self.assertFalse(ok)
+        self.assertIn("carp_rs_hooks.c", why)
+
     def test_leak_on_unload_fails(self):
         text = GOOD + "Warning: memory type carp_rs leaked memory on destroy (2 allocations, 96 bytes leaked).\n"
         ok, why, n, failed = parse.evaluate({"a": parse.parse_log(text)}, required=["loadunload.cycles"])

@@ -173,7 +173,7 @@ SCENARIOS = [
         "vnet_isolation",
         {"a": {"vm": "a", "ko": OURS, "epair": EPAIR}},
         [
-            "vnet.load", "vnet.setup", "vnet.sysctl_in_jail", "vnet.configure", "vnet.jail_one_vhid",
+            "vnet.load", "vnet.setup", "vnet.sysctl_in_jail", "vnet.knob_in_jail", "vnet.configure", "vnet.jail_one_vhid",
             "vnet.jail_two_vhid", "vnet.knob_isolated", "vnet.host_knob_isolated", "vnet.demotion_isolated",
             "vnet.stats_isolated", "vnet.stats_in_jail", "vnet.adverts_epair_one", "vnet.adverts_epair_two",
         ],
@@ -364,6 +364,33 @@ def qemu_cmd(iso, log, mac, local, remote, mem):
     ]
 
 
+def panicked(path):
+    try:
+        with open(path, errors="replace") as f:
+            return parse.PANIC.search(f.read().replace("\r", "")) is not None
+    except FileNotFoundError:
+        return False
+
+
+def wait_vms(procs, logs, timeout, t0):
+    """Waits for every VM of a scenario, at most `timeout` s from t0. Once
+    one VM has ended with a panic on its console its peers can only wait
+    for it: they are stopped at once (bounded runs, no 20-minute waits).
+    Returns the VMs stopped at the timeout."""
+    timed_out = []
+    while any(pr.poll() is None for pr in procs.values()):
+        crashed = [vm for vm, pr in procs.items() if pr.poll() is not None and panicked(logs[vm])]
+        late = time.monotonic() - t0 > timeout
+        for vm, pr in procs.items():
+            if pr.poll() is None and (crashed or late):
+                if late:
+                    timed_out.append(vm)
+                pr.kill()
+                pr.wait()
+        time.sleep(0.5)
+    return timed_out
+
+
 def run_scenario(args, kernel_label, kernel, boot, root_img, entry):
     name, driver_scen, vms, required, one_master = entry[:5]
     console = entry[6] if len(entry) > 6 else ()
@@ -381,15 +408,7 @@ def run_scenario(args, kernel_label, kernel, boot, root_img, entry):
         remote = ports[PEER[vm]] if PEER.get(vm) in ports else free_udp_port()
         cmd = qemu_cmd(iso, logs[vm], MAC.get(vm, "58:9c:fc:00:00:01"), ports[vm], remote, args.mem)
         procs[vm] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    timed_out = []
-    for vm, pr in procs.items():
-        left = max(1.0, timeout - (time.monotonic() - t0))
-        try:
-            pr.wait(timeout=left)
-        except subprocess.TimeoutExpired:
-            timed_out.append(vm)
-            pr.kill()
-            pr.wait()
+    timed_out = wait_vms(procs, logs, timeout, t0)
     parsed = {}
     for vm, path in logs.items():
         try:
@@ -424,14 +443,7 @@ def run_world_scenario(args, kernel_label, kernel, boot, root_img, entry, row, k
         remote = ports[PEER[vm]] if PEER.get(vm) in ports else free_udp_port()
         cmd = qemu_cmd(iso, logs[vm], MAC.get(vm, "58:9c:fc:00:00:01"), ports[vm], remote, max(args.mem, 1024))
         procs[vm] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    timed_out = []
-    for vm, pr in procs.items():
-        try:
-            pr.wait(timeout=max(1.0, timeout - (time.monotonic() - t0)))
-        except subprocess.TimeoutExpired:
-            timed_out.append(vm)
-            pr.kill()
-            pr.wait()
+    timed_out = wait_vms(procs, logs, timeout, t0)
     parsed = {}
     for vm, path in logs.items():
         try:
@@ -439,7 +451,15 @@ def run_world_scenario(args, kernel_label, kernel, boot, root_img, entry, row, k
                 parsed[vm] = parse.parse_log(f.read())
         except FileNotFoundError:
             parsed[vm] = parse.parse_log("")
-    passed, why, n, failed = parse.evaluate(parsed, required=required, one_master=one_master)
+    # carpsh runs stock carp.ko too: its own reversals (ip_carp.c) are
+    # stock's, reported in the row but not held against carp_rs.
+    stock_src = "netinet/ip_carp.c" if name == "carpsh" else None
+    passed, why, n, failed = parse.evaluate(parsed, required=required, one_master=one_master,
+                                            ignore_lor_in=stock_src)
+    if stock_src:
+        nstock = sum(parse.foreign_lors(log, stock_src) for log in parsed.values())
+        if nstock:
+            why = (why + "; " if why else "") + f"{nstock} lock order reversal(s) in stock ip_carp.c (not counted)"
     extra = []
     if name == "carpsh":
         table, regressions = world.carpsh_table(parsed)

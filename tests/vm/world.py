@@ -88,7 +88,9 @@ def build_root(work, world, ours, stock, mods, tests, run):
     _copy(os.path.join(SH, "sysctl.conf"), os.path.join(root, "etc/sysctl.conf"))
     _copy(os.path.join(SH, "devd.conf"), os.path.join(root, "etc/devd/carpvm.conf"))
     with open(os.path.join(root, "etc/rc.local"), "w") as f:
-        f.write("/bin/sh /carpvm/run.sh\n")
+        # In the background: rc.d/local runs before LOGIN, and
+        # sysctl_lastload (sysctl.conf for modules from kld_list) after it.
+        f.write("/bin/sh /carpvm/run.sh >/dev/console 2>&1 &\n")
     for sub in ("", "scenarios", "rc"):
         src = os.path.join(SH, sub)
         for name in sorted(os.listdir(src)):

@@ -42,10 +42,11 @@ show() {
 	"$@" 2>&1 | while IFS= read -r _l; do echo "CARPVM INFO $_k $_l"; done
 }
 
-# carp_state IF VHID: MASTER, BACKUP, INIT or nothing, from ifconfig(8).
+# carp_state IF VHID: MASTER, BACKUP, INIT or nothing, from ifconfig(8)
+# (`carp: STATE vhid N ...`, or `vrrp: STATE vrid N ...` with carpver 3).
 carp_state() {
 	ifconfig "$1" 2>/dev/null | awk -v v="$2" \
-	    '$1 == "carp:" && $3 == "vhid" && $4 == v { print $2; exit }'
+	    '($1 == "carp:" && $3 == "vhid" || $1 == "vrrp:" && $3 == "vrid") && $4 == v { print $2; exit }'
 }
 
 # wait_state IF VHID STATE SECONDS: polls ifconfig until STATE or timeout.

@@ -1,6 +1,14 @@
 #!/bin/sh
 # carp_rs vmtest: run from /etc/rc.local after a normal /etc/rc boot; runs
 # the scenario named in the loader environment and powers the VM off.
+# Started in the background by /etc/rc.local: wait until /etc/rc is done
+# (rc.d/sysctl_lastload, which applies sysctl.conf to modules loaded from
+# kld_list, runs after rc.local).
+_i=0
+while [ $_i -lt 120 ] && ps -ax -o command= | grep -Eq '^(/bin/)?sh /etc/rc( |$)'; do
+	sleep 1
+	_i=$((_i + 1))
+done
 scenario=$(kenv -q carpvm.scenario)
 vm=$(kenv -q carpvm.vm)
 kld=$(kenv -q carpvm.kld)

@@ -132,6 +132,12 @@ pub fn vnet_isolation() {
                 R(r.map(|_| 0))
             ),
         );
+        let p = kernel::sysctl_int("net.inet.carp.preempt");
+        check(
+            "vnet.knob_in_jail",
+            p == Ok(1),
+            format_args!("jail one reads back net.inet.carp.preempt {:?}", p),
+        );
         configure(e1.as_str(), [192, 0, 2, 21], [192, 0, 2, 50], 10, "one")
     });
     let r2 = kernel::run_child(Some(j2.jid), 10_000, &|| {

@@ -18,13 +18,13 @@ for kv in preempt=1 log=2 dscp=46 ifdown_demotion_factor=200 senderr_demotion_fa
 	check admin.set.$k '[ "$got" = "$v" ]' "sysctl net.inet.carp.$kv -> $got"
 done
 ifconfig vtnet0 inet 192.0.2.11/24 up
-sent0=$(netstat -s -p carp | awk '/packets sent \(IPv4\)/ { print $1 }')
+sent0=$(netstat -s -p carp | awk '/sent \(IPv4\)/ { print $1 }')
 expect admin.ifconfig_vhid ifconfig vtnet0 vhid 1 advskew 100 pass s3cret alias 192.0.2.50/32
 wait_state vtnet0 1 MASTER 10
 check admin.master '[ "$(carp_state vtnet0 1)" = MASTER ]' "alone on the link: $(ifconfig vtnet0 | grep 'carp:')"
 show admin.ifconfig ifconfig vtnet0
 sleep 3
-sent1=$(netstat -s -p carp | awk '/packets sent \(IPv4\)/ { print $1 }')
+sent1=$(netstat -s -p carp | awk '/sent \(IPv4\)/ { print $1 }')
 check admin.netstat_sent '[ "${sent1:-0}" -gt "${sent0:-0}" ]' "netstat -s -p carp: packets sent (IPv4) $sent0 -> $sent1"
 show admin.netstat netstat -s -p carp
 check admin.devd_carp 'grep -q "CARP 1@vtnet0 MASTER" /tmp/devd.log' "devd rule action ran: $(tr '\n' ';' </tmp/devd.log 2>/dev/null)"

@@ -19,8 +19,8 @@ jexec s1 ifconfig ${e}a add vhid 1 192.0.2.254/24 advskew 0 pass foobar
 jexec s2 ifconfig ${e}b 192.0.2.2/24 up
 jexec s2 ifconfig ${e}b add vhid 1 192.0.2.254/24 advskew 100 pass foobar
 sleep 5
-hs=$(netstat -s -p carp | awk '/packets sent \(IPv4\)/ { print $1 }')
-js=$(jexec s1 netstat -s -p carp | awk '/packets sent \(IPv4\)/ { print $1 }')
+hs=$(netstat -s -p carp | awk '/sent \(IPv4\)/ { print $1 }')
+js=$(jexec s1 netstat -s -p carp | awk '/sent \(IPv4\)/ { print $1 }')
 check strict.stats_per_jail '[ "${hs:-x}" = 0 ] && [ "${js:-0}" -gt 0 ]' "packets sent (IPv4): host $hs (no vhid), jail s1 $js"
 check strict.demotion_per_jail '[ "$(jexec s2 sysctl -n net.inet.carp.demotion)" = 0 ] && [ "$(sysctl -n net.inet.carp.demotion)" = 0 ]' \
     "after s1 demotion=-1: s2 $(jexec s2 sysctl -n net.inet.carp.demotion), host $(sysctl -n net.inet.carp.demotion)"

@@ -1,0 +1,67 @@
+"""Unit tests for vmtest.py's VM supervision (no VM needed)."""
+
+import os
+import tempfile
+import time
+import unittest
+
+import vmtest
+
+
+class FakeVm:
+    """A qemu process stand-in that ends after `runs` polls (never if None)."""
+
+    def __init__(self, runs=None):
+        self.runs = runs
+        self.killed = False
+
+    def poll(self):
+        if self.killed:
+            return -9
+        if self.runs is None:
+            return None
+        self.runs -= 1
+        return 0 if self.runs < 0 else None
+
+    def kill(self):
+        self.killed = True
+
+    def wait(self):
+        return 0
+
+
+class WaitVmsTest(unittest.TestCase):
+    def logs(self, d, texts):
+        out = {}
+        for vm, text in texts.items():
+            out[vm] = os.path.join(d, vm + ".log")
+            with open(out[vm], "w") as f:
+                f.write(text)
+        return out
+
+    def test_peer_of_a_panicked_vm_is_stopped(self):
+        with tempfile.TemporaryDirectory() as d:
+            logs = self.logs(d, {"a": "CARPVM BEGIN\npanic: page fault\n", "b": "CARPVM BEGIN\n"})
+            procs = {"a": FakeVm(runs=0), "b": FakeVm()}
+            t0 = time.monotonic()
+            timed_out = vmtest.wait_vms(procs, logs, 60, t0)
+            self.assertEqual(timed_out, [])
+            self.assertTrue(procs["b"].killed)
+            self.assertLess(time.monotonic() - t0, 10)
+
+    def test_timeout_stops_everything(self):
+        with tempfile.TemporaryDirectory() as d:
+            logs = self.logs(d, {"a": "", "b": ""})
+            procs = {"a": FakeVm(), "b": FakeVm()}
+            self.assertEqual(sorted(vmtest.wait_vms(procs, logs, 0, time.monotonic())), ["a", "b"])
+
+    def test_clean_ends_are_waited_for(self):
+        with tempfile.TemporaryDirectory() as d:
+            logs = self.logs(d, {"a": "CARPVM END\n", "b": "CARPVM END\n"})
+            procs = {"a": FakeVm(runs=1), "b": FakeVm(runs=3)}
+            self.assertEqual(vmtest.wait_vms(procs, logs, 60, time.monotonic()), [])
+            self.assertFalse(procs["a"].killed or procs["b"].killed)
+
+
+if __name__ == "__main__":
+    unittest.main()
