@@ -368,3 +368,70 @@ fn vhids_text_says_state_since_when_and_why() {
         "{out}"
     );
 }
+
+/// The issue's form of the attack: an advert of the master recorded while
+/// it was demoted (skew 200), replayed later, makes a BACKUP configured
+/// with preempt take over from the live master ("preempting a slower
+/// master"), and the two then flap; with `replay_check` the BACKUP drops it.
+fn preempt_replay(replay_check: bool) -> (Vec<Reason>, u32) {
+    let mut net = Net::new(&[0, 100], b"pw");
+    // net.inet.carp.preempt=1 on both, as the handbook's pair has it.
+    net.nodes[0].e.set_preempt(true);
+    net.nodes[1].e.set_preempt(true);
+    if replay_check {
+        net.nodes[1].e.set_replay_check(true).unwrap();
+    }
+    net.run_until(at(5 * SEC));
+    // A is demoted for a while (an interface of its went down, say).
+    net.nodes[0].e.demote(net.now, 200, DemoteReason::Sysctl);
+    net.flush();
+    net.run_until(at(7 * SEC));
+    let demoted_ad = net
+        .log
+        .iter()
+        .rev()
+        .find(|(_, i, _, b)| *i == 0 && b[2] == 200)
+        .map(|(_, _, tx, bytes)| (*tx, bytes.clone()))
+        .expect("an advert with skew 200");
+    net.nodes[0].e.demote(net.now, -200, DemoteReason::Sysctl);
+    net.flush();
+    net.run_until(at(20 * SEC));
+    assert_eq!((net.state(0), net.state(1)), (State::Master, State::Backup));
+    let before = net.nodes[1].events.len();
+    let (tx, bytes) = demoted_ad;
+    let r = Received {
+        iface: IF,
+        src: tx.src,
+        dst: tx.dst,
+        ttl: tx.ttl,
+        payload: &bytes,
+    };
+    let _ = net.nodes[1].e.handle_packet(net.now, &r);
+    net.flush();
+    let reasons = net.nodes[1].events[before..]
+        .iter()
+        .filter_map(|e| match e {
+            Event::StateChanged {
+                to: State::Master,
+                reason,
+                ..
+            } => Some(*reason),
+            _ => None,
+        })
+        .collect();
+    let replays = net.nodes[1]
+        .e
+        .vhid_stats(net.nodes[1].id)
+        .unwrap()
+        .bad_replay;
+    (reasons, replays)
+}
+
+#[test]
+fn a_replayed_demoted_advert_makes_a_preempting_backup_take_over_unless_checked() {
+    assert_eq!(
+        preempt_replay(false),
+        (vec![Reason::PreemptingSlowerMaster], 0)
+    );
+    assert_eq!(preempt_replay(true), (vec![], 1));
+}
