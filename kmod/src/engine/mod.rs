@@ -100,7 +100,7 @@ const EVENTS_MIN: usize = 64;
 /// record above them. Not listed: the address buffer (4 bytes per IPv4
 /// and 16 per IPv6 address plus the HMAC prefix tail rounded up to 8) and
 /// the index, which holds 4 bytes per entry at most half full.
-pub fn per_vhid_sizes() -> [(&'static str, usize); 12] {
+pub fn per_vhid_sizes() -> [(&'static str, usize); 13] {
     use core::mem::size_of;
     let record = size_of::<Option<Vhid>>();
     let parts = [
@@ -114,9 +114,13 @@ pub fn per_vhid_sizes() -> [(&'static str, usize); 12] {
         ("  timers (3 deadlines)", 3 * size_of::<Deadline>()),
         ("  advert counter", size_of::<u64>()),
         ("  last peer (Option<IpAddr>)", size_of::<Option<IpAddr>>()),
+        (
+            "  state since/why, last GARP (net.inet.carp.vhids)",
+            size_of::<Instant>() + size_of::<Option<Reason>>() + size_of::<Deadline>(),
+        ),
     ];
     let named: usize = parts.iter().map(|p| p.1).sum();
-    let [a, b, c, d, e, f, g] = parts;
+    let [a, b, c, d, e, f, g, h] = parts;
     [
         ("vhid record", record),
         a,
@@ -126,6 +130,7 @@ pub fn per_vhid_sizes() -> [(&'static str, usize); 12] {
         e,
         f,
         g,
+        h,
         (
             "  handle, interface, state, flags, padding",
             record.saturating_sub(named),

@@ -268,10 +268,10 @@ fn scale(secs: u64) {
         std::mem::size_of::<Engine>()
     );
     for (name, bytes) in parts {
-        println!("scale:   {name:<44} {bytes:>4} B");
+        println!("scale:   {name:<50} {bytes:>4} B");
     }
     println!(
-        "scale:   {:<44} {:>4.1} B (the rest: index, address buffers, spare capacity)",
+        "scale:   {:<50} {:>4.1} B (the rest: index, address buffers, spare capacity)",
         "measured minus the parts above",
         heap as f64 / n as f64 - fixed as f64
     );
