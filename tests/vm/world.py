@@ -90,7 +90,8 @@ def build_root(work, world, ours, stock, mods, tests, run):
     with open(os.path.join(root, "etc/rc.local"), "w") as f:
         # In the background: rc.d/local runs before LOGIN, and
         # sysctl_lastload (sysctl.conf for modules from kld_list) after it.
-        f.write("/bin/sh /carpvm/run.sh >/dev/console 2>&1 &\n")
+        # rc.d/local sources this in a subshell of /etc/rc: $$ is rc's pid.
+        f.write("/bin/sh /carpvm/run.sh $$ >/dev/console 2>&1 &\n")
     for sub in ("", "scenarios", "rc"):
         src = os.path.join(SH, sub)
         for name in sorted(os.listdir(src)):

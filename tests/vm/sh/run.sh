@@ -1,14 +1,17 @@
 #!/bin/sh
 # carp_rs vmtest: run from /etc/rc.local after a normal /etc/rc boot; runs
 # the scenario named in the loader environment and powers the VM off.
-# Started in the background by /etc/rc.local: wait until /etc/rc is done
-# (rc.d/sysctl_lastload, which applies sysctl.conf to modules loaded from
-# kld_list, runs after rc.local).
+# Started in the background by /etc/rc.local with /etc/rc's pid: wait
+# until rc is done (rc.d/sysctl_lastload, which applies sysctl.conf to the
+# modules from kld_list, runs after rc.local), then reopen the console,
+# which init revokes when rc exits.
 _i=0
-while [ $_i -lt 120 ] && ps -ax -o command= | grep -Eq '^(/bin/)?sh /etc/rc( |$)'; do
+while [ -n "$1" ] && [ $_i -lt 120 ] && kill -0 "$1" 2>/dev/null; do
 	sleep 1
 	_i=$((_i + 1))
 done
+sleep 1
+exec >/dev/console 2>&1
 scenario=$(kenv -q carpvm.scenario)
 vm=$(kenv -q carpvm.vm)
 kld=$(kenv -q carpvm.kld)

@@ -10,6 +10,9 @@ check forum.own_master '[ "$(carp_state vtnet0 $mine)" = MASTER ] && [ "$(carp_s
 show forum.ifconfig ifconfig vtnet0
 sync_phase 2 60
 if [ "$vm" = a ]; then
+	# Let the peer's ping of our phase-2 address finish before the link
+	# goes (the barrier has no linger of its own).
+	sleep 3
 	ifconfig vtnet0 down
 	sleep 10
 	ifconfig vtnet0 up

@@ -12,6 +12,9 @@ if [ "$vm" = a ]; then
 	check handbook.hosta_master '[ "$line" = "carp: MASTER vhid 1 advbase 1 advskew 0" ]' "hosta: $line"
 	check handbook.preempt_sysctl '[ "$(sysctl -n net.inet.carp.preempt)" = 1 ]' "preempt from sysctl.conf: $(sysctl -n net.inet.carp.preempt)"
 	sync_phase 2 60
+	# Let the peer's ping of our phase-2 address finish before the link
+	# goes (the barrier has no linger of its own).
+	sleep 3
 	ifconfig vtnet0 down
 	sleep 10
 	ifconfig vtnet0 up
