@@ -484,8 +484,11 @@ fn vrrp3_carp_node_and_keepalived() {
         })
         .expect("keepalived takes over");
     let g = gap(&cap, 3, 5, ip(&lab, 0), ip(&lab, 1), t_kill);
+    // Not before its Master_Down_Interval (3.609 s: our adverts kept it
+    // BACKUP); keepalived runs without real-time priority, so on a loaded
+    // 2-core host it has been seen up to ~130 ms late (3.737 s).
     assert!(
-        (3.55..3.70).contains(&g),
+        (3.55..3.90).contains(&g),
         "keepalived failover {g:.3}s, expected 3.609"
     );
 
