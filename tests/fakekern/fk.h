@@ -79,6 +79,16 @@ int	fk_epoch_depth(void);
 /* Fails unless the current context may sleep (no mutex, no epoch). */
 void	fk_assert_sleepable(const char *what);
 
+/* ---- threads (concurrent scenarios; see fk_kern.c) ---- */
+extern bool fk_threaded;
+void	fk_preempt(void);		/* a point where threads may switch */
+void	fk_wait_for(volatile uintptr_t *word, uintptr_t free,
+	    const char *name, const char *op);
+void	fk_threads_epoch_wait(void);
+/* Starts fn(arg) on a new thread with its own curthread (id 0..14). */
+unsigned long fk_thread_spawn(void (*fn)(void *), void *arg, int id);
+void	fk_thread_join(unsigned long);
+
 /* ---- time and callouts ---- */
 sbintime_t fk_now(void);
 /* Advances the virtual clock by ns, firing due callouts in order. */
@@ -132,6 +142,8 @@ struct fk_pkt {
 	uint64_t at_ns;		/* virtual time of the send */
 };
 extern struct fk_pkt fk_out_pkts[FK_MAXPKT];
+/* Non-NULL: ip_output/ip6_output take it, as pf + pfsync do. */
+extern struct mtx *fk_pfsync_lock;
 extern int fk_nout_pkts;
 void	fk_out_pkts_clear(void);
 

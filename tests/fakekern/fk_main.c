@@ -14,6 +14,7 @@
 #include "fk_vectors.h"
 #include "fk_stack.h"
 #include "fk_netlink.h"
+#include "fk_scen.h"
 
 #include <net/ethernet.h>
 #include <netinet6/in6_var.h>
@@ -26,18 +27,10 @@ int	fk_hooks_set(void);
 void	fk_sysctl_init(void);
 void	fk_net_init(void);
 
-static const char *cur;		/* scenario being run */
-static int cur_fail, cur_skip;
+const char *cur;		/* scenario being run */
+int cur_fail;
+static int cur_skip;
 static char cur_skip_why[256];
-
-#define	CHECK(cond, ...) do {						\
-	if (!(cond)) {							\
-		cur_fail++;						\
-		fk_out("  check failed (%s:%d): %s: ", __FILE__, __LINE__, #cond); \
-		fk_out(__VA_ARGS__);					\
-		fk_out("\n");						\
-	}								\
-} while (0)
 
 #define	SKIP(...) do {							\
 	snprintf(cur_skip_why, sizeof(cur_skip_why), __VA_ARGS__);	\
@@ -45,7 +38,8 @@ static char cur_skip_why[256];
 	return;								\
 } while (0)
 
-static int ndeviations, nknown, strict;
+static int ndeviations, nknown;
+int strict;
 
 /* The parent's primary IPv4 address: FreeBSD's advert source. */
 static const char *pkt_src4 = "192.0.2.2";
@@ -55,18 +49,12 @@ static const char *pkt_src4 = "192.0.2.2";
  * in the summary, a failure only with FK_STRICT=1.  Once the shim meets
  * it the condition holds and nothing is printed.
  */
-#define	KNOWN_GAP(cond, ...) do {					\
-	if (!(cond)) {							\
-		if (strict) {						\
-			CHECK(cond, __VA_ARGS__);			\
-		} else {						\
-			nknown++;					\
-			fk_out("  KNOWN-GAP (%s:%d): ", __FILE__, __LINE__); \
-			fk_out(__VA_ARGS__);				\
-			fk_out("\n");					\
-		}							\
-	}								\
-} while (0)
+
+void
+known_gap_note(void)
+{
+	nknown++;
+}
 
 /* A behaviour that differs from FreeBSD's, known and listed in the report. */
 static __attribute__((__unused__)) void
@@ -76,8 +64,8 @@ deviation(const char *what)
 	fk_out("  DEVIATION: %s\n", what);
 }
 
-static const uint8_t mac_em0[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x0a };
-static long base_malloc;
+const uint8_t mac_em0[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x0a };
+long base_malloc;
 
 /* struct carpstats as 16 counters, read through net.inet.carp.stats. */
 enum { ST_IPACKETS, ST_IPACKETS6, ST_BADIF, ST_BADTTL, ST_HDROPS, ST_BADSUM,
@@ -121,7 +109,7 @@ expect_loaded(void)
 }
 
 /* After unload (or a failed load) nothing may be left behind. */
-static void
+void
 expect_clean(void)
 {
 	CHECK(!fk_kld_loaded(), "module still loaded");
@@ -147,7 +135,7 @@ expect_clean(void)
 		fk_malloc_report();
 }
 
-static int
+int
 load(void)
 {
 	int error = fk_kld_load();
@@ -158,7 +146,7 @@ load(void)
 	return (error);
 }
 
-static void
+void
 unload(void)
 {
 	int error = fk_kld_unload();
@@ -543,13 +531,10 @@ s_hooks_lifecycle(void)
 
 /* ------------------------------------------- configured vhids (§5) */
 
-#define	ST_INIT		0
-#define	ST_BACKUP	1
-#define	ST_MASTER	2
 static const uint8_t vmac7[6] = { 0, 0, 0x5e, 0, 1, 7 };
 
 /* ifconfig IFNAME vhid V advbase B advskew S [pass K] [state X]: SIOCSVH. */
-static int
+int
 siocsvh(const char *ifname, int vhid, int advbase, int advskew,
     const char *key, int state)
 {
@@ -573,7 +558,7 @@ siocsvh(const char *ifname, int vhid, int advbase, int advskew,
 }
 
 /* SIOCGVH for one vhid (vhid 0: the whole array, count in *n). */
-static int
+int
 siocgvh(const char *ifname, int vhid, struct carpreq *out, int *n)
 {
 	struct ifreq ifr;
@@ -591,7 +576,7 @@ siocgvh(const char *ifname, int vhid, struct carpreq *out, int *n)
 	return (error);
 }
 
-static int
+int
 vhid_state(const char *ifname, int vhid)
 {
 	struct carpreq cr;
@@ -651,7 +636,7 @@ feed_capture(struct ifnet *ifp, const char *pcap, int advskew, int max)
 	return (n);
 }
 
-static struct ifnet *
+struct ifnet *
 setup_em0(void)
 {
 	struct ifnet *ifp = fk_if_create("em0", 1, mac_em0);
@@ -1054,7 +1039,7 @@ nl_u32(struct nlbuild *b, uint16_t type, uint32_t v)
 }
 
 /* CARP_NL_CMD_SET as ifconfig's setcarp_callback sends it. */
-static int
+int
 nl_set(const char *ifname, int vhid, int advbase, int advskew,
     const char *key)
 {
@@ -1077,13 +1062,9 @@ nl_set(const char *ifname, int vhid, int advbase, int advskew,
 	return (error);
 }
 
-struct nlvhid {
-	int	vhid, state, advbase, advskew, has_key;
-	char	key[CARP_KEY_LEN + 1];
-};
 
 /* CARP_NL_CMD_GET (dump) for an interface; decodes the replies. */
-static int
+int
 nl_get(const char *ifname, struct nlvhid *out, int max, int *n)
 {
 	struct nlbuild b;
@@ -1199,7 +1180,7 @@ s_netlink_vhid(void)
 
 /* ----------------------------------------------------- carpN (§8.3) */
 
-static int
+int
 carp_if_flags(const char *name, bool up)
 {
 	struct ifnet *cifp = ifunit(name);
@@ -1928,6 +1909,19 @@ static const struct {
 	{ "cycle_live_x200", s_cycle_live_x200 },
 };
 
+/*
+ * Issue-11 regression tests that today's shim fails (see fk_x_conc.c):
+ * run only when named, until the fix moves them into the table above.
+ */
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} pending[] = {
+	{ "input_noalloc", s_input_noalloc },
+	{ "conc_stress", s_conc_stress },
+	{ "conc_unload", s_conc_unload },
+};
+
 /* Proves the sanitizers are live (run.py expects these to be caught). */
 static void
 canary(const char *what)
@@ -1962,14 +1956,26 @@ main(int argc, char **argv)
 	base_malloc = fk_malloc_outstanding();
 	fk_verbose = fkh_getenv("FK_VERBOSE") != NULL;
 	strict = fkh_getenv("FK_STRICT") != NULL;
-	for (size_t i = 0; i < nitems(scenarios); i++) {
-		if (argc > 1 && strcmp(argv[1], scenarios[i].name) != 0)
+	for (size_t i = 0; i < nitems(scenarios) + nitems(pending); i++) {
+		const char *name;
+		void (*fn)(void);
+
+		if (i < nitems(scenarios)) {
+			name = scenarios[i].name;
+			fn = scenarios[i].fn;
+		} else {
+			name = pending[i - nitems(scenarios)].name;
+			fn = pending[i - nitems(scenarios)].fn;
+			if (argc < 2)
+				continue;
+		}
+		if (argc > 1 && strcmp(argv[1], name) != 0)
 			continue;
-		cur = scenarios[i].name;
+		cur = name;
 		cur_fail = 0;
 		cur_skip = 0;
 		fk_failures = 0;
-		scenarios[i].fn();
+		fn();
 		cur_fail += fk_failures;
 		if (fk_kld_loaded()) {
 			/* A failed check left it loaded: clean up for the next. */

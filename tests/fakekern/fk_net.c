@@ -966,7 +966,9 @@ fk_inject4(struct ifnet *ifp, const char *src, const char *dst, uint8_t ttl,
 	if (IN_MULTICAST(ntohl(ip->ip_dst.s_addr)))
 		m->m_flags |= M_MCAST;
 	NET_EPOCH_ENTER(et);
-	rv = fk_ip_proto[IPPROTO_CARP](&m, &off, IPPROTO_CARP);
+	/* Read inside the epoch: an unload may have unregistered it. */
+	rv = fk_ip_proto[IPPROTO_CARP] != NULL ?
+	    fk_ip_proto[IPPROTO_CARP](&m, &off, IPPROTO_CARP) : -1;
 	NET_EPOCH_EXIT(et);
 	if (m != NULL)
 		m_freem(m);
@@ -1000,7 +1002,8 @@ fk_inject6(struct ifnet *ifp, const char *src, const char *dst, uint8_t hlim,
 		return (-1);
 	m->m_flags |= M_MCAST;
 	NET_EPOCH_ENTER(et);
-	rv = fk_ip6_proto[IPPROTO_CARP](&m, &off, IPPROTO_CARP);
+	rv = fk_ip6_proto[IPPROTO_CARP] != NULL ?
+	    fk_ip6_proto[IPPROTO_CARP](&m, &off, IPPROTO_CARP) : -1;
 	NET_EPOCH_EXIT(et);
 	if (m != NULL)
 		m_freem(m);
@@ -1010,6 +1013,7 @@ fk_inject6(struct ifnet *ifp, const char *src, const char *dst, uint8_t hlim,
 /* ----------------------------------------------------------- output */
 
 struct fk_pkt fk_out_pkts[FK_MAXPKT];
+struct mtx *fk_pfsync_lock;
 int fk_nout_pkts;
 
 void
@@ -1030,6 +1034,15 @@ fk_capture(struct mbuf *m, int af, int ifindex)
 	if (fk_mutexes_held() != 0)
 		fk_fail("ip%s_output called with %d mutex(es) held",
 		    af == 6 ? "6" : "", fk_mutexes_held());
+	/*
+	 * pf + pfsync on the output path: pfsync_defer() and friends take
+	 * PFSYNC_LOCK, a plain (non-recursive) mutex.  A send made from a
+	 * pfsync-locked context (its carp_demote_adj_p call) recurses.
+	 */
+	if (fk_pfsync_lock != NULL) {
+		mtx_lock(fk_pfsync_lock);
+		mtx_unlock(fk_pfsync_lock);
+	}
 	/* ip_output/ip6_output: NET_EPOCH_ASSERT() (FreeBSD 13+). */
 	if (fk_epoch_depth() == 0)
 		fk_fail("ip%s_output called outside the network epoch",
@@ -1043,6 +1056,9 @@ fk_capture(struct mbuf *m, int af, int ifindex)
 	if (len != m->m_pkthdr.len)
 		fk_fail("ip_output: m_pkthdr.len %d != chain length %d",
 		    m->m_pkthdr.len, len);
+	/* Concurrent scenarios keep only the newest packets. */
+	if (fk_nout_pkts >= FK_MAXPKT && fk_threaded)
+		fk_out_pkts_clear();
 	if (fk_nout_pkts >= FK_MAXPKT) {
 		fk_fail("too many output packets captured");
 		m_freem(m);

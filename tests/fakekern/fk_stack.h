@@ -29,6 +29,15 @@ struct fk_stack {
 };
 extern struct fk_stack fk_stack;
 
+/* Routes and ND entries of one address (fk_x_stack.c). */
+#define	FK_MAXRT	64
+struct fk_rt {
+	const struct ifaddr *ifa;
+	int		 lo, prefix, nd6;
+};
+struct fk_rt *fk_rt_of(const struct ifaddr *, bool create);
+int	fk_published(const char *addr);	/* published ARP entries */
+
 void	fk_stack_init(void);
 void	fk_run_tasks(void);
 struct if_clone *fk_cloner(const char *);

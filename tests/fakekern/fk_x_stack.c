@@ -26,6 +26,7 @@
 #include <netinet6/scope6_var.h>
 
 struct fk_stack fk_stack;
+static void fk_rt_forget(const struct ifaddr *);
 
 struct malloc_type M_IFNET[1] = { { .ks_version = M_VERSION,
     .ks_shortdesc = "ifnet" } };
@@ -448,35 +449,83 @@ ifa_free(struct ifaddr *ifa)
 		fk_fail("ifa_free below zero");
 		return;
 	}
-	if (--ifa->ifa_refcnt == 0)
+	if (--ifa->ifa_refcnt == 0) {
+		fk_rt_forget(ifa);
 		free(ifa, M_IFADDR);
+	}
+}
+
+/*
+ * Routes and ND entries per address, so that scenarios can compare them
+ * with the vhid's state: 0 or 1 each, never negative, none left when the
+ * ifaddr is freed (a route of a freed address is a leak).
+ */
+static struct fk_rt fk_rts[FK_MAXRT];
+
+struct fk_rt *
+fk_rt_of(const struct ifaddr *ifa, bool create)
+{
+	struct fk_rt *free_rt = NULL;
+
+	for (int i = 0; i < FK_MAXRT; i++) {
+		if (fk_rts[i].ifa == ifa)
+			return (&fk_rts[i]);
+		if (fk_rts[i].ifa == NULL && free_rt == NULL)
+			free_rt = &fk_rts[i];
+	}
+	if (!create)
+		return (NULL);
+	if (free_rt == NULL) {
+		fk_fail("too many routed addresses");
+		fkh_abort();
+	}
+	memset(free_rt, 0, sizeof(*free_rt));
+	free_rt->ifa = ifa;
+	return (free_rt);
+}
+
+static void
+fk_rt_forget(const struct ifaddr *ifa)
+{
+	struct fk_rt *rt = fk_rt_of(ifa, false);
+
+	if (rt == NULL)
+		return;
+	if (rt->lo != 0 || rt->prefix != 0 || rt->nd6 != 0)
+		fk_fail("ifaddr freed with routes left: loopback %d prefix %d "
+		    "nd6 %d (leaked)", rt->lo, rt->prefix, rt->nd6);
+	rt->ifa = NULL;
 }
 
 int
-ifa_add_loopback_route(struct ifaddr *ifa __unused, struct sockaddr *sa __unused)
+ifa_add_loopback_route(struct ifaddr *ifa, struct sockaddr *sa __unused)
 {
 	fk_stack.loopback_routes++;
+	fk_rt_of(ifa, true)->lo++;
 	return (0);
 }
 
 int
-ifa_del_loopback_route(struct ifaddr *ifa __unused, struct sockaddr *sa __unused)
+ifa_del_loopback_route(struct ifaddr *ifa, struct sockaddr *sa __unused)
 {
 	fk_stack.loopback_routes--;
+	fk_rt_of(ifa, true)->lo--;
 	return (0);
 }
 
 int
-in_addprefix(struct in_ifaddr *ia __unused)
+in_addprefix(struct in_ifaddr *ia)
 {
 	fk_stack.prefix_routes++;
+	fk_rt_of(&ia->ia_ifa, true)->prefix++;
 	return (0);
 }
 
 int
-in_scrubprefix(struct in_ifaddr *ia __unused, u_int flags __unused)
+in_scrubprefix(struct in_ifaddr *ia, u_int flags __unused)
 {
 	fk_stack.prefix_routes--;
+	fk_rt_of(&ia->ia_ifa, true)->prefix--;
 	return (0);
 }
 
@@ -718,6 +767,7 @@ nd6_add_ifa_lle(struct in6_ifaddr *ia)
 	char a[48];
 
 	fk_event("nd6_add_ifa_lle %s", fk_ip6(&ia->ia_addr.sin6_addr, a));
+	fk_rt_of(&ia->ia_ifa, true)->nd6++;
 	return (0);
 }
 
@@ -727,6 +777,41 @@ nd6_rem_ifa_lle(struct in6_ifaddr *ia, int all __unused)
 	char a[48];
 
 	fk_event("nd6_rem_ifa_lle %s", fk_ip6(&ia->ia_addr.sin6_addr, a));
+	fk_rt_of(&ia->ia_ifa, true)->nd6--;
+}
+
+/* Published (RTF_ANNOUNCE) IPv4 entries: the count per address. */
+static struct { uint32_t addr; int n; } fk_pubs[FK_MAXRT];
+
+int
+fk_published(const char *addr)
+{
+	struct in_addr a;
+
+	fk_inet_pton4(addr, &a);
+	for (int i = 0; i < FK_MAXRT; i++)
+		if (fk_pubs[i].addr == a.s_addr)
+			return (fk_pubs[i].n);
+	return (0);
+}
+
+static void
+fk_publish(uint32_t addr, int d)
+{
+	int e = -1;
+
+	for (int i = 0; i < FK_MAXRT; i++) {
+		if (fk_pubs[i].addr == addr) {
+			fk_pubs[i].n += d;
+			return;
+		}
+		if (fk_pubs[i].addr == 0 && e < 0)
+			e = i;
+	}
+	if (e >= 0) {
+		fk_pubs[e].addr = addr;
+		fk_pubs[e].n = d;
+	}
 }
 
 int
@@ -739,6 +824,12 @@ lla_rt_output(struct rt_msghdr *rtm, struct rt_addrinfo *info)
 	if (dst == NULL || dl == NULL || dst->sin_family != AF_INET) {
 		fk_fail("lla_rt_output: missing dst or gateway");
 		return (EINVAL);
+	}
+	if (rtm->rtm_flags & RTF_ANNOUNCE) {
+		if (rtm->rtm_type == RTM_ADD)
+			fk_publish(dst->sin_addr.s_addr, 1);
+		else if (rtm->rtm_type == RTM_DELETE)
+			fk_publish(dst->sin_addr.s_addr, -1);
 	}
 	fk_event("lle %s %s %s flags %#x", rtm->rtm_type == RTM_ADD ? "add" :
 	    rtm->rtm_type == RTM_DELETE ? "delete" : "other",
