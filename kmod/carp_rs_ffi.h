@@ -165,6 +165,16 @@ void	carp_rs_count(struct carp_rs_engine *, int nomem);
 int	carp_rs_demote_adj(struct carp_rs_engine *, uint64_t now_ns, int32_t adj,
 	    const uint8_t *reason, size_t len);
 
+/*
+ * The id of a demotion reason text (0 .. CARP_RS_DEMOTE_REASONS - 1; the
+ * last is "external"): pure, callable from any context.  The hook records
+ * (id, adj); carp_rs_demote_adj_id applies it later.
+ */
+#define	CARP_RS_DEMOTE_REASONS	5
+uint32_t carp_rs_demote_reason_id(const uint8_t *reason, size_t len);
+int	carp_rs_demote_adj_id(struct carp_rs_engine *, uint64_t now_ns,
+	    int32_t adj, uint32_t id);
+
 /* ---- Events and data path (kmod/src/ffi/event.rs). */
 
 #define	CARP_RS_EV_STATE	1

@@ -95,17 +95,33 @@ fkh_getenv(const char *name)
  * the real kernel could switch threads (lock operations, epoch sections,
  * sleeps), so interleavings happen exactly at those points.
  */
+/*
+ * A ticket lock, so that it is handed over in FIFO order: a plain mutex
+ * lets a thread that gives it up and takes it again at once starve the
+ * others.
+ */
 static pthread_mutex_t fkh_giant_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t fkh_giant_cv = PTHREAD_COND_INITIALIZER;
+static unsigned long fkh_giant_next, fkh_giant_serving;
 
 void
 fkh_giant_lock(void)
 {
+	unsigned long me;
+
 	pthread_mutex_lock(&fkh_giant_mtx);
+	me = fkh_giant_next++;
+	while (fkh_giant_serving != me)
+		pthread_cond_wait(&fkh_giant_cv, &fkh_giant_mtx);
+	pthread_mutex_unlock(&fkh_giant_mtx);
 }
 
 void
 fkh_giant_unlock(void)
 {
+	pthread_mutex_lock(&fkh_giant_mtx);
+	fkh_giant_serving++;
+	pthread_cond_broadcast(&fkh_giant_cv);
 	pthread_mutex_unlock(&fkh_giant_mtx);
 }
 

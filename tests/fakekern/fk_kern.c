@@ -930,6 +930,51 @@ __mtx_assert(const volatile uintptr_t *c, int what, const char *file,
 	}
 }
 
+/*
+ * sleep(9) on a mutex: the interlock is dropped, other threads run, the
+ * interlock is taken again; callers loop on their condition, so wakeup()
+ * need not do anything.  A sleep nobody else could end is a deadlock.
+ */
+static _Thread_local const void *fk_sleep_chan;
+static _Thread_local unsigned long fk_sleep_t0, fk_sleep_last;
+
+int
+_sleep(const void *chan, struct lock_object *lock, int pri __unused,
+    const char *wmesg, sbintime_t sbt __unused, sbintime_t pr __unused,
+    int flags __unused)
+{
+	struct mtx *m;
+
+	if (lock == NULL || LOCK_CLASS(lock) != &lock_class_mtx_sleep) {
+		fk_fail("%s: sleep without a mutex interlock: not faked", wmesg);
+		return (EINVAL);
+	}
+	m = __containerof(lock, struct mtx, lock_object);
+	if (!fk_threaded) {
+		fk_fail("%s: sleeping with no other thread to wake us", wmesg);
+		return (EWOULDBLOCK);
+	}
+	/* Back-to-back sleeps on one channel for 20 s: a deadlock. */
+	if (fk_sleep_chan != chan || fkh_wall_ms() - fk_sleep_last > 100) {
+		fk_sleep_chan = chan;
+		fk_sleep_t0 = fkh_wall_ms();
+	} else if (fkh_wall_ms() - fk_sleep_t0 > 20000) {
+		fk_fail("%s: asleep for 20 s: deadlock", wmesg);
+		fkh_abort();
+	}
+	__mtx_unlock_flags(&m->mtx_lock, 0, wmesg, 0);
+	fk_assert_sleepable(wmesg);
+	fk_preempt();
+	__mtx_lock_flags(&m->mtx_lock, 0, wmesg, 0);
+	fk_sleep_last = fkh_wall_ms();
+	return (0);
+}
+
+void
+wakeup(const void *chan __unused)
+{
+}
+
 /* sx(9): exclusive and shared; shared holds are counted in lo_data. */
 #define	sx2lo(sx)	(&(sx)->lock_object)
 

@@ -778,6 +778,10 @@ if_ref(struct ifnet *ifp)
 void
 if_rele(struct ifnet *ifp)
 {
+	if (ifp != NULL && (ifp->if_flags & IFF_DYING) != 0) {
+		fk_if_rele_dying(ifp);
+		return;
+	}
 	if (!fk_if_valid(ifp, __func__))
 		return;
 	if (ifp->if_refcount <= 1)

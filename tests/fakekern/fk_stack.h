@@ -26,6 +26,7 @@ struct fk_stack {
 	struct if_clone	*cloners[FK_MAXCLONERS];
 	struct fk_group	 groups[FK_MAXGROUPS];
 	struct fk_lines	 events;	/* garp, na, lle, nd6 lines */
+	int		 dying_ifnets;	/* if_free()d, still referenced */
 };
 extern struct fk_stack fk_stack;
 
@@ -40,6 +41,7 @@ int	fk_published(const char *addr);	/* published ARP entries */
 
 void	fk_stack_init(void);
 void	fk_run_tasks(void);
+void	fk_if_rele_dying(struct ifnet *);
 struct if_clone *fk_cloner(const char *);
 int	fk_clone_create_unit(struct if_clone *, int);
 int	fk_clone_create(const char *);

@@ -69,6 +69,7 @@ conc_input(void *arg)
 		else
 			fk_preempt();
 		conc_ops[0]++;
+		fk_preempt();	/* also once nothing else gives way */
 	}
 }
 
@@ -81,6 +82,7 @@ conc_tick(void *arg __unused)
 		if (fk_nout_pkts > FK_MAXPKT / 2)
 			fk_out_pkts_clear();
 		conc_ops[1]++;
+		fk_preempt();	/* also once nothing else gives way */
 	}
 }
 
@@ -128,6 +130,7 @@ conc_admin(void *arg)
 			break;
 		}
 		conc_ops[2]++;
+		fk_preempt();	/* also once nothing else gives way */
 	}
 }
 

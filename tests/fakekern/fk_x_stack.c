@@ -15,6 +15,7 @@
 
 #include <sys/devctl.h>
 #include <sys/priv.h>
+#include <sys/taskqueue.h>
 #include <net/bpf.h>
 #include <net/ethernet.h>
 #include <net/if_clone.h>
@@ -140,7 +141,84 @@ if_link_state_change(struct ifnet *ifp, int link_state)
 	fk_nls++;
 }
 
-/* do_link_state_change() for each queued change, outside any lock. */
+/* taskqueue_swi: enqueued tasks, run by fk_run_tasks(). */
+#define	FK_MAXTASKS	16
+#define	FK_MAXTHREADS_TASKS	16
+static struct task *fk_tasks[FK_MAXTASKS];
+static int fk_ntasks;
+static struct task *volatile fk_task_running[FK_MAXTHREADS_TASKS];
+static volatile int fk_ntask_running;
+struct taskqueue *taskqueue_swi = (struct taskqueue *)&fk_tasks;
+
+int
+taskqueue_enqueue(struct taskqueue *tq, struct task *t)
+{
+	if (tq != taskqueue_swi) {
+		fk_fail("taskqueue_enqueue: only taskqueue_swi is faked");
+		return (EINVAL);
+	}
+	if (t->ta_pending++ != 0)
+		return (0);
+	if (fk_ntasks >= FK_MAXTASKS) {
+		fk_fail("too many queued tasks");
+		return (ENOSPC);
+	}
+	fk_tasks[fk_ntasks++] = t;
+	return (0);
+}
+
+static bool
+fk_task_is_running(const struct task *t)
+{
+	for (int j = 0; j < fk_ntask_running; j++)
+		if (fk_task_running[j] == t)
+			return (true);
+	return (false);
+}
+
+static bool
+fk_run_one_task(struct task *only)
+{
+	struct task *t;
+	int pending;
+
+	for (int i = 0; i < fk_ntasks; i++) {
+		t = fk_tasks[i];
+		if (only != NULL && t != only)
+			continue;
+		fk_tasks[i] = fk_tasks[--fk_ntasks];
+		pending = t->ta_pending;
+		t->ta_pending = 0;
+		fk_task_running[fk_ntask_running++] = t;
+		t->ta_func(t->ta_context, pending);
+		for (int j = 0; j < fk_ntask_running; j++)
+			if (fk_task_running[j] == t) {
+				fk_task_running[j] =
+				    fk_task_running[--fk_ntask_running];
+				break;
+			}
+		if (fk_locks_held() != 0 || fk_epoch_depth() != 0)
+			fk_fail("task returned with locks held or in the epoch");
+		return (true);
+	}
+	return (false);
+}
+
+void
+taskqueue_drain(struct taskqueue *tq __unused, struct task *t)
+{
+	fk_assert_sleepable("taskqueue_drain");
+	while (fk_run_one_task(t))
+		;
+	/* Running on another thread: wait for it to return. */
+	while (fk_task_is_running(t))
+		fk_preempt();
+}
+
+/*
+ * do_link_state_change() for each queued change, then the queued tasks,
+ * outside any lock, until none is left.
+ */
 void
 fk_run_tasks(void)
 {
@@ -158,6 +236,8 @@ fk_run_tasks(void)
 		    NULL);
 	}
 	fk_nls = 0;
+	while (fk_run_one_task(NULL))
+		;
 }
 
 /* Drops queued changes of an interface that goes away. */
@@ -238,9 +318,22 @@ if_detach(if_t ifp)
 void
 if_free(if_t ifp)
 {
-	if (ifp->if_refcount != 1)
-		fk_fail("if_free(%s) with %u references", ifp->if_xname,
-		    ifp->if_refcount);
+	/* As net/if.c: the last if_rele() frees a dying ifnet. */
+	ifp->if_flags |= IFF_DYING;
+	if (--ifp->if_refcount > 0) {
+		fk_stack.dying_ifnets++;
+		return;
+	}
+	mtx_destroy(&ifp->if_addr_lock);
+	free(ifp, M_IFNET);
+}
+
+void
+fk_if_rele_dying(struct ifnet *ifp)
+{
+	if (--ifp->if_refcount > 0)
+		return;
+	fk_stack.dying_ifnets--;
 	mtx_destroy(&ifp->if_addr_lock);
 	free(ifp, M_IFNET);
 }
@@ -740,8 +833,9 @@ arp_announce_ifaddr(struct ifnet *ifp, struct in_addr addr, u_char *enaddr)
 {
 	char a[16], m[18];
 
-	if (fk_locks_held() != 0)
-		fk_fail("arp_announce_ifaddr with locks held");
+	/* Upstream sends it under the vhid's mutex; ours: none at all. */
+	if (fk_mutexes_held() != 0)
+		fk_fail("arp_announce_ifaddr with a mutex held");
 	fk_event("garp %s %s %s", ifp->if_xname, fk_ip4(addr, a),
 	    fk_mac(enaddr, m));
 }
@@ -755,8 +849,8 @@ nd6_na_output(struct ifnet *ifp, const struct in6_addr *daddr6,
 
 	(void)tlladdr;
 	(void)sdl0;
-	if (fk_locks_held() != 0)
-		fk_fail("nd6_na_output with locks held");
+	if (fk_mutexes_held() != 0)
+		fk_fail("nd6_na_output with a mutex held");
 	fk_event("na %s %s to %s flags %#lx", ifp->if_xname, fk_ip6(taddr6, t),
 	    fk_ip6(daddr6, d), flags);
 }

@@ -852,3 +852,61 @@ fn netlink_set_on_carp0_configures_its_vhid() {
         carp_rs_engine_free(h);
     }
 }
+
+#[test]
+fn demote_reason_ids_name_pfsyncs_texts_and_external() {
+    let id = |t: &[u8]| unsafe { carp_rs_demote_reason_id(t.as_ptr(), t.len()) };
+    assert_eq!(id(b"pfsync bulk start"), 0);
+    assert_eq!(id(b"pfsync destroy"), 3);
+    assert_eq!(id(b"something else"), DEMOTE_REASONS - 1);
+    assert_eq!(
+        unsafe { carp_rs_demote_reason_id(ptr::null(), 5) },
+        DEMOTE_REASONS - 1
+    );
+    let h = carp_rs_engine_new();
+    assert_eq!(unsafe { carp_rs_demote_adj_id(h, SEC, 240, 0) }, 0);
+    let ev = events(h);
+    assert_eq!(ev.len(), 1);
+    assert_eq!(
+        cstr(&ev[0].log),
+        "carp: demoted by 240 to 240 (pfsync bulk start)"
+    );
+    assert_eq!(unsafe { carp_rs_demote_adj_id(h, SEC, -240, 99) }, 0);
+    let ev = events(h);
+    assert_eq!(cstr(&ev[0].log), "carp: demoted by -240 to 0 (external)");
+    assert_eq!(
+        unsafe { carp_rs_demote_adj_id(ptr::null_mut(), 0, 1, 0) },
+        EINVAL
+    );
+    unsafe { carp_rs_engine_free(h) };
+}
+
+/// Issue 11: a state event the engine had to drop (its queue full while
+/// the shim was slow to drain) is not lost for good: once the queue is
+/// empty, one `from == to` state event per vhid reports the current state
+/// (no log line), so routes, carpN link and devd converge.
+#[test]
+fn lost_events_are_followed_by_a_state_resync() {
+    let (h, id) = configured();
+    events(h);
+    unsafe {
+        // Fill the queue without draining it.
+        for i in 0..400 {
+            carp_rs_demote_adj_id(h, SEC, if i % 2 == 0 { 1 } else { -1 }, 0);
+        }
+        // This state change is dropped: the queue is full.
+        carp_rs_link_state(h, 2 * SEC, EM0, 0);
+        assert_eq!(carp_rs_vhid_state(h, id), 0);
+    }
+    let ev = events(h);
+    let states: Vec<_> = ev.iter().filter(|e| e.kind == CARP_RS_EV_STATE).collect();
+    assert_eq!(states.len(), 1, "{states:?}");
+    let s = states[0];
+    assert_eq!((s.id, s.from, s.to), (id, 0, 0));
+    assert_eq!(cstr(&s.log), "");
+    assert_eq!(cstr(&s.devd_subsystem), "1@em0");
+    assert_eq!(cstr(&s.devd_type), "INIT");
+    // Nothing lost since: no second resync.
+    assert!(events(h).is_empty());
+    unsafe { carp_rs_engine_free(h) };
+}
