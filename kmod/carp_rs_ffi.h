@@ -214,6 +214,10 @@ int	carp_rs_arp_reply_mac(const struct carp_rs_engine *, uint32_t ifindex,
 	    const uint8_t *vip, const uint8_t *requester, uint8_t *mac);
 int	carp_rs_legacy_link(uint8_t state);
 
+/* "carp: <addr> removed from <ifname>: module unloaded" into buf. */
+size_t	carp_rs_log_addr_removed(uint8_t af, const uint8_t *addr,
+	    const uint8_t *ifname, size_t ifname_len, uint8_t *buf, size_t len);
+
 /* ---- Legacy carpN registry (kmod/src/ffi/legacy.rs). */
 
 struct carp_rs_cand {

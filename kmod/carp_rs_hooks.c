@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/sockio.h>
 #include <sys/sx.h>
+#include <sys/syslog.h>
 #include <sys/taskqueue.h>
 #include <machine/atomic.h>
 
@@ -861,19 +862,80 @@ carp_rs_hooks_drain(void)
 	carp_rs_link_dirty = 0;
 }
 
+/* A VIP to take away after teardown (without our locks: in.c's come first). */
+struct carp_rs_gone {
+	struct ifnet	*ifp;		/* referenced */
+	uint8_t		af;
+	uint8_t		addr[16];
+};
+
+/*
+ * Removes one VIP from its interface, as "ifconfig IF ADDR -alias" would
+ * (in_control_ioctl/in6_control_ioctl, no credential: the kernel's own
+ * request), and logs it.  Its record is already gone, so the stack does
+ * not call back into us.
+ */
+static void
+carp_rs_remove_vip(const struct carp_rs_gone *g)
+{
+	char line[96];
+	const char *name;
+	int error = EAFNOSUPPORT;
+
+	CURVNET_SET(g->ifp->if_vnet);
+#ifdef INET
+	if (g->af == CARP_RS_AF_INET) {
+		struct ifreq ifr;
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+
+		memset(&ifr, 0, sizeof(ifr));
+		strlcpy(ifr.ifr_name, if_name(g->ifp), sizeof(ifr.ifr_name));
+		sin->sin_len = sizeof(*sin);
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, g->addr, 4);
+		error = in_control_ioctl(SIOCDIFADDR, &ifr, g->ifp, NULL);
+	}
+#endif
+#ifdef INET6
+	if (g->af == CARP_RS_AF_INET6) {
+		struct in6_ifreq ifr6;
+
+		memset(&ifr6, 0, sizeof(ifr6));
+		strlcpy(ifr6.ifr_name, if_name(g->ifp), sizeof(ifr6.ifr_name));
+		ifr6.ifr_addr.sin6_len = sizeof(ifr6.ifr_addr);
+		ifr6.ifr_addr.sin6_family = AF_INET6;
+		memcpy(&ifr6.ifr_addr.sin6_addr, g->addr, 16);
+		error = in6_control_ioctl(SIOCDIFADDR_IN6, &ifr6, g->ifp, NULL);
+	}
+#endif
+	CURVNET_RESTORE();
+	name = if_name(g->ifp);
+	if (carp_rs_log_addr_removed(g->af, g->addr, (const uint8_t *)name,
+	    strnlen(name, IFNAMSIZ), (uint8_t *)line, sizeof(line)) > 0) {
+		if (error == 0)
+			carp_rs_log(LOG_INFO, "%s\n", line);
+		else
+			carp_rs_log(LOG_WARNING, "%s (error %d)\n", line,
+			    error);
+	}
+}
+
 /*
  * Module unload with live vhids: every vhid is removed from the engine
  * (a MASTER queues its bow-out advert, sent here), every address record
- * is unlinked and every parent record dropped.  The dying flag, set under
- * the sx lock, turns every later configuration request away.
+ * is unlinked and every parent record dropped; then every VIP goes from
+ * its interface, so that no host answers for it without CARP (stock
+ * carp(4) refuses to unload instead).  The dying flag, set under the sx
+ * lock, turns every later configuration request away.
  */
 void
 carp_rs_teardown(void)
 {
+	struct carp_rs_gone *gone;
 	struct carp_rs_if *cif;
 	struct carp_rs_addr *ra;
 	uint64_t ids[16];
-	size_t n, i;
+	size_t n, i, ngone, maxgone;
 
 	sx_xlock(&carp_rs_sx);
 	carp_rs_dying = true;
@@ -888,6 +950,15 @@ carp_rs_teardown(void)
 		mtx_unlock(&carp_rs_mtx);
 		carp_rs_apply_flush();
 	} while (n > nitems(ids));
+	/* Only this thread changes the records now (sx, token, dying). */
+	maxgone = 0;
+	mtx_lock(&carp_rs_mtx);
+	LIST_FOREACH(cif, &carp_rs_ifs, link)
+		maxgone += cif->naddrs4 + cif->naddrs6;
+	mtx_unlock(&carp_rs_mtx);
+	gone = malloc(sizeof(*gone) * MAX(maxgone, 1), M_CARP_RS,
+	    M_WAITOK | M_ZERO);
+	ngone = 0;
 	for (;;) {
 		mtx_lock(&carp_rs_mtx);
 		cif = LIST_FIRST(&carp_rs_ifs);
@@ -895,11 +966,25 @@ carp_rs_teardown(void)
 		mtx_unlock(&carp_rs_mtx);
 		if (cif == NULL)
 			break;
-		if (ra != NULL)
-			carp_rs_addr_unlink(ra);
-		else
+		if (ra == NULL) {
 			carp_rs_if_drop(cif);
+			continue;
+		}
+		/* carpN's addresses went with carpN (the cloner is gone). */
+		if (!ra->legacy && ngone < maxgone) {
+			if_ref(ra->ifa->ifa_ifp);
+			gone[ngone].ifp = ra->ifa->ifa_ifp;
+			gone[ngone].af = ra->af;
+			memcpy(gone[ngone].addr, ra->addr, sizeof(ra->addr));
+			ngone++;
+		}
+		carp_rs_addr_unlink(ra);
 	}
 	carp_rs_apply_end();
 	sx_xunlock(&carp_rs_sx);
+	for (i = 0; i < ngone; i++) {
+		carp_rs_remove_vip(&gone[i]);
+		if_rele(gone[i].ifp);
+	}
+	free(gone, M_CARP_RS);
 }

@@ -389,7 +389,7 @@ carp_rs_on_announce(const struct carp_rs_event *ev)
  * log(9) through vlog(9): the Rust archive's compiler_builtins exports
  * libm's log(), which the pre-link would otherwise bind our call to.
  */
-static void
+void
 carp_rs_log(int pri, const char *fmt, ...)
 {
 	va_list ap;

@@ -92,6 +92,7 @@ void	carp_rs_process(void);
 void	carp_rs_apply_begin(void);
 void	carp_rs_apply_flush(void);
 void	carp_rs_apply_end(void);
+void	carp_rs_log(int, const char *, ...) __printflike(2, 3);
 void	carp_rs_addroute(struct carp_rs_addr *);
 void	carp_rs_delroute(struct carp_rs_addr *);
 

@@ -168,5 +168,8 @@ int	fk_addr_add4(struct ifnet *, const char *addr, int plen, int vhid,
 int	fk_addr_add6(struct ifnet *, const char *addr, int plen, int vhid,
 	    struct ifaddr **);
 struct ifaddr *fk_addr_find(struct ifnet *, const char *addr);
+/* ifconfig -alias: find and remove under in_control_sx. */
+int	fk_addr_del(struct ifnet *, const char *addr);
+extern struct sx fk_in_control_sx;
 
 #endif

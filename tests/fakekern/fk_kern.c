@@ -235,7 +235,33 @@ static struct fk_trec {
 	struct thread	*td;
 	int		*edepth;
 	unsigned long	*eexits;
+	const char	*waiting;	/* what it waits for, NULL: running */
+	const char	*site;		/* where it last took a lock */
+	int		 line;
 } fk_trecs[FK_MAXTHREADS];
+
+static struct fk_trec *
+fk_trec_self(void)
+{
+	for (int i = 0; i < FK_MAXTHREADS; i++)
+		if (fk_trecs[i].td == curthread)
+			return (&fk_trecs[i]);
+	return (NULL);
+}
+
+/* On a deadlock: what every thread holds and waits for. */
+static void
+fk_threads_report(void)
+{
+	for (int i = 0; i < FK_MAXTHREADS; i++)
+		if (fk_trecs[i].td != NULL)
+			fk_out("  thread %d: waiting for %s; last lock taken at "
+			    "%s:%d; epoch depth %d\n", fk_trecs[i].td->td_tid,
+			    fk_trecs[i].waiting != NULL ? fk_trecs[i].waiting :
+			    "nothing", fk_trecs[i].site != NULL ?
+			    fk_trecs[i].site : "?", fk_trecs[i].line,
+			    *fk_trecs[i].edepth);
+}
 
 static void
 fk_trec_add(struct thread *td, int *edepth, unsigned long *eexits)
@@ -271,7 +297,7 @@ fk_preempt(void)
 
 /*
  * Waits, giving up the giant, until *word == free and claims it for
- * curthread.  A wait of more than 20 s of wall time is a deadlock: the
+ * curthread.  A wait of more than 60 s of wall time is a deadlock: the
  * run is aborted so that it fails instead of hanging.
  */
 void
@@ -280,19 +306,28 @@ fk_wait_for(volatile uintptr_t *word, uintptr_t free, const char *name,
 {
 	unsigned long t0 = 0;
 
+	struct fk_trec *me = fk_trec_self();
+
 	while (*word != free) {
+		if (me != NULL)
+			me->waiting = name;
 		if (!fk_threaded) {
 			fk_fail("%s: %s owned by someone else", op, name);
 			break;
 		}
 		if (t0 == 0)
 			t0 = fkh_wall_ms();
-		else if (fkh_wall_ms() - t0 > 20000) {
-			fk_fail("%s: waited 20 s for %s: deadlock", op, name);
+		else if (fkh_wall_ms() - t0 > 60000) {
+			fk_fail("%s: waited 60 s for %s (held by thread %d): "
+			    "deadlock", op, name, *word > 16 ?
+			    ((struct thread *)*word)->td_tid : -1);
+			fk_threads_report();
 			fkh_abort();
 		}
 		fk_preempt();
 	}
+	if (me != NULL)
+		me->waiting = NULL;
 	*word = (uintptr_t)curthread;
 }
 
@@ -319,8 +354,8 @@ fk_threads_epoch_wait(void)
 				busy = true;
 		if (!busy)
 			return;
-		if (fkh_wall_ms() - t0 > 20000) {
-			fk_fail("epoch grace period longer than 20 s: deadlock");
+		if (fkh_wall_ms() - t0 > 60000) {
+			fk_fail("epoch grace period longer than 60 s: deadlock");
 			fkh_abort();
 		}
 		fk_preempt();
@@ -710,6 +745,14 @@ fk_lock_acquired(struct lock_object *lo, const char *file, int line)
 		fk_fail("too many locks held");
 		return;
 	}
+	if (fk_threaded) {
+		struct fk_trec *me = fk_trec_self();
+
+		if (me != NULL) {
+			me->site = file;
+			me->line = line;
+		}
+	}
 	fk_held[fk_nheld++] = lo;
 }
 
@@ -954,12 +997,13 @@ _sleep(const void *chan, struct lock_object *lock, int pri __unused,
 		fk_fail("%s: sleeping with no other thread to wake us", wmesg);
 		return (EWOULDBLOCK);
 	}
-	/* Back-to-back sleeps on one channel for 20 s: a deadlock. */
+	/* Back-to-back sleeps on one channel for 60 s: a deadlock. */
 	if (fk_sleep_chan != chan || fkh_wall_ms() - fk_sleep_last > 100) {
 		fk_sleep_chan = chan;
 		fk_sleep_t0 = fkh_wall_ms();
-	} else if (fkh_wall_ms() - fk_sleep_t0 > 20000) {
-		fk_fail("%s: asleep for 20 s: deadlock", wmesg);
+	} else if (fkh_wall_ms() - fk_sleep_t0 > 60000) {
+		fk_fail("%s: asleep for 60 s: deadlock", wmesg);
+		fk_threads_report();
 		fkh_abort();
 	}
 	__mtx_unlock_flags(&m->mtx_lock, 0, wmesg, 0);

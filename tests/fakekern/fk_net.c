@@ -149,6 +149,7 @@ void
 fk_net_init(void)
 {
 	malloc_init(M_PACKET_TAGS_fk);
+	sx_init(&fk_in_control_sx, "in_control");
 }
 
 void
@@ -403,6 +404,8 @@ fk_mbuf_from(const void *data, int len, int split, struct ifnet *rcvif)
 	return (m);
 }
 
+extern struct sx fk_in_control_sx;
+
 /* ---------------------------------------------------------- ifnets */
 
 #define	FK_MAXIF	16
@@ -630,6 +633,26 @@ fk_addr_add6(struct ifnet *ifp, const char *addr, int plen, int vhid,
 	return (0);
 }
 
+/*
+ * in_control_sx: address changes are serialised, as in.c and in6.c do
+ * (taken by the admin helpers below and the kernel's own removals).
+ */
+struct sx fk_in_control_sx;
+
+/* ifconfig IF ADDR -alias: looked up and removed under in_control_sx. */
+int
+fk_addr_del(struct ifnet *ifp, const char *addr)
+{
+	struct ifaddr *ifa;
+
+	sx_xlock(&fk_in_control_sx);
+	ifa = fk_addr_find(ifp, addr);
+	if (ifa != NULL)
+		fk_addr_remove(ifa);
+	sx_xunlock(&fk_in_control_sx);
+	return (ifa != NULL ? 0 : EADDRNOTAVAIL);
+}
+
 /* in_difaddr_ioctl: the hook detaches, the ifa is unlinked and released. */
 void
 fk_addr_remove(struct ifaddr *ifa)
@@ -684,6 +707,10 @@ fk_if_valid(const struct ifnet *ifp, const char *fn)
 {
 	if (ifp != NULL && ifp->if_index > 0 && ifp->if_index < FK_MAXIF &&
 	    fk_ifs[ifp->if_index] == ifp)
+		return (true);
+	/* Detached but still referenced (if_detach marks it): readable. */
+	if (ifp != NULL && (ifp->if_flags & IFF_DYING) != 0 &&
+	    ifp->if_refcount > 0)
 		return (true);
 	fk_fail("%s: %p is not a live ifnet", fn, ifp);
 	return (false);

@@ -27,6 +27,7 @@ struct fk_stack {
 	struct fk_group	 groups[FK_MAXGROUPS];
 	struct fk_lines	 events;	/* garp, na, lle, nd6 lines */
 	int		 dying_ifnets;	/* if_free()d, still referenced */
+	int		 difaddrs;	/* addresses removed by the kernel */
 };
 extern struct fk_stack fk_stack;
 

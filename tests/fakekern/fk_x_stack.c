@@ -313,6 +313,8 @@ if_detach(if_t ifp)
 	fk_tasks_forget(ifp);
 	fk_if_unregister(ifp);
 	fk_stack.attached--;
+	/* Gone from the index; holders of a reference may still read it. */
+	ifp->if_flags |= IFF_DYING;
 }
 
 void
@@ -930,4 +932,65 @@ lla_rt_output(struct rt_msghdr *rtm, struct rt_addrinfo *info)
 	    fk_ip4(dst->sin_addr, a), fk_mac((u_char *)LLADDR(dl), m),
 	    rtm->rtm_flags);
 	return (0);
+}
+
+/*
+ * in_control_ioctl(SIOCDIFADDR) / in6_control_ioctl(SIOCDIFADDR_IN6),
+ * reduced to what CARP sees: the address is found on ifp and removed as
+ * in_difaddr_ioctl does (carp_detach_p first if it is still attached).
+ */
+static int
+fk_difaddr(struct ifnet *ifp, int family, const void *a, size_t alen)
+{
+	struct ifaddr *ifa;
+
+	fk_assert_sleepable("in_control_ioctl");
+	sx_xlock(&fk_in_control_sx);
+	CK_STAILQ_FOREACH(ifa, &ifp->if_addrhead, ifa_link) {
+		const void *p;
+
+		if (ifa->ifa_addr->sa_family != family)
+			continue;
+		p = family == AF_INET ?
+		    (const void *)&((struct sockaddr_in *)ifa->ifa_addr)->sin_addr :
+		    (const void *)&((struct sockaddr_in6 *)ifa->ifa_addr)->sin6_addr;
+		if (memcmp(p, a, alen) != 0)
+			continue;
+		fk_addr_remove(ifa);
+		fk_stack.difaddrs++;
+		sx_xunlock(&fk_in_control_sx);
+		return (0);
+	}
+	sx_xunlock(&fk_in_control_sx);
+	return (EADDRNOTAVAIL);
+}
+
+int
+in_control_ioctl(u_long cmd, void *data, struct ifnet *ifp,
+    struct ucred *cred)
+{
+	struct ifreq *ifr = data;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ifr->ifr_addr;
+
+	if (cmd != SIOCDIFADDR || cred != NULL || sin->sin_family != AF_INET ||
+	    sin->sin_len != sizeof(*sin)) {
+		fk_fail("in_control_ioctl: only a kernel SIOCDIFADDR is faked");
+		return (EINVAL);
+	}
+	return (fk_difaddr(ifp, AF_INET, &sin->sin_addr, 4));
+}
+
+int
+in6_control_ioctl(u_long cmd, void *data, struct ifnet *ifp,
+    struct ucred *cred)
+{
+	struct in6_ifreq *ifr = data;
+
+	if (cmd != SIOCDIFADDR_IN6 || cred != NULL ||
+	    ifr->ifr_addr.sin6_family != AF_INET6) {
+		fk_fail("in6_control_ioctl: only a kernel SIOCDIFADDR_IN6 is "
+		    "faked");
+		return (EINVAL);
+	}
+	return (fk_difaddr(ifp, AF_INET6, &ifr->ifr_addr.sin6_addr, 16));
 }

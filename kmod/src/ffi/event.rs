@@ -303,3 +303,43 @@ pub extern "C" fn carp_rs_legacy_link(state: u8) -> c_int {
     let s = State::from_u32(u32::from(state)).unwrap_or(State::Init);
     legacy::link_state(s) as c_int
 }
+
+/// The log line (NUL-terminated in `buf`) for a VIP carp_rs removes at
+/// unload: `carp: <addr> removed from <ifname>: module unloaded`.
+/// `af` is `CARP_RS_AF_INET`/`_INET6`, `addr` 4 or 16 bytes. Returns the
+/// text length (0 on bad arguments).
+///
+/// # Safety
+/// `addr` NULL or readable for its family; `ifname` NULL or `ifname_len`
+/// readable bytes; `buf` NULL or `len` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn carp_rs_log_addr_removed(
+    af: u8,
+    addr: *const u8,
+    ifname: *const u8,
+    ifname_len: usize,
+    buf: *mut u8,
+    len: usize,
+) -> usize {
+    if addr.is_null() || ifname.is_null() || buf.is_null() || len == 0 || ifname_len > 16 {
+        return 0;
+    }
+    // SAFETY: per the contract, for the family's length.
+    let ip = match af {
+        super::CARP_RS_AF_INET => {
+            core::net::IpAddr::from(unsafe { addr.cast::<[u8; 4]>().read_unaligned() })
+        }
+        super::CARP_RS_AF_INET6 => {
+            core::net::IpAddr::from(unsafe { addr.cast::<[u8; 16]>().read_unaligned() })
+        }
+        _ => return 0,
+    };
+    // SAFETY: per the contract.
+    let (name, out) = unsafe {
+        (
+            core::slice::from_raw_parts(ifname, ifname_len),
+            core::slice::from_raw_parts_mut(buf, len),
+        )
+    };
+    cstr(out, |b| log::addr_removed(b, ip, name))
+}
