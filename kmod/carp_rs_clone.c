@@ -50,10 +50,16 @@
 #include "carp_rs_ffi.h"
 #include "carp_rs_var.h"
 
-/* Gone from net/if_types.h since FreeBSD 10; the number is still free. */
-#ifndef IFT_CARP
-#define	IFT_CARP	0xf8
-#endif
+/*
+ * Gone from net/if_types.h since FreeBSD 10.  FreeBSD 9's 0xf8 is now
+ * IFT_WIREGUARD (and 0xf9 IFT_MBIM): carpN takes the next number that
+ * neither 14.x nor 15.x assigns.  Keep in sync with ctl::IFT_CARP.
+ */
+#define	CARP_RS_IFT_CARP	0xfa
+_Static_assert(CARP_RS_IFT_CARP != IFT_WIREGUARD &&
+    CARP_RS_IFT_CARP != IFT_PFSYNC &&
+    CARP_RS_IFT_CARP != IFT_PFLOG && CARP_RS_IFT_CARP != IFT_ENC &&
+    CARP_RS_IFT_CARP != IFT_GIF, "carpN's interface type is taken");
 
 static const char carp_rs_clone_name[] = "carp";
 static struct if_clone *carp_rs_cloner;
@@ -64,7 +70,7 @@ bool
 carp_rs_is_clone(struct ifnet *ifp)
 {
 
-	return (ifp->if_type == IFT_CARP &&
+	return (ifp->if_type == CARP_RS_IFT_CARP &&
 	    ifp->if_output != NULL && ifp->if_dname != NULL &&
 	    strcmp(ifp->if_dname, carp_rs_clone_name) == 0);
 }
@@ -465,7 +471,7 @@ carp_rs_ifc_create(struct if_clone *ifc, int unit, caddr_t params __unused)
 	struct ifnet *ifp;
 	int error;
 
-	ifp = if_alloc(IFT_CARP);
+	ifp = if_alloc(CARP_RS_IFT_CARP);
 	if_initname(ifp, carp_rs_clone_name, unit);
 	ifp->if_flags = IFF_LOOPBACK | IFF_MULTICAST;
 	ifp->if_mtu = ETHERMTU;

@@ -1233,7 +1233,9 @@ clone_flow(bool modern)
 	CHECK(cifp != NULL, "no carp0 after create");
 	if (cifp == NULL)
 		return (ifp);
-	CHECK(cifp->if_type == 0xf8, "carp0 type %#x, not IFT_CARP",
+	/* Issue 11: FreeBSD 9's 0xf8 is IFT_WIREGUARD now. */
+	CHECK(cifp->if_type == 0xfa && cifp->if_type != IFT_WIREGUARD,
+	    "carp0 type %#x, not carp_rs's IFT_CARP (0xfa)",
 	    cifp->if_type);
 	if (modern) {
 		error = nl_set("carp0", 1, 1, 100, "secret");

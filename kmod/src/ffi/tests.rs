@@ -830,7 +830,7 @@ fn netlink_set_on_carp0_configures_its_vhid() {
         let mut buf = [0u8; 512];
         let mut used = 0usize;
         let mut ii = eth(CARP0);
-        ii.if_type = 0xf8;
+        ii.if_type = crate::ctl::IFT_CARP;
         assert_eq!(
             carp_rs_nl_get(
                 h,
