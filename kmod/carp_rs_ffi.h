@@ -146,6 +146,9 @@ int	carp_rs_addr_detach(struct carp_rs_engine *, uint64_t now_ns,
 int	carp_rs_vhid_remove(struct carp_rs_engine *, uint64_t now_ns,
 	    uint64_t id);
 uint32_t carp_rs_iface_vhids(const struct carp_rs_engine *, uint32_t ifindex);
+/* ifnet_departure_event: drops every vhid of ifindex; returns how many. */
+uint32_t carp_rs_iface_depart(struct carp_rs_engine *, uint64_t now_ns,
+	    uint32_t ifindex);
 size_t	carp_rs_vhid_list(const struct carp_rs_engine *, uint64_t *out,
 	    size_t n);
 void	carp_rs_link_state(struct carp_rs_engine *, uint64_t now_ns,

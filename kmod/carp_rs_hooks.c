@@ -15,6 +15,7 @@
 #include <sys/param.h>
 #include <sys/systm.h>
 #include <sys/epoch.h>
+#include <sys/eventhandler.h>
 #include <sys/kernel.h>
 #include <sys/lock.h>
 #include <sys/malloc.h>
@@ -514,6 +515,8 @@ carp_rs_hook_detach(struct ifaddr *ifa, bool keep_cif)
  * may be sent from there.  The task applies what was recorded.
  */
 static struct task carp_rs_task;
+static eventhandler_tag carp_rs_departure_tag;
+static void	carp_rs_ifdeparture(void *, struct ifnet *);
 static volatile u_int carp_rs_demote_acc[CARP_RS_DEMOTE_REASONS];
 static volatile u_int carp_rs_link_dirty;
 
@@ -810,6 +813,8 @@ carp_rs_hooks_init(void)
 	carp_rs_dying = false;
 	sx_xunlock(&carp_rs_sx);
 	TASK_INIT(&carp_rs_task, 0, carp_rs_hook_task, NULL);
+	carp_rs_departure_tag = EVENTHANDLER_REGISTER(ifnet_departure_event,
+	    carp_rs_ifdeparture, NULL, EVENTHANDLER_PRI_ANY);
 	carp_forus_p = carp_rs_hook_forus;
 	carp_output_p = carp_rs_hook_output;
 	carp_linkstate_p = carp_rs_hook_linkstate;
@@ -833,6 +838,10 @@ void
 carp_rs_hooks_fini(void)
 {
 
+	if (carp_rs_departure_tag != NULL)
+		EVENTHANDLER_DEREGISTER(ifnet_departure_event,
+		    carp_rs_departure_tag);
+	carp_rs_departure_tag = NULL;
 	carp_ioctl_p = NULL;
 	carp_attach_p = NULL;
 	carp_detach_p = NULL;
@@ -849,6 +858,44 @@ carp_rs_hooks_fini(void)
 #ifdef INET
 	carp_iamatch_p = NULL;
 #endif
+}
+
+/*
+ * ifnet_departure_event (if_detach, after if_purgeaddrs): the vhids of the
+ * departing parent go too, addresses or not, and its record with its
+ * if_ref, so that nothing lingers and a reused index inherits nothing.
+ * A parent with carpN bound to it keeps them: carpN's vhid follows its
+ * addresses (destroying carpN or its address releases it).
+ */
+static void
+carp_rs_ifdeparture(void *arg __unused, struct ifnet *ifp)
+{
+	struct carp_rs_if *cif;
+	struct carp_rs_addr *ra;
+
+	sx_xlock(&carp_rs_sx);
+	if (carp_rs_dying || (cif = CARP_RS_CIF(ifp)) == NULL ||
+	    cif->nlegacy > 0) {
+		sx_xunlock(&carp_rs_sx);
+		return;
+	}
+	carp_rs_apply_begin();
+	mtx_lock(&carp_rs_mtx);
+	(void)carp_rs_iface_depart(carp_rs_engine, carp_rs_now(), cif->index);
+	carp_rs_run_locked();
+	mtx_unlock(&carp_rs_mtx);
+	carp_rs_apply_flush();
+	for (;;) {
+		mtx_lock(&carp_rs_mtx);
+		ra = TAILQ_FIRST(&cif->addrs);
+		mtx_unlock(&carp_rs_mtx);
+		if (ra == NULL)
+			break;
+		carp_rs_addr_unlink(ra);
+	}
+	carp_rs_if_drop(cif);
+	carp_rs_apply_end();
+	sx_xunlock(&carp_rs_sx);
 }
 
 /* After the hooks are gone and the epoch has passed: no task is left. */

@@ -1929,6 +1929,7 @@ static const struct {
 	{ "input_noalloc", s_input_noalloc },
 	{ "conc_stress", s_conc_stress },
 	{ "conc_unload", s_conc_unload },
+	{ "ifnet_departure", s_ifnet_departure },
 };
 
 /* Proves the sanitizers are live (run.py expects these to be caught). */

@@ -66,5 +66,6 @@ int	carp_if_flags(const char *name, bool up);
 void	s_input_noalloc(void);
 void	s_conc_stress(void);
 void	s_conc_unload(void);
+void	s_ifnet_departure(void);
 
 #endif

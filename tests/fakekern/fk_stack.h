@@ -43,6 +43,8 @@ int	fk_published(const char *addr);	/* published ARP entries */
 void	fk_stack_init(void);
 void	fk_run_tasks(void);
 void	fk_if_rele_dying(struct ifnet *);
+void	fk_ifnet_departure(struct ifnet *);	/* ifnet_departure_event */
+int	fk_eh_count(void);			/* registered event handlers */
 struct if_clone *fk_cloner(const char *);
 int	fk_clone_create_unit(struct if_clone *, int);
 int	fk_clone_create(const char *);

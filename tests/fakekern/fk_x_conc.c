@@ -404,3 +404,33 @@ s_input_noalloc(void)
 	fk_out_pkts_clear();
 	fk_if_destroy(ifp);
 }
+
+/*
+ * Issue 11: a parent destroyed with a vhid and no address (SIOCSVH only)
+ * leaves nothing behind: no if_carp, no reference, no vhid for the next
+ * interface with that index.
+ */
+void
+s_ifnet_departure(void)
+{
+	struct ifnet *ifp;
+	struct carpreq cr;
+
+	if (load() != 0)
+		return;
+	ifp = setup_em0();
+	CHECK(siocsvh("em0", 7, 1, 100, "testpass", 0) == 0, "SIOCSVH 7");
+	CHECK(ifp->if_carp != NULL, "no parent record after SIOCSVH");
+	fk_if_destroy(ifp);	/* fails on if_carp left or references */
+	ifp = setup_em0();	/* the same index again */
+	CHECK(siocgvh("em0", 7, &cr, NULL) == ENOENT,
+	    "the new em0 inherited vhid 7");
+	CHECK(ifp->if_carp == NULL, "the new em0 has a parent record");
+	unload();
+	fk_if_destroy(ifp);
+	CHECK(fk_malloc_outstanding() == base_malloc,
+	    "%ld malloc(9) block(s) leaked", fk_malloc_outstanding() -
+	    base_malloc);
+	CHECK(fk_eh_count() == 0, "%d event handler(s) left registered",
+	    fk_eh_count());
+}

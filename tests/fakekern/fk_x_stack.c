@@ -14,6 +14,7 @@
 #include "fk_stack.h"
 
 #include <sys/devctl.h>
+#include <sys/eventhandler.h>
 #include <sys/priv.h>
 #include <sys/taskqueue.h>
 #include <net/bpf.h>
@@ -307,6 +308,7 @@ if_detach(if_t ifp)
 {
 	fk_assert_sleepable("if_detach");
 	if_purgeaddrs(ifp);
+	fk_ifnet_departure(ifp);
 	if (ifp->if_carp != NULL)
 		fk_fail("if_detach(%s): if_carp still set after purge",
 		    ifp->if_xname);
@@ -993,4 +995,70 @@ in6_control_ioctl(u_long cmd, void *data, struct ifnet *ifp,
 		return (EINVAL);
 	}
 	return (fk_difaddr(ifp, AF_INET6, &ifr->ifr_addr.sin6_addr, 16));
+}
+
+/* eventhandler(9): registrations by name; ifnet_departure_event is invoked. */
+#define	FK_MAXEH	8
+static struct eventhandler_entry fk_eh[FK_MAXEH];
+static const char *fk_eh_name[FK_MAXEH];
+static void *fk_eh_func[FK_MAXEH];
+static struct eventhandler_list *fk_eh_list =
+    (struct eventhandler_list *)&fk_eh_name;
+
+eventhandler_tag
+eventhandler_register(struct eventhandler_list *list __unused,
+    const char *name, void *func, void *arg, int priority)
+{
+	for (int i = 0; i < FK_MAXEH; i++)
+		if (fk_eh_name[i] == NULL) {
+			fk_eh_name[i] = name;
+			fk_eh[i].ee_arg = arg;
+			fk_eh[i].ee_priority = priority;
+			fk_eh_func[i] = func;
+			return (&fk_eh[i]);
+		}
+	fk_fail("too many event handlers");
+	return (NULL);
+}
+
+struct eventhandler_list *
+eventhandler_find_list(const char *name)
+{
+	for (int i = 0; i < FK_MAXEH; i++)
+		if (fk_eh_name[i] != NULL && strcmp(fk_eh_name[i], name) == 0)
+			return (fk_eh_list);
+	return (NULL);
+}
+
+void
+eventhandler_deregister(struct eventhandler_list *list, eventhandler_tag tag)
+{
+	if (list != fk_eh_list || tag < &fk_eh[0] || tag >= &fk_eh[FK_MAXEH] ||
+	    fk_eh_name[tag - fk_eh] == NULL) {
+		fk_fail("eventhandler_deregister: unknown tag %p", tag);
+		return;
+	}
+	fk_eh_name[tag - fk_eh] = NULL;
+}
+
+int
+fk_eh_count(void)
+{
+	int n = 0;
+
+	for (int i = 0; i < FK_MAXEH; i++)
+		n += fk_eh_name[i] != NULL;
+	return (n);
+}
+
+/* if_detach_internal, after if_purgeaddrs: EVENTHANDLER_INVOKE. */
+void
+fk_ifnet_departure(struct ifnet *ifp)
+{
+	fk_assert_sleepable("ifnet_departure_event");
+	for (int i = 0; i < FK_MAXEH; i++)
+		if (fk_eh_name[i] != NULL &&
+		    strcmp(fk_eh_name[i], "ifnet_departure_event") == 0)
+			((ifnet_departure_event_handler_t)fk_eh_func[i])(
+			    fk_eh[i].ee_arg, ifp);
 }

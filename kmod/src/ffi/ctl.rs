@@ -609,6 +609,40 @@ pub unsafe extern "C" fn carp_rs_vhid_list(
     count
 }
 
+/// `ifnet_departure_event`: every vhid of the departing interface goes
+/// (its addresses were purged before; a vhid without addresses is not
+/// running, so nothing is sent). Returns how many were removed.
+///
+/// # Safety
+/// `h` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn carp_rs_iface_depart(
+    h: *mut CarpRsEngine,
+    now_ns: u64,
+    ifindex: u32,
+) -> u32 {
+    // SAFETY: exclusive under the shim's mutex.
+    let Some(h) = (unsafe { h.as_mut() }) else {
+        return 0;
+    };
+    let now = Instant::from_nanos(now_ns);
+    let mut n = 0u32;
+    loop {
+        let next = h
+            .engine
+            .vhids()
+            .find(|id| h.engine.vhid_iface(*id) == Some(ifindex));
+        let Some(id) = next else {
+            break;
+        };
+        if h.engine.vhid_remove(now, id).is_err() {
+            break;
+        }
+        n = n.saturating_add(1);
+    }
+    n
+}
+
 /// Parent `ifindex` came up (IFF_UP and LINK_STATE_UP) or went down.
 ///
 /// # Safety

@@ -910,3 +910,27 @@ fn lost_events_are_followed_by_a_state_resync() {
     assert!(events(h).is_empty());
     unsafe { carp_rs_engine_free(h) };
 }
+
+/// Issue 11: a departing parent takes its vhids (with or without
+/// addresses) along; other interfaces keep theirs.
+#[test]
+fn departing_interface_drops_its_vhids() {
+    let (h, id) = configured();
+    let ii = eth(EM0 + 1);
+    let req = carpreq(2, 0, b"pw");
+    let mut res = CarpRsSetRes::default();
+    unsafe {
+        assert_eq!(
+            carp_rs_ioctl_set(h, SEC, &ii, req.as_ptr(), req.len(), 1, &mut res),
+            0
+        );
+        assert_eq!(carp_rs_iface_vhids(h, EM0), 1);
+        assert_eq!(carp_rs_iface_depart(h, 2 * SEC, EM0), 1);
+        assert_eq!(carp_rs_iface_vhids(h, EM0), 0);
+        assert_eq!(carp_rs_vhid_state(h, id), -1);
+        assert_eq!(carp_rs_iface_vhids(h, EM0 + 1), 1);
+        assert_eq!(carp_rs_iface_depart(h, 2 * SEC, EM0), 0);
+        assert_eq!(carp_rs_iface_depart(ptr::null_mut(), 0, EM0), 0);
+        carp_rs_engine_free(h);
+    }
+}
