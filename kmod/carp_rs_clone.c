@@ -50,10 +50,16 @@
 #include "carp_rs_ffi.h"
 #include "carp_rs_var.h"
 
-/* Gone from net/if_types.h since FreeBSD 10; the number is still free. */
-#ifndef IFT_CARP
-#define	IFT_CARP	0xf8
-#endif
+/*
+ * Gone from net/if_types.h since FreeBSD 10.  FreeBSD 9's 0xf8 is now
+ * IFT_WIREGUARD (and 0xf9 IFT_MBIM): carpN takes the next number that
+ * neither 14.x nor 15.x assigns.  Keep in sync with ctl::IFT_CARP.
+ */
+#define	CARP_RS_IFT_CARP	0xfa
+_Static_assert(CARP_RS_IFT_CARP != IFT_WIREGUARD &&
+    CARP_RS_IFT_CARP != IFT_PFSYNC &&
+    CARP_RS_IFT_CARP != IFT_PFLOG && CARP_RS_IFT_CARP != IFT_ENC &&
+    CARP_RS_IFT_CARP != IFT_GIF, "carpN's interface type is taken");
 
 static const char carp_rs_clone_name[] = "carp";
 static struct if_clone *carp_rs_cloner;
@@ -64,7 +70,7 @@ bool
 carp_rs_is_clone(struct ifnet *ifp)
 {
 
-	return (ifp->if_type == IFT_CARP &&
+	return (ifp->if_type == CARP_RS_IFT_CARP &&
 	    ifp->if_output != NULL && ifp->if_dname != NULL &&
 	    strcmp(ifp->if_dname, carp_rs_clone_name) == 0);
 }
@@ -261,7 +267,10 @@ carp_rs_clone_attach(struct ifaddr *ifa, int vhid)
 	    M_WAITOK | M_ZERO);
 	n = carp_rs_cands(cifp, ifa->ifa_addr->sa_family, cands,
 	    CARP_RS_MAXCANDS);
-	sx_xlock(&carp_rs_sx);
+	if ((error = carp_rs_config_begin()) != 0) {
+		free(cands, M_CARP_RS);
+		return (error);
+	}
 	mtx_lock(&carp_rs_mtx);
 	cur = carp_rs_clone_vhid(carp_rs_engine, carp_rs_key(cifp));
 	if (cur != 0 && cur != vhid)
@@ -287,7 +296,7 @@ carp_rs_clone_attach(struct ifaddr *ifa, int vhid)
 	mtx_unlock(&carp_rs_mtx);
 	free(cands, M_CARP_RS);
 	if (error != 0 || out.parent == 0) {
-		sx_xunlock(&carp_rs_sx);
+		carp_rs_config_end();
 		return (error != 0 ? error : EADDRNOTAVAIL);
 	}
 	NET_EPOCH_ENTER(et);
@@ -296,7 +305,7 @@ carp_rs_clone_attach(struct ifaddr *ifa, int vhid)
 		if_ref(pifp);
 	NET_EPOCH_EXIT(et);
 	if (pifp == NULL) {
-		sx_xunlock(&carp_rs_sx);
+		carp_rs_config_end();
 		return (ENXIO);
 	}
 	cif = carp_rs_if_get(pifp);
@@ -309,19 +318,24 @@ carp_rs_clone_attach(struct ifaddr *ifa, int vhid)
 	    (uint8_t)vhid, af, addr, true);
 	carp_rs_clone_apply(cifp, &out, (uint8_t)vhid);
 	carp_rs_refresh_parent(cif);
-	sx_xunlock(&carp_rs_sx);
-	carp_rs_process();
+	carp_rs_config_end();
 	return (0);
 }
 
 void
 carp_rs_clone_detach(struct ifaddr *ifa)
 {
-	struct carp_rs_addr *ra = CARP_RS_ADDR(ifa);
+	struct carp_rs_addr *ra;
 	struct carp_rs_legacy_out out;
 	struct carp_rs_if *cif;
 
 	sx_xlock(&carp_rs_sx);
+	/* Read under the lock: teardown may have unlinked it. */
+	if ((ra = CARP_RS_ADDR(ifa)) == NULL) {
+		sx_xunlock(&carp_rs_sx);
+		return;
+	}
+	carp_rs_apply_begin();
 	cif = ra->cif;
 	memset(&out, 0, sizeof(out));
 	mtx_lock(&carp_rs_mtx);
@@ -335,12 +349,12 @@ carp_rs_clone_detach(struct ifaddr *ifa)
 	 * parent record, its multicast options and this address record
 	 * still exist.
 	 */
-	carp_rs_process();
+	carp_rs_apply_flush();
 	carp_rs_addr_unlink(ra);
 	carp_rs_clone_apply(ifa->ifa_ifp, &out, 0);
 	carp_rs_if_put(cif);
+	carp_rs_apply_end();
 	sx_xunlock(&carp_rs_sx);
-	carp_rs_process();
 }
 
 /* SIOCSVH / SIOCGVH on carpN (from carp_ioctl_p). */
@@ -355,10 +369,11 @@ carp_rs_clone_ioctl(struct ifnet *ifp, struct ifreq *ifr, u_long cmd,
 
 	if ((error = copyin(ifr_data_get_ptr(ifr), &carpr, sizeof(carpr))))
 		return (error);
-	sx_xlock(&carp_rs_sx);
 	switch (cmd) {
 	case SIOCSVH:
 		priv = priv_check(td, PRIV_NETINET_CARP) == 0;
+		if ((error = carp_rs_config_begin()) != 0)
+			break;
 		memset(&out, 0, sizeof(out));
 		mtx_lock(&carp_rs_mtx);
 		error = carp_rs_clone_ioctl_set(carp_rs_engine, carp_rs_now(),
@@ -368,23 +383,29 @@ carp_rs_clone_ioctl(struct ifnet *ifp, struct ifreq *ifr, u_long cmd,
 		mtx_unlock(&carp_rs_mtx);
 		if (error == 0)
 			carp_rs_clone_outcome(ifp, &out);
+		carp_rs_config_end();
 		break;
-	case SIOCGVH:
+	case SIOCGVH: {
+		struct carpreq reply;
+
+		/* Request and reply in separate buffers (no aliasing). */
 		priv = priv_check_cred(td->td_ucred, PRIV_NETINET_CARP) == 0;
 		used = 0;
+		memset(&reply, 0, sizeof(reply));
+		sx_xlock(&carp_rs_sx);
 		mtx_lock(&carp_rs_mtx);
 		error = carp_rs_clone_ioctl_get(carp_rs_engine,
 		    carp_rs_key(ifp), (const uint8_t *)&carpr, sizeof(carpr),
-		    priv, (uint8_t *)&carpr, sizeof(carpr), &used);
+		    priv, (uint8_t *)&reply, sizeof(reply), &used);
 		mtx_unlock(&carp_rs_mtx);
+		sx_xunlock(&carp_rs_sx);
 		if (error == 0)
-			error = copyout(&carpr, ifr_data_get_ptr(ifr), used);
+			error = copyout(&reply, ifr_data_get_ptr(ifr), used);
 		break;
+	}
 	default:
 		error = EINVAL;
 	}
-	sx_xunlock(&carp_rs_sx);
-	carp_rs_process();
 	return (error);
 }
 
@@ -413,7 +434,8 @@ carp_rs_clone_if_ioctl(struct ifnet *ifp, u_long cmd, caddr_t data)
 			error = carp_rs_clone_attach(ifa, vhid);
 		break;
 	case SIOCSIFFLAGS:
-		sx_xlock(&carp_rs_sx);
+		if (carp_rs_config_begin() != 0)
+			break;
 		memset(&out, 0, sizeof(out));
 		mtx_lock(&carp_rs_mtx);
 		error = carp_rs_clone_set_up(carp_rs_engine, carp_rs_now(),
@@ -422,12 +444,11 @@ carp_rs_clone_if_ioctl(struct ifnet *ifp, u_long cmd, caddr_t data)
 		mtx_unlock(&carp_rs_mtx);
 		if (error == 0)
 			carp_rs_clone_apply(ifp, &out, 0);
-		sx_xunlock(&carp_rs_sx);
+		carp_rs_config_end();
 		if (ifp->if_flags & IFF_UP)
 			ifp->if_drv_flags |= IFF_DRV_RUNNING;
 		else
 			ifp->if_drv_flags &= ~IFF_DRV_RUNNING;
-		carp_rs_process();
 		break;
 	case SIOCADDMULTI:
 	case SIOCDELMULTI:
@@ -450,7 +471,7 @@ carp_rs_ifc_create(struct if_clone *ifc, int unit, caddr_t params __unused)
 	struct ifnet *ifp;
 	int error;
 
-	ifp = if_alloc(IFT_CARP);
+	ifp = if_alloc(CARP_RS_IFT_CARP);
 	if_initname(ifp, carp_rs_clone_name, unit);
 	ifp->if_flags = IFF_LOOPBACK | IFF_MULTICAST;
 	ifp->if_mtu = ETHERMTU;
@@ -458,11 +479,12 @@ carp_rs_ifc_create(struct if_clone *ifc, int unit, caddr_t params __unused)
 	ifp->if_ioctl = carp_rs_clone_if_ioctl;
 	if_attach(ifp);
 	bpfattach(ifp, DLT_NULL, sizeof(uint32_t));
-	sx_xlock(&carp_rs_sx);
-	mtx_lock(&carp_rs_mtx);
-	error = carp_rs_clone_create(carp_rs_engine, carp_rs_key(ifp));
-	mtx_unlock(&carp_rs_mtx);
-	sx_xunlock(&carp_rs_sx);
+	if ((error = carp_rs_config_begin()) == 0) {
+		mtx_lock(&carp_rs_mtx);
+		error = carp_rs_clone_create(carp_rs_engine, carp_rs_key(ifp));
+		mtx_unlock(&carp_rs_mtx);
+		carp_rs_config_end();
+	}
 	if (error != 0) {
 		bpfdetach(ifp);
 		if_detach(ifp);
@@ -481,14 +503,15 @@ carp_rs_ifc_destroy(struct ifnet *ifp)
 	/* Purging the addresses detaches them through carp_detach_p. */
 	if_purgeaddrs(ifp);
 	sx_xlock(&carp_rs_sx);
+	carp_rs_apply_begin();
 	memset(&out, 0, sizeof(out));
 	mtx_lock(&carp_rs_mtx);
 	(void)carp_rs_clone_destroy(carp_rs_engine, carp_rs_now(),
 	    carp_rs_key(ifp), &out);
 	carp_rs_run_locked();
 	mtx_unlock(&carp_rs_mtx);
+	carp_rs_apply_end();
 	sx_xunlock(&carp_rs_sx);
-	carp_rs_process();
 	bpfdetach(ifp);
 	if_detach(ifp);
 	if_free(ifp);

@@ -148,6 +148,9 @@ int	carp_rs_addr_detach(struct carp_rs_engine *, uint64_t now_ns,
 int	carp_rs_vhid_remove(struct carp_rs_engine *, uint64_t now_ns,
 	    uint64_t id);
 uint32_t carp_rs_iface_vhids(const struct carp_rs_engine *, uint32_t ifindex);
+/* ifnet_departure_event: drops every vhid of ifindex; returns how many. */
+uint32_t carp_rs_iface_depart(struct carp_rs_engine *, uint64_t now_ns,
+	    uint32_t ifindex);
 size_t	carp_rs_vhid_list(const struct carp_rs_engine *, uint64_t *out,
 	    size_t n);
 void	carp_rs_link_state(struct carp_rs_engine *, uint64_t now_ns,
@@ -166,6 +169,16 @@ void	carp_rs_count(struct carp_rs_engine *, int nomem);
  */
 int	carp_rs_demote_adj(struct carp_rs_engine *, uint64_t now_ns, int32_t adj,
 	    const uint8_t *reason, size_t len);
+
+/*
+ * The id of a demotion reason text (0 .. CARP_RS_DEMOTE_REASONS - 1; the
+ * last is "external"): pure, callable from any context.  The hook records
+ * (id, adj); carp_rs_demote_adj_id applies it later.
+ */
+#define	CARP_RS_DEMOTE_REASONS	5
+uint32_t carp_rs_demote_reason_id(const uint8_t *reason, size_t len);
+int	carp_rs_demote_adj_id(struct carp_rs_engine *, uint64_t now_ns,
+	    int32_t adj, uint32_t id);
 
 /* ---- Events and data path (kmod/src/ffi/event.rs). */
 
@@ -218,6 +231,10 @@ int	carp_rs_is_master(const struct carp_rs_engine *, uint32_t ifindex,
 int	carp_rs_arp_reply_mac(const struct carp_rs_engine *, uint32_t ifindex,
 	    const uint8_t *vip, const uint8_t *requester, uint8_t *mac);
 int	carp_rs_legacy_link(uint8_t state);
+
+/* "carp: <addr> removed from <ifname>: module unloaded" into buf. */
+size_t	carp_rs_log_addr_removed(uint8_t af, const uint8_t *addr,
+	    const uint8_t *ifname, size_t ifname_len, uint8_t *buf, size_t len);
 
 /* ---- Legacy carpN registry (kmod/src/ffi/legacy.rs). */
 

@@ -15,6 +15,7 @@
 #include <sys/param.h>
 #include <sys/systm.h>
 #include <sys/epoch.h>
+#include <sys/eventhandler.h>
 #include <sys/kernel.h>
 #include <sys/lock.h>
 #include <sys/malloc.h>
@@ -25,6 +26,9 @@
 #include <sys/socket.h>
 #include <sys/sockio.h>
 #include <sys/sx.h>
+#include <sys/syslog.h>
+#include <sys/taskqueue.h>
+#include <machine/atomic.h>
 
 #include <net/ethernet.h>
 #include <net/if.h>
@@ -47,7 +51,35 @@
 #include "carp_rs_ffi.h"
 #include "carp_rs_var.h"
 
-static bool carp_rs_dying;
+static bool carp_rs_dying;		/* unloading; under carp_rs_sx */
+
+/*
+ * Every configuration request (ioctl, netlink, address attach, carpN
+ * create and ioctl) starts here: the sx lock, then the dying flag is
+ * checked under it (teardown sets it under the same lock, so nothing
+ * configured after teardown can survive it), then the applier token.
+ */
+int
+carp_rs_config_begin(void)
+{
+
+	sx_xlock(&carp_rs_sx);
+	if (carp_rs_dying) {
+		sx_xunlock(&carp_rs_sx);
+		return (ENXIO);
+	}
+	carp_rs_apply_begin();
+	return (0);
+}
+
+/* Applies what the request queued, in order, and lets go. */
+void
+carp_rs_config_end(void)
+{
+
+	carp_rs_apply_end();
+	sx_xunlock(&carp_rs_sx);
+}
 
 /* The parent record of ifindex, or NULL.  Mutex held. */
 struct carp_rs_if *
@@ -96,6 +128,8 @@ carp_rs_if_get(struct ifnet *ifp)
 	return (cif);
 }
 
+static void	carp_rs_if_drop(struct carp_rs_if *);
+
 static void
 carp_rs_if_free(epoch_context_t ctx)
 {
@@ -112,18 +146,27 @@ carp_rs_if_free(epoch_context_t ctx)
 void
 carp_rs_if_put(struct carp_rs_if *cif)
 {
-	struct ifnet *ifp;
 	bool busy;
 
 	sx_assert(&carp_rs_sx, SA_XLOCKED);
 	mtx_lock(&carp_rs_mtx);
 	busy = !TAILQ_EMPTY(&cif->addrs) || cif->nlegacy > 0 ||
 	    carp_rs_iface_vhids(carp_rs_engine, cif->index) > 0;
-	if (!busy)
-		LIST_REMOVE(cif, link);
 	mtx_unlock(&carp_rs_mtx);
-	if (busy)
-		return;
+	if (!busy)
+		carp_rs_if_drop(cif);
+}
+
+/* Drops the parent record (its addresses already unlinked).  sx held. */
+static void
+carp_rs_if_drop(struct carp_rs_if *cif)
+{
+	struct ifnet *ifp;
+
+	sx_assert(&carp_rs_sx, SA_XLOCKED);
+	mtx_lock(&carp_rs_mtx);
+	LIST_REMOVE(cif, link);
+	mtx_unlock(&carp_rs_mtx);
 	ifp = cif->ifp;
 	carp_rs_mcast_leave(cif, CARP_RS_AF_INET);
 	carp_rs_mcast_leave(cif, CARP_RS_AF_INET6);
@@ -349,26 +392,26 @@ carp_rs_addr_link(struct carp_rs_if *cif, struct ifaddr *ifa, uint64_t id,
 
 /*
  * Unlinks ra: MASTER routes go, the ifa is a plain address again, the
- * family's groups are left with its last address.  sx held; the engine
- * has already dropped the address.
+ * family's groups are left with its last address.  sx and the applier
+ * token held (so `routed' is stable); the engine has already dropped the
+ * address.
  */
 void
 carp_rs_addr_unlink(struct carp_rs_addr *ra)
 {
 	struct carp_rs_if *cif = ra->cif;
 	struct ifaddr *ifa = ra->ifa;
-	bool routed;
 	int left;
 
 	mtx_lock(&carp_rs_mtx);
 	TAILQ_REMOVE(&cif->addrs, ra, link);
 	left = ra->af == CARP_RS_AF_INET ? --cif->naddrs4 : --cif->naddrs6;
-	routed = ra->routed;
-	ra->routed = false;
 	mtx_unlock(&carp_rs_mtx);
-	if (routed) {
-		ra->routed = true;
+	if (ra->routed) {
+		CURVNET_SET(cif->ifp->if_vnet);
 		carp_rs_delroute(ra);
+		CURVNET_RESTORE();
+		ra->routed = false;
 	}
 	ifa->ifa_carp = NULL;
 	ifa_free(ifa);
@@ -397,9 +440,10 @@ carp_rs_hook_attach(struct ifaddr *ifa, int vhid)
 		return (EINVAL);
 	if (carp_rs_is_clone(ifp))
 		return (carp_rs_clone_attach(ifa, vhid));
-	sx_xlock(&carp_rs_sx);
-	if (carp_rs_dying || ifp->if_carp == NULL) {
-		sx_xunlock(&carp_rs_sx);
+	if (carp_rs_config_begin() != 0)
+		return (ENOPROTOOPT);
+	if (ifp->if_carp == NULL) {
+		carp_rs_config_end();
 		return (ENOPROTOOPT);
 	}
 	cif = CARP_RS_CIF(ifp);
@@ -419,71 +463,122 @@ carp_rs_hook_attach(struct ifaddr *ifa, int vhid)
 			carp_rs_mcast_leave(cif, af);
 	}
 	carp_rs_refresh_parent(cif);
-	sx_xunlock(&carp_rs_sx);
-	carp_rs_process();
+	carp_rs_config_end();
 	return (error);
 }
 
+/*
+ * ifa_carp is read only under the sx lock: teardown (unload) may unlink
+ * the record at any time before.
+ */
 static void
 carp_rs_hook_detach(struct ifaddr *ifa, bool keep_cif)
 {
-	struct carp_rs_addr *ra = CARP_RS_ADDR(ifa);
+	struct carp_rs_addr *ra;
 	struct carp_rs_if *cif;
 	int destroyed = 0;
 
-	KASSERT(ra != NULL, ("%s: %p not attached", __func__, ifa));
+	sx_xlock(&carp_rs_sx);
+	ra = CARP_RS_ADDR(ifa);
+	if (ra == NULL) {
+		/* Unlinked by teardown meanwhile. */
+		sx_xunlock(&carp_rs_sx);
+		return;
+	}
 	if (ra->legacy) {
+		sx_xunlock(&carp_rs_sx);
 		carp_rs_clone_detach(ifa);
 		return;
 	}
-	sx_xlock(&carp_rs_sx);
+	carp_rs_apply_begin();
 	cif = ra->cif;
 	mtx_lock(&carp_rs_mtx);
 	(void)carp_rs_addr_detach(carp_rs_engine, carp_rs_now(), ra->id,
 	    ra->af, ra->addr, keep_cif, &destroyed);
 	carp_rs_run_locked();
 	mtx_unlock(&carp_rs_mtx);
+	/* A bow-out advert leaves while the multicast options exist. */
+	carp_rs_apply_flush();
 	carp_rs_addr_unlink(ra);
 	if (!keep_cif)
 		carp_rs_if_put(cif);
 	else
 		carp_rs_refresh_parent(cif);
+	carp_rs_apply_end();
 	sx_xunlock(&carp_rs_sx);
+}
+
+/*
+ * Hooks called from other subsystems' contexts only record and enqueue
+ * (as carp_demote_adj() does upstream): pfsync calls carp_demote_adj_p
+ * holding PFSYNC_LOCK, which its own output path takes again, so nothing
+ * may be sent from there.  The task applies what was recorded.
+ */
+static struct task carp_rs_task;
+static eventhandler_tag carp_rs_departure_tag;
+static void	carp_rs_ifdeparture(void *, struct ifnet *);
+static volatile u_int carp_rs_demote_acc[CARP_RS_DEMOTE_REASONS];
+static volatile u_int carp_rs_link_dirty;
+
+static bool
+carp_rs_if_up(struct ifnet *ifp)
+{
+
+	return ((if_getflags(ifp) & IFF_UP) != 0 &&
+	    ifp->if_link_state == LINK_STATE_UP);
+}
+
+static void
+carp_rs_hook_task(void *arg __unused, int pending __unused)
+{
+	struct carp_rs_if *cif;
+	u_int r;
+	int adj;
+
+	mtx_lock(&carp_rs_mtx);
+	if (carp_rs_engine == NULL) {
+		mtx_unlock(&carp_rs_mtx);
+		return;
+	}
+	for (r = 0; r < CARP_RS_DEMOTE_REASONS; r++)
+		if ((adj = (int)atomic_readandclear_int(
+		    &carp_rs_demote_acc[r])) != 0)
+			(void)carp_rs_demote_adj_id(carp_rs_engine,
+			    carp_rs_now(), adj, r);
+	/* Link state is idempotent in the engine: every parent is re-read. */
+	if (atomic_readandclear_int(&carp_rs_link_dirty) != 0)
+		LIST_FOREACH(cif, &carp_rs_ifs, link)
+			carp_rs_link_state(carp_rs_engine, carp_rs_now(),
+			    cif->index, carp_rs_if_up(cif->ifp));
+	carp_rs_run_locked();
+	mtx_unlock(&carp_rs_mtx);
 	carp_rs_process();
 }
 
 static void
-carp_rs_hook_linkstate(struct ifnet *ifp)
+carp_rs_hook_linkstate(struct ifnet *ifp __unused)
 {
-	struct carp_rs_if *cif = CARP_RS_CIF(ifp);
-	int up;
 
-	if (cif == NULL)
-		return;
-	up = (if_getflags(ifp) & IFF_UP) != 0 &&
-	    ifp->if_link_state == LINK_STATE_UP;
-	mtx_lock(&carp_rs_mtx);
-	carp_rs_link_state(carp_rs_engine, carp_rs_now(), cif->index, up);
-	carp_rs_run_locked();
-	mtx_unlock(&carp_rs_mtx);
-	carp_rs_process();
+	atomic_store_rel_int(&carp_rs_link_dirty, 1);
+	taskqueue_enqueue(taskqueue_swi, &carp_rs_task);
 }
 
 /*
  * pfsync's demotion: added to net.inet.carp.demotion and logged with the
  * caller's reason (carp_demote_adj).  A reason is a short literal; at most
- * 64 bytes of it are looked at.
+ * 64 bytes of it are looked at, here, since it may not outlive the call.
  */
 static void
 carp_rs_hook_demote_adj(int adj, char *reason)
 {
+	u_int r;
 
-	mtx_lock(&carp_rs_mtx);
-	(void)carp_rs_demote_adj(carp_rs_engine, carp_rs_now(), adj,
-	    (const uint8_t *)reason, reason != NULL ? strnlen(reason, 64) : 0);
-	carp_rs_run_locked();
-	mtx_unlock(&carp_rs_mtx);
-	carp_rs_process();
+	r = carp_rs_demote_reason_id((const uint8_t *)reason,
+	    reason != NULL ? strnlen(reason, 64) : 0);
+	if (r >= CARP_RS_DEMOTE_REASONS)
+		r = CARP_RS_DEMOTE_REASONS - 1;
+	atomic_add_int(&carp_rs_demote_acc[r], (u_int)adj);
+	taskqueue_enqueue(taskqueue_swi, &carp_rs_task);
 }
 
 static int
@@ -658,14 +753,11 @@ carp_rs_hook_ioctl(struct ifreq *ifr, u_long cmd, struct thread *td)
 		carp_rs_ifinfo(ifp, &ii);
 		iip = &ii;
 	}
-	sx_xlock(&carp_rs_sx);
-	if (carp_rs_dying) {
-		error = ENXIO;
-		goto out;
-	}
 	switch (cmd) {
 	case SIOCSVH:
 		priv = priv_check(td, PRIV_NETINET_CARP) == 0;
+		if ((error = carp_rs_config_begin()) != 0)
+			break;
 		mtx_lock(&carp_rs_mtx);
 		error = carp_rs_ioctl_set(carp_rs_engine, carp_rs_now(), iip,
 		    (const uint8_t *)&carpr, sizeof(carpr), priv, &res);
@@ -673,17 +765,26 @@ carp_rs_hook_ioctl(struct ifreq *ifr, u_long cmd, struct thread *td)
 		mtx_unlock(&carp_rs_mtx);
 		if (error == 0 && res.created)
 			(void)carp_rs_if_get(ifp);
+		carp_rs_config_end();
 		break;
 	case SIOCGVH:
 		priv = priv_check_cred(td->td_ucred, PRIV_NETINET_CARP) == 0;
 		out = malloc(CARP_MAXVHID * sizeof(carpr), M_CARP_RS,
 		    M_WAITOK | M_ZERO);
 		used = 0;
+		sx_xlock(&carp_rs_sx);
+		if (carp_rs_dying) {
+			sx_xunlock(&carp_rs_sx);
+			free(out, M_CARP_RS);
+			error = ENXIO;
+			break;
+		}
 		mtx_lock(&carp_rs_mtx);
 		error = carp_rs_ioctl_get(carp_rs_engine, iip,
 		    (const uint8_t *)&carpr, sizeof(carpr), priv, out,
 		    CARP_MAXVHID * sizeof(carpr), &used);
 		mtx_unlock(&carp_rs_mtx);
+		sx_xunlock(&carp_rs_sx);
 		if (error == 0)
 			error = copyout(out, ifr_data_get_ptr(ifr), used);
 		free(out, M_CARP_RS);
@@ -691,11 +792,8 @@ carp_rs_hook_ioctl(struct ifreq *ifr, u_long cmd, struct thread *td)
 	default:
 		error = EINVAL;
 	}
-out:
-	sx_xunlock(&carp_rs_sx);
 	if (ifp != NULL)
 		if_rele(ifp);
-	carp_rs_process();
 	return (error);
 }
 
@@ -714,6 +812,9 @@ carp_rs_hooks_init(void)
 	sx_xlock(&carp_rs_sx);
 	carp_rs_dying = false;
 	sx_xunlock(&carp_rs_sx);
+	TASK_INIT(&carp_rs_task, 0, carp_rs_hook_task, NULL);
+	carp_rs_departure_tag = EVENTHANDLER_REGISTER(ifnet_departure_event,
+	    carp_rs_ifdeparture, NULL, EVENTHANDLER_PRI_ANY);
 	carp_forus_p = carp_rs_hook_forus;
 	carp_output_p = carp_rs_hook_output;
 	carp_linkstate_p = carp_rs_hook_linkstate;
@@ -737,6 +838,10 @@ void
 carp_rs_hooks_fini(void)
 {
 
+	if (carp_rs_departure_tag != NULL)
+		EVENTHANDLER_DEREGISTER(ifnet_departure_event,
+		    carp_rs_departure_tag);
+	carp_rs_departure_tag = NULL;
 	carp_ioctl_p = NULL;
 	carp_attach_p = NULL;
 	carp_detach_p = NULL;
@@ -756,21 +861,133 @@ carp_rs_hooks_fini(void)
 }
 
 /*
+ * ifnet_departure_event (if_detach, after if_purgeaddrs): the vhids of the
+ * departing parent go too, addresses or not, and its record with its
+ * if_ref, so that nothing lingers and a reused index inherits nothing.
+ * A parent with carpN bound to it keeps them: carpN's vhid follows its
+ * addresses (destroying carpN or its address releases it).
+ */
+static void
+carp_rs_ifdeparture(void *arg __unused, struct ifnet *ifp)
+{
+	struct carp_rs_if *cif;
+	struct carp_rs_addr *ra;
+
+	sx_xlock(&carp_rs_sx);
+	if (carp_rs_dying || (cif = CARP_RS_CIF(ifp)) == NULL ||
+	    cif->nlegacy > 0) {
+		sx_xunlock(&carp_rs_sx);
+		return;
+	}
+	carp_rs_apply_begin();
+	mtx_lock(&carp_rs_mtx);
+	(void)carp_rs_iface_depart(carp_rs_engine, carp_rs_now(), cif->index);
+	carp_rs_run_locked();
+	mtx_unlock(&carp_rs_mtx);
+	carp_rs_apply_flush();
+	for (;;) {
+		mtx_lock(&carp_rs_mtx);
+		ra = TAILQ_FIRST(&cif->addrs);
+		mtx_unlock(&carp_rs_mtx);
+		if (ra == NULL)
+			break;
+		carp_rs_addr_unlink(ra);
+	}
+	carp_rs_if_drop(cif);
+	carp_rs_apply_end();
+	sx_xunlock(&carp_rs_sx);
+}
+
+/* After the hooks are gone and the epoch has passed: no task is left. */
+void
+carp_rs_hooks_drain(void)
+{
+
+	taskqueue_drain(taskqueue_swi, &carp_rs_task);
+	for (u_int r = 0; r < CARP_RS_DEMOTE_REASONS; r++)
+		carp_rs_demote_acc[r] = 0;
+	carp_rs_link_dirty = 0;
+}
+
+/* A VIP to take away after teardown (without our locks: in.c's come first). */
+struct carp_rs_gone {
+	struct ifnet	*ifp;		/* referenced */
+	uint8_t		af;
+	uint8_t		addr[16];
+};
+
+/*
+ * Removes one VIP from its interface, as "ifconfig IF ADDR -alias" would
+ * (in_control_ioctl/in6_control_ioctl, no credential: the kernel's own
+ * request), and logs it.  Its record is already gone, so the stack does
+ * not call back into us.
+ */
+static void
+carp_rs_remove_vip(const struct carp_rs_gone *g)
+{
+	char line[96];
+	const char *name;
+	int error = EAFNOSUPPORT;
+
+	CURVNET_SET(g->ifp->if_vnet);
+#ifdef INET
+	if (g->af == CARP_RS_AF_INET) {
+		struct ifreq ifr;
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+
+		memset(&ifr, 0, sizeof(ifr));
+		strlcpy(ifr.ifr_name, if_name(g->ifp), sizeof(ifr.ifr_name));
+		sin->sin_len = sizeof(*sin);
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, g->addr, 4);
+		error = in_control_ioctl(SIOCDIFADDR, &ifr, g->ifp, NULL);
+	}
+#endif
+#ifdef INET6
+	if (g->af == CARP_RS_AF_INET6) {
+		struct in6_ifreq ifr6;
+
+		memset(&ifr6, 0, sizeof(ifr6));
+		strlcpy(ifr6.ifr_name, if_name(g->ifp), sizeof(ifr6.ifr_name));
+		ifr6.ifr_addr.sin6_len = sizeof(ifr6.ifr_addr);
+		ifr6.ifr_addr.sin6_family = AF_INET6;
+		memcpy(&ifr6.ifr_addr.sin6_addr, g->addr, 16);
+		error = in6_control_ioctl(SIOCDIFADDR_IN6, &ifr6, g->ifp, NULL);
+	}
+#endif
+	CURVNET_RESTORE();
+	name = if_name(g->ifp);
+	if (carp_rs_log_addr_removed(g->af, g->addr, (const uint8_t *)name,
+	    strnlen(name, IFNAMSIZ), (uint8_t *)line, sizeof(line)) > 0) {
+		if (error == 0)
+			carp_rs_log(LOG_INFO, "%s\n", line);
+		else
+			carp_rs_log(LOG_WARNING, "%s (error %d)\n", line,
+			    error);
+	}
+}
+
+/*
  * Module unload with live vhids: every vhid is removed from the engine
  * (a MASTER queues its bow-out advert, sent here), every address record
- * is unlinked and every parent record dropped.
+ * is unlinked and every parent record dropped; then every VIP goes from
+ * its interface, so that no host answers for it without CARP (stock
+ * carp(4) refuses to unload instead).  The dying flag, set under the sx
+ * lock, turns every later configuration request away.
  */
 void
 carp_rs_teardown(void)
 {
+	struct carp_rs_gone *gone;
 	struct carp_rs_if *cif;
 	struct carp_rs_addr *ra;
 	uint64_t ids[16];
-	size_t n, i;
+	size_t n, i, ngone, maxgone;
 
 	sx_xlock(&carp_rs_sx);
 	carp_rs_dying = true;
-	for (;;) {
+	carp_rs_apply_begin();
+	do {
 		mtx_lock(&carp_rs_mtx);
 		n = carp_rs_vhid_list(carp_rs_engine, ids, nitems(ids));
 		for (i = 0; i < MIN(n, nitems(ids)); i++)
@@ -778,24 +995,43 @@ carp_rs_teardown(void)
 			    carp_rs_now(), ids[i]);
 		carp_rs_run_locked();
 		mtx_unlock(&carp_rs_mtx);
-		carp_rs_process();
-		if (n <= nitems(ids))
-			break;
-	}
+		carp_rs_apply_flush();
+	} while (n > nitems(ids));
+	/* Only this thread changes the records now (sx, token, dying). */
+	maxgone = 0;
+	mtx_lock(&carp_rs_mtx);
+	LIST_FOREACH(cif, &carp_rs_ifs, link)
+		maxgone += cif->naddrs4 + cif->naddrs6;
+	mtx_unlock(&carp_rs_mtx);
+	gone = malloc(sizeof(*gone) * MAX(maxgone, 1), M_CARP_RS,
+	    M_WAITOK | M_ZERO);
+	ngone = 0;
 	for (;;) {
 		mtx_lock(&carp_rs_mtx);
 		cif = LIST_FIRST(&carp_rs_ifs);
 		ra = cif != NULL ? TAILQ_FIRST(&cif->addrs) : NULL;
-		if (cif != NULL)
-			cif->nlegacy = 0;
 		mtx_unlock(&carp_rs_mtx);
 		if (cif == NULL)
 			break;
-		if (ra != NULL) {
-			carp_rs_addr_unlink(ra);
+		if (ra == NULL) {
+			carp_rs_if_drop(cif);
 			continue;
 		}
-		carp_rs_if_put(cif);
+		/* carpN's addresses went with carpN (the cloner is gone). */
+		if (!ra->legacy && ngone < maxgone) {
+			if_ref(ra->ifa->ifa_ifp);
+			gone[ngone].ifp = ra->ifa->ifa_ifp;
+			gone[ngone].af = ra->af;
+			memcpy(gone[ngone].addr, ra->addr, sizeof(ra->addr));
+			ngone++;
+		}
+		carp_rs_addr_unlink(ra);
 	}
+	carp_rs_apply_end();
 	sx_xunlock(&carp_rs_sx);
+	for (i = 0; i < ngone; i++) {
+		carp_rs_remove_vip(&gone[i]);
+		if_rele(gone[i].ifp);
+	}
+	free(gone, M_CARP_RS);
 }

@@ -84,7 +84,8 @@ carp_rs_nl_clone_set(struct ifnet *ifp, const uint8_t *genl, size_t len,
 	int error;
 
 	memset(&out, 0, sizeof(out));
-	sx_xlock(&carp_rs_sx);
+	if ((error = carp_rs_config_begin()) != 0)
+		return (error);
 	mtx_lock(&carp_rs_mtx);
 	error = carp_rs_clone_nl_set(carp_rs_engine, carp_rs_now(),
 	    carp_rs_key(ifp), genl, len, priv, &out);
@@ -92,8 +93,7 @@ carp_rs_nl_clone_set(struct ifnet *ifp, const uint8_t *genl, size_t len,
 	mtx_unlock(&carp_rs_mtx);
 	if (error == 0)
 		carp_rs_clone_outcome(ifp, &out);
-	sx_xunlock(&carp_rs_sx);
-	carp_rs_process();
+	carp_rs_config_end();
 	return (error);
 }
 
@@ -122,18 +122,19 @@ carp_rs_nl_set_cb(struct nlmsghdr *hdr, struct nl_pstate *npt)
 		carp_rs_ifinfo(ifp, &ii);
 		iip = &ii;
 	}
-	sx_xlock(&carp_rs_sx);
-	mtx_lock(&carp_rs_mtx);
-	error = carp_rs_nl_set(carp_rs_engine, carp_rs_now(), genl, len, iip,
-	    nlp_has_priv(npt->nlp, PRIV_NETINET_CARP), &res);
-	carp_rs_run_locked();
-	mtx_unlock(&carp_rs_mtx);
-	if (error == 0 && res.created)
-		(void)carp_rs_if_get(ifp);
-	sx_xunlock(&carp_rs_sx);
+	/* The dying flag is checked under the lock: no parent after teardown. */
+	if ((error = carp_rs_config_begin()) == 0) {
+		mtx_lock(&carp_rs_mtx);
+		error = carp_rs_nl_set(carp_rs_engine, carp_rs_now(), genl,
+		    len, iip, nlp_has_priv(npt->nlp, PRIV_NETINET_CARP), &res);
+		carp_rs_run_locked();
+		mtx_unlock(&carp_rs_mtx);
+		if (error == 0 && res.created)
+			(void)carp_rs_if_get(ifp);
+		carp_rs_config_end();
+	}
 	if (ifp != NULL)
 		if_rele(ifp);
-	carp_rs_process();
 	return (error);
 }
 

@@ -61,16 +61,6 @@
 #define	ND6_NA_CARP_MASTER	0x02
 #endif
 
-#define	CARP_RS_BATCH	16	/* packets or events per round */
-
-struct carp_rs_pkt {
-	struct mbuf	*m;
-	struct carp_rs_if *cif;
-	uint32_t	ifindex;
-	uint8_t		af;
-	uint8_t		vhid;
-};
-
 /* The addresses of one vhid, copied out for work outside the mutex. */
 struct carp_rs_vaddrs {
 	int		n;
@@ -78,7 +68,24 @@ struct carp_rs_vaddrs {
 	struct ifaddr	*ifa[32];	/* referenced */
 };
 
-static uint8_t carp_rs_txbuf[CARP_RS_TXBUF_MIN];	/* under the mutex */
+/*
+ * The applier's storage, preallocated: only the token holder (below)
+ * touches it, so the input path allocates nothing.
+ */
+static uint8_t carp_rs_txbuf[CARP_RS_TXBUF_MIN];
+static struct carp_rs_event carp_rs_ev;
+static struct carp_rs_vaddrs carp_rs_va;
+
+/*
+ * The applier token: whoever holds it is the one thread applying the
+ * engine's queued effects, in the engine's order.  Guarded by the mutex.
+ * Input, the callout and tasks take it if free and otherwise leave their
+ * work queued for the holder, which drains until the queue is empty
+ * before it lets go; configuration (which may sleep) waits for it, so
+ * that record life cycle and routes never race with the applier.
+ */
+static bool carp_rs_applying;
+static int carp_rs_apply_waiters;
 
 /* Builds the IP packet of one advert.  Mutex held. */
 static struct mbuf *
@@ -143,20 +150,19 @@ carp_rs_mkpkt(const struct carp_rs_tx *tx, struct carp_rs_if *cif)
 }
 
 static int
-carp_rs_send(struct carp_rs_pkt *p)
+carp_rs_send(struct mbuf *m, struct carp_rs_if *cif, uint8_t af)
 {
 
 #ifdef INET
-	if (p->af == CARP_RS_AF_INET)
-		return (ip_output(p->m, NULL, NULL, IP_RAWOUTPUT,
-		    &p->cif->imo, NULL));
-#endif
-#ifdef INET6
-	if (p->af == CARP_RS_AF_INET6)
-		return (ip6_output(p->m, NULL, NULL, 0, &p->cif->im6o, NULL,
+	if (af == CARP_RS_AF_INET)
+		return (ip_output(m, NULL, NULL, IP_RAWOUTPUT, &cif->imo,
 		    NULL));
 #endif
-	m_freem(p->m);
+#ifdef INET6
+	if (af == CARP_RS_AF_INET6)
+		return (ip6_output(m, NULL, NULL, 0, &cif->im6o, NULL, NULL));
+#endif
+	m_freem(m);
 	return (EAFNOSUPPORT);
 }
 
@@ -307,87 +313,83 @@ carp_rs_delroute(struct carp_rs_addr *ra)
 	NET_EPOCH_EXIT(et);
 }
 
-/* A state change: routes follow MASTER, carpN link follows the state. */
+/*
+ * A state change: routes follow MASTER, carpN link follows the state.
+ * The applier only: `routed' is the applier's record of what it did.
+ */
 static void
 carp_rs_on_state(const struct carp_rs_event *ev)
 {
-	struct carp_rs_vaddrs va;
-	bool want[nitems(va.ra)], change[nitems(va.ra)];
+	struct carp_rs_vaddrs *va = &carp_rs_va;
 	struct ifnet *ifp;
-	struct vnet *vnet = vnet0;
+	bool want = ev->to == 2;
 	int i;
 
 	mtx_lock(&carp_rs_mtx);
-	carp_rs_gather(ev->id, &va);
-	if (va.n > 0)
-		vnet = va.ra[0]->cif->ifp->if_vnet;
-	for (i = 0; i < va.n; i++) {
-		want[i] = ev->to == 2;
-		change[i] = va.ra[i]->routed != want[i];
-		va.ra[i]->routed = want[i];
-	}
+	carp_rs_gather(ev->id, va);
 	mtx_unlock(&carp_rs_mtx);
-	CURVNET_SET(vnet);
-	for (i = 0; i < va.n; i++) {
-		if (!change[i])
+	for (i = 0; i < va->n; i++) {
+		if (va->ra[i]->routed == want)
 			continue;
-		if (want[i])
-			carp_rs_addroute(va.ra[i]);
+		va->ra[i]->routed = want;
+		CURVNET_SET(va->ra[i]->cif->ifp->if_vnet);
+		if (want)
+			carp_rs_addroute(va->ra[i]);
 		else
-			carp_rs_delroute(va.ra[i]);
+			carp_rs_delroute(va->ra[i]);
+		CURVNET_RESTORE();
 	}
-	carp_rs_release(&va);
+	carp_rs_release(va);
 	if (ev->legacy_ifindex != 0 && ev->legacy_link >= 0) {
 		ifp = carp_rs_key_ifnet(ev->legacy_ifindex);
 		if (ifp != NULL)
 			if_link_state_change(ifp, ev->legacy_link);
 	}
-	CURVNET_RESTORE();
 }
 
 /* Becoming MASTER: one gratuitous ARP per IPv4 VIP, one NA per IPv6 VIP. */
 static void
 carp_rs_on_announce(const struct carp_rs_event *ev)
 {
-	struct carp_rs_vaddrs va;
+	struct carp_rs_vaddrs *va = &carp_rs_va;
 	struct ifnet *ifp;
 	int i;
 
 	mtx_lock(&carp_rs_mtx);
-	carp_rs_gather(ev->id, &va);
+	carp_rs_gather(ev->id, va);
 	mtx_unlock(&carp_rs_mtx);
-	for (i = 0; i < va.n; i++) {
-		ifp = va.ra[i]->cif->ifp;
+	for (i = 0; i < va->n; i++) {
+		ifp = va->ra[i]->cif->ifp;
 		CURVNET_SET(ifp->if_vnet);
 #ifdef INET
-		if (va.ra[i]->af == CARP_RS_AF_INET) {
+		if (va->ra[i]->af == CARP_RS_AF_INET) {
 			struct in_addr a;
 
-			memcpy(&a, va.ra[i]->addr, 4);
-			arp_announce_ifaddr(ifp, a, va.ra[i]->vmac);
+			memcpy(&a, va->ra[i]->addr, 4);
+			arp_announce_ifaddr(ifp, a, va->ra[i]->vmac);
 		}
 #endif
 #ifdef INET6
-		if (va.ra[i]->af == CARP_RS_AF_INET6 && !va.ra[i]->legacy) {
+		if (va->ra[i]->af == CARP_RS_AF_INET6 && !va->ra[i]->legacy) {
 			u_long flags = ND_NA_FLAG_OVERRIDE;
 
 			if (V_ip6_forwarding)
 				flags |= ND_NA_FLAG_ROUTER;
-			nd6_na_output(ifp, &in6addr_any, IFA_IN6(va.ifa[i]),
+			nd6_na_output(ifp, &in6addr_any, IFA_IN6(va->ifa[i]),
 			    flags, ND6_NA_OPT_LLA | ND6_NA_CARP_MASTER, NULL);
 			DELAY(1000);
 		}
 #endif
 		CURVNET_RESTORE();
 	}
-	carp_rs_release(&va);
+	carp_rs_release(va);
 }
 
 /*
  * log(9) through vlog(9): the Rust archive's compiler_builtins exports
  * libm's log(), which the pre-link would otherwise bind our call to.
  */
-static void
+void
 carp_rs_log(int pri, const char *fmt, ...)
 {
 	va_list ap;
@@ -416,75 +418,125 @@ carp_rs_on_event(const struct carp_rs_event *ev)
 }
 
 /*
- * Applies everything the engine queued, in rounds of CARP_RS_BATCH
- * packets and events, until nothing is left (sending may queue more:
- * send-error demotion).  Called without the mutex, from any context
- * that may enter the net epoch.
+ * Applies the engine's queued packets and events in order until none is
+ * left.  Token held; mutex held on entry and on return, dropped around
+ * every call into the stack; inside the net epoch.  A packet whose mbuf
+ * cannot be had is counted (onomem) and reported as a send error, as
+ * carp_send_ad_error() does; nothing else allocates.
  */
-void
-carp_rs_process(void)
+static void
+carp_rs_apply_queued(void)
 {
-	struct epoch_tracker et;
-	struct carp_rs_pkt pkts[CARP_RS_BATCH];
-	struct carp_rs_event *evs;
+	struct carp_rs_if *cif;
 	struct carp_rs_tx tx;
-	int npkt, nev, i, error;
+	struct mbuf *m;
+	int error;
 
-	evs = malloc(sizeof(*evs) * CARP_RS_BATCH, M_CARP_RS, M_NOWAIT);
-	if (evs == NULL)
-		return;
-	NET_EPOCH_ENTER(et);
-	for (;;) {
-		npkt = nev = 0;
-		mtx_lock(&carp_rs_mtx);
-		if (carp_rs_engine == NULL) {
-			mtx_unlock(&carp_rs_mtx);
-			break;
-		}
-		while (npkt < CARP_RS_BATCH &&
-		    carp_rs_engine_transmit(carp_rs_engine, carp_rs_txbuf,
+	mtx_assert(&carp_rs_mtx, MA_OWNED);
+	NET_EPOCH_ASSERT();
+	KASSERT(carp_rs_applying, ("%s: token not held", __func__));
+	while (carp_rs_engine != NULL) {
+		if (carp_rs_engine_transmit(carp_rs_engine, carp_rs_txbuf,
 		    sizeof(carp_rs_txbuf), &tx) == CARP_RS_OK) {
-			struct carp_rs_if *cif;
-
-			cif = carp_rs_if_lookup(tx.ifindex);
-			if (cif == NULL)
+			if (tx.len > sizeof(carp_rs_txbuf) ||
+			    (cif = carp_rs_if_lookup(tx.ifindex)) == NULL)
 				continue;
-			pkts[npkt].m = carp_rs_mkpkt(&tx, cif);
-			if (pkts[npkt].m == NULL) {
+			m = carp_rs_mkpkt(&tx, cif);
+			if (m == NULL) {
 				carp_rs_count(carp_rs_engine, 1);
 				carp_rs_tx_result(carp_rs_engine,
 				    carp_rs_now(), tx.ifindex, tx.vhid, 0);
 				continue;
 			}
-			pkts[npkt].cif = cif;
-			pkts[npkt].ifindex = tx.ifindex;
-			pkts[npkt].af = tx.af;
-			pkts[npkt].vhid = tx.vhid;
-			npkt++;
-		}
-		while (nev < CARP_RS_BATCH &&
-		    carp_rs_engine_event(carp_rs_engine, carp_rs_ifname, NULL,
-		    &evs[nev]) == CARP_RS_OK)
-			nev++;
-		mtx_unlock(&carp_rs_mtx);
-		if (npkt == 0 && nev == 0)
-			break;
-		for (i = 0; i < npkt; i++) {
-			CURVNET_SET(pkts[i].cif->ifp->if_vnet);
-			error = carp_rs_send(&pkts[i]);
+			mtx_unlock(&carp_rs_mtx);
+			CURVNET_SET(cif->ifp->if_vnet);
+			error = carp_rs_send(m, cif, tx.af);
 			CURVNET_RESTORE();
 			mtx_lock(&carp_rs_mtx);
-			if (carp_rs_engine != NULL) {
+			if (carp_rs_engine != NULL)
 				carp_rs_tx_result(carp_rs_engine,
-				    carp_rs_now(), pkts[i].ifindex,
-				    pkts[i].vhid, error == 0);
-				carp_rs_run_locked();
-			}
-			mtx_unlock(&carp_rs_mtx);
+				    carp_rs_now(), tx.ifindex, tx.vhid,
+				    error == 0);
+			continue;
 		}
-		for (i = 0; i < nev; i++)
-			carp_rs_on_event(&evs[i]);
+		if (carp_rs_engine_event(carp_rs_engine, carp_rs_ifname, NULL,
+		    &carp_rs_ev) != CARP_RS_OK)
+			break;
+		mtx_unlock(&carp_rs_mtx);
+		carp_rs_on_event(&carp_rs_ev);
+		mtx_lock(&carp_rs_mtx);
 	}
+	carp_rs_run_locked();
+}
+
+/*
+ * Input path, callout, tasks: applies what is queued if nobody else is
+ * applying; else the holder will (it drains until the queue is empty
+ * before letting go, under the same mutex hold that saw it empty).
+ * Never sleeps; may run in any context that may enter the net epoch.
+ */
+void
+carp_rs_process(void)
+{
+	struct epoch_tracker et;
+
+	NET_EPOCH_ENTER(et);
+	mtx_lock(&carp_rs_mtx);
+	if (!carp_rs_applying) {
+		carp_rs_applying = true;
+		carp_rs_apply_queued();
+		carp_rs_applying = false;
+		if (carp_rs_apply_waiters > 0)
+			wakeup(&carp_rs_applying);
+	}
+	mtx_unlock(&carp_rs_mtx);
 	NET_EPOCH_EXIT(et);
-	free(evs, M_CARP_RS);
+}
+
+/*
+ * Configuration (sx held, may sleep): becomes the applier, so that
+ * address and parent records, `routed' and the routes change with no
+ * applier running.  Ends with carp_rs_apply_end().
+ */
+void
+carp_rs_apply_begin(void)
+{
+
+	sx_assert(&carp_rs_sx, SA_XLOCKED);
+	mtx_lock(&carp_rs_mtx);
+	while (carp_rs_applying) {
+		carp_rs_apply_waiters++;
+		mtx_sleep(&carp_rs_applying, &carp_rs_mtx, 0, "carpapl", 0);
+		carp_rs_apply_waiters--;
+	}
+	carp_rs_applying = true;
+	mtx_unlock(&carp_rs_mtx);
+}
+
+/* The token holder applies what is queued so far and keeps the token. */
+void
+carp_rs_apply_flush(void)
+{
+	struct epoch_tracker et;
+
+	NET_EPOCH_ENTER(et);
+	mtx_lock(&carp_rs_mtx);
+	carp_rs_apply_queued();
+	mtx_unlock(&carp_rs_mtx);
+	NET_EPOCH_EXIT(et);
+}
+
+void
+carp_rs_apply_end(void)
+{
+	struct epoch_tracker et;
+
+	NET_EPOCH_ENTER(et);
+	mtx_lock(&carp_rs_mtx);
+	carp_rs_apply_queued();
+	carp_rs_applying = false;
+	if (carp_rs_apply_waiters > 0)
+		wakeup(&carp_rs_applying);
+	mtx_unlock(&carp_rs_mtx);
+	NET_EPOCH_EXIT(et);
 }

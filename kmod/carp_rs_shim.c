@@ -580,6 +580,7 @@ carp_rs_unload(void)
 #endif
 	/* Input and hooks run in the net epoch: wait for the last one. */
 	NET_EPOCH_WAIT();
+	carp_rs_hooks_drain();
 	mtx_lock(&carp_rs_mtx);
 	carp_rs_loaded = false;
 	callout_stop(&carp_rs_callout);

@@ -71,8 +71,11 @@ void	carp_rs_run_locked(void);
 void	carp_rs_ifinfo(struct ifnet *, struct carp_rs_ifinfo *);
 
 /* carp_rs_hooks.c */
+int	carp_rs_config_begin(void);
+void	carp_rs_config_end(void);
 int	carp_rs_hooks_init(void);
 void	carp_rs_hooks_fini(void);
+void	carp_rs_hooks_drain(void);
 struct carp_rs_if *carp_rs_if_lookup(uint32_t);
 struct carp_rs_if *carp_rs_if_get(struct ifnet *);
 void	carp_rs_if_put(struct carp_rs_if *);
@@ -88,6 +91,10 @@ void	carp_rs_addr_unlink(struct carp_rs_addr *);
 void	carp_rs_process(void);
 /* The engine's interface-name callback (mutex held, net epoch). */
 size_t	carp_rs_ifname(void *arg, uint32_t index, char *buf, size_t len);
+void	carp_rs_apply_begin(void);
+void	carp_rs_apply_flush(void);
+void	carp_rs_apply_end(void);
+void	carp_rs_log(int, const char *, ...) __printflike(2, 3);
 void	carp_rs_addroute(struct carp_rs_addr *);
 void	carp_rs_delroute(struct carp_rs_addr *);
 

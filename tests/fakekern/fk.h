@@ -80,6 +80,16 @@ int	fk_epoch_depth(void);
 /* Fails unless the current context may sleep (no mutex, no epoch). */
 void	fk_assert_sleepable(const char *what);
 
+/* ---- threads (concurrent scenarios; see fk_kern.c) ---- */
+extern bool fk_threaded;
+void	fk_preempt(void);		/* a point where threads may switch */
+void	fk_wait_for(volatile uintptr_t *word, uintptr_t free,
+	    const char *name, const char *op);
+void	fk_threads_epoch_wait(void);
+/* Starts fn(arg) on a new thread with its own curthread (id 0..14). */
+unsigned long fk_thread_spawn(void (*fn)(void *), void *arg, int id);
+void	fk_thread_join(unsigned long);
+
 /* ---- time and callouts ---- */
 sbintime_t fk_now(void);
 /* Advances the virtual clock by ns, firing due callouts in order. */
@@ -133,6 +143,8 @@ struct fk_pkt {
 	uint64_t at_ns;		/* virtual time of the send */
 };
 extern struct fk_pkt fk_out_pkts[FK_MAXPKT];
+/* Non-NULL: ip_output/ip6_output take it, as pf + pfsync do. */
+extern struct mtx *fk_pfsync_lock;
 extern int fk_nout_pkts;
 void	fk_out_pkts_clear(void);
 
@@ -157,5 +169,8 @@ int	fk_addr_add4(struct ifnet *, const char *addr, int plen, int vhid,
 int	fk_addr_add6(struct ifnet *, const char *addr, int plen, int vhid,
 	    struct ifaddr **);
 struct ifaddr *fk_addr_find(struct ifnet *, const char *addr);
+/* ifconfig -alias: find and remove under in_control_sx. */
+int	fk_addr_del(struct ifnet *, const char *addr);
+extern struct sx fk_in_control_sx;
 
 #endif

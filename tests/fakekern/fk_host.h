@@ -21,5 +21,12 @@ void	 fkh_abort(void) __attribute__((__noreturn__));
 /* Points %gs at pcpu, as the FreeBSD amd64 kernel does (curthread). */
 int	 fkh_set_gs(void *pcpu);
 const char *fkh_getenv(const char *name);
+/* Concurrent scenarios: real host threads under the fake giant. */
+void	 fkh_giant_lock(void);
+void	 fkh_giant_unlock(void);
+void	 fkh_yield(void);
+unsigned long fkh_thread_start(void (*fn)(void *), void *arg);
+void	 fkh_thread_join(unsigned long);
+unsigned long fkh_wall_ms(void);
 
 #endif

@@ -186,6 +186,10 @@ int cold;
 /* ---------------------------------------------------- curthread, pcpu */
 
 static struct thread fk_thread0;
+static int fk_edepth_of(void);
+static unsigned long *fk_eexits_ptr(void);
+static int *fk_edepth_ptr(void);
+static void fk_trec_add(struct thread *, int *, unsigned long *);
 static struct pcpu fk_pcpu0 __aligned(CACHE_LINE_SIZE);
 static struct ucred fk_cred0;
 static struct proc fk_proc0;
@@ -213,6 +217,211 @@ fk_kern_init(void)
 		fkh_err("fakekern: curthread through %gs is wrong\n");
 		fkh_exit(2);
 	}
+	fkh_giant_lock();
+	fk_trec_add(&fk_thread0, fk_edepth_ptr(), fk_eexits_ptr());
+}
+
+/* --------------------------------------------------------- threads */
+
+/*
+ * Concurrent scenarios run real host threads.  Kernel-side code runs
+ * only under the fake giant (fk_host.c), which a thread gives up where a
+ * real kernel may switch: releasing a lock, entering or leaving an epoch
+ * section, waiting for a lock, an epoch grace period or a sleep.  The
+ * main thread holds it from fk_kern_init() on.
+ */
+bool fk_threaded;			/* other threads may exist */
+static _Thread_local int fk_nheld;
+
+#define	FK_MAXTHREADS	16
+static struct fk_trec {
+	struct thread	*td;
+	int		*edepth;
+	unsigned long	*eexits;
+	const char	*waiting;	/* what it waits for, NULL: running */
+	const char	*site;		/* where it last took a lock */
+	int		 line;
+} fk_trecs[FK_MAXTHREADS];
+
+static struct fk_trec *
+fk_trec_self(void)
+{
+	for (int i = 0; i < FK_MAXTHREADS; i++)
+		if (fk_trecs[i].td == curthread)
+			return (&fk_trecs[i]);
+	return (NULL);
+}
+
+/* On a deadlock: what every thread holds and waits for. */
+static void
+fk_threads_report(void)
+{
+	for (int i = 0; i < FK_MAXTHREADS; i++)
+		if (fk_trecs[i].td != NULL)
+			fk_out("  thread %d: waiting for %s; last lock taken at "
+			    "%s:%d; epoch depth %d\n", fk_trecs[i].td->td_tid,
+			    fk_trecs[i].waiting != NULL ? fk_trecs[i].waiting :
+			    "nothing", fk_trecs[i].site != NULL ?
+			    fk_trecs[i].site : "?", fk_trecs[i].line,
+			    *fk_trecs[i].edepth);
+}
+
+static void
+fk_trec_add(struct thread *td, int *edepth, unsigned long *eexits)
+{
+	for (int i = 0; i < FK_MAXTHREADS; i++)
+		if (fk_trecs[i].td == NULL) {
+			fk_trecs[i].td = td;
+			fk_trecs[i].edepth = edepth;
+			fk_trecs[i].eexits = eexits;
+			return;
+		}
+	fk_fail("too many fake-kernel threads");
+	fkh_abort();
+}
+
+static void
+fk_trec_del(struct thread *td)
+{
+	for (int i = 0; i < FK_MAXTHREADS; i++)
+		if (fk_trecs[i].td == td)
+			fk_trecs[i].td = NULL;
+}
+
+void
+fk_preempt(void)
+{
+	if (!fk_threaded)
+		return;
+	fkh_giant_unlock();
+	fkh_yield();
+	fkh_giant_lock();
+}
+
+/*
+ * Waits, giving up the giant, until *word == free and claims it for
+ * curthread.  A wait of more than 60 s of wall time is a deadlock: the
+ * run is aborted so that it fails instead of hanging.
+ */
+void
+fk_wait_for(volatile uintptr_t *word, uintptr_t free, const char *name,
+    const char *op)
+{
+	unsigned long t0 = 0;
+
+	struct fk_trec *me = fk_trec_self();
+
+	while (*word != free) {
+		if (me != NULL)
+			me->waiting = name;
+		if (!fk_threaded) {
+			fk_fail("%s: %s owned by someone else", op, name);
+			break;
+		}
+		if (t0 == 0)
+			t0 = fkh_wall_ms();
+		else if (fkh_wall_ms() - t0 > 60000) {
+			fk_fail("%s: waited 60 s for %s (held by thread %d): "
+			    "deadlock", op, name, *word > 16 ?
+			    ((struct thread *)*word)->td_tid : -1);
+			fk_threads_report();
+			fkh_abort();
+		}
+		fk_preempt();
+	}
+	if (me != NULL)
+		me->waiting = NULL;
+	*word = (uintptr_t)curthread;
+}
+
+
+/* Until every other thread inside the epoch now has left it once. */
+void
+fk_threads_epoch_wait(void)
+{
+	unsigned long seen[FK_MAXTHREADS];
+	unsigned long t0 = fkh_wall_ms();
+	bool busy;
+
+	if (!fk_threaded)
+		return;
+	for (int i = 0; i < FK_MAXTHREADS; i++)
+		seen[i] = fk_trecs[i].td != NULL ? *fk_trecs[i].eexits : 0;
+	for (;;) {
+		busy = false;
+		for (int i = 0; i < FK_MAXTHREADS; i++)
+			if (fk_trecs[i].td != NULL &&
+			    fk_trecs[i].td != curthread &&
+			    *fk_trecs[i].edepth > 0 &&
+			    *fk_trecs[i].eexits == seen[i])
+				busy = true;
+		if (!busy)
+			return;
+		if (fkh_wall_ms() - t0 > 60000) {
+			fk_fail("epoch grace period longer than 60 s: deadlock");
+			fkh_abort();
+		}
+		fk_preempt();
+	}
+}
+
+struct fk_tstart {
+	void	(*fn)(void *);
+	void	*arg;
+	int	id;
+};
+
+static void
+fk_thread_main(void *p)
+{
+	struct fk_tstart st = *(struct fk_tstart *)p;
+	struct thread *td;
+	struct pcpu *pc;
+
+	fkh_free(p);
+	td = fkh_calloc(sizeof(*td));
+	pc = fkh_aligned(CACHE_LINE_SIZE, roundup2(sizeof(*pc),
+	    CACHE_LINE_SIZE));
+	td->td_proc = fk_thread0.td_proc;
+	td->td_ucred = fk_thread0.td_ucred;
+	td->td_tid = 100002 + st.id;
+	td->td_vnet = NULL;
+	pc->pc_curthread = td;
+	pc->pc_cpuid = 1 + st.id;
+	if (fkh_set_gs(pc) != 0)
+		fkh_abort();
+	fkh_giant_lock();
+	fk_trec_add(td, fk_edepth_ptr(), fk_eexits_ptr());
+	st.fn(st.arg);
+	if (fk_nheld != 0)
+		fk_fail("thread %d ended with %d lock(s) held", st.id,
+		    fk_nheld);
+	if (fk_edepth_of() != 0)
+		fk_fail("thread %d ended inside the epoch", st.id);
+	fk_trec_del(td);
+	fkh_giant_unlock();
+	fkh_free(td);
+	fkh_free(pc);
+}
+
+unsigned long
+fk_thread_spawn(void (*fn)(void *), void *arg, int id)
+{
+	struct fk_tstart *st = fkh_calloc(sizeof(*st));
+
+	fk_threaded = true;
+	st->fn = fn;
+	st->arg = arg;
+	st->id = id;
+	return (fkh_thread_start(fk_thread_main, st));
+}
+
+void
+fk_thread_join(unsigned long t)
+{
+	fkh_giant_unlock();
+	fkh_thread_join(t);
+	fkh_giant_lock();
 }
 
 /* ------------------------------------------------------------ malloc */
@@ -472,8 +681,7 @@ fk_malloc_report(void)
 /* ------------------------------------------------- locks (mini WITNESS) */
 
 #define	FK_MAXHELD	16
-static struct lock_object *fk_held[FK_MAXHELD];
-static int fk_nheld;
+static _Thread_local struct lock_object *fk_held[FK_MAXHELD];
 
 /* Lock-order graph by lock name, as WITNESS keys it. */
 #define	FK_MAXORDER	128
@@ -539,6 +747,14 @@ fk_lock_acquired(struct lock_object *lo, const char *file, int line)
 	if (fk_nheld >= FK_MAXHELD) {
 		fk_fail("too many locks held");
 		return;
+	}
+	if (fk_threaded) {
+		struct fk_trec *me = fk_trec_self();
+
+		if (me != NULL) {
+			me->site = file;
+			me->line = line;
+		}
 	}
 	fk_held[fk_nheld++] = lo;
 }
@@ -686,8 +902,8 @@ __mtx_lock_flags(volatile uintptr_t *c, int opts __unused, const char *file,
 		m->lock_object.lo_data++;
 		return;
 	}
-	if (m->mtx_lock != MTX_UNOWNED)
-		fk_fail("mtx_lock: %s owned by someone else", m->lock_object.lo_name);
+	fk_wait_for(&m->mtx_lock, MTX_UNOWNED, m->lock_object.lo_name,
+	    "mtx_lock");
 	fk_lock_acquired(&m->lock_object, file, line);
 	m->mtx_lock = (uintptr_t)curthread;
 }
@@ -710,6 +926,7 @@ __mtx_unlock_flags(volatile uintptr_t *c, int opts __unused, const char *file,
 	}
 	fk_lock_released(&m->lock_object, file, line);
 	m->mtx_lock = MTX_UNOWNED;
+	fk_preempt();
 }
 
 int
@@ -757,6 +974,52 @@ __mtx_assert(const volatile uintptr_t *c, int what, const char *file,
 			    m->lock_object.lo_name, file, line);
 		break;
 	}
+}
+
+/*
+ * sleep(9) on a mutex: the interlock is dropped, other threads run, the
+ * interlock is taken again; callers loop on their condition, so wakeup()
+ * need not do anything.  A sleep nobody else could end is a deadlock.
+ */
+static _Thread_local const void *fk_sleep_chan;
+static _Thread_local unsigned long fk_sleep_t0, fk_sleep_last;
+
+int
+_sleep(const void *chan, struct lock_object *lock, int pri __unused,
+    const char *wmesg, sbintime_t sbt __unused, sbintime_t pr __unused,
+    int flags __unused)
+{
+	struct mtx *m;
+
+	if (lock == NULL || LOCK_CLASS(lock) != &lock_class_mtx_sleep) {
+		fk_fail("%s: sleep without a mutex interlock: not faked", wmesg);
+		return (EINVAL);
+	}
+	m = __containerof(lock, struct mtx, lock_object);
+	if (!fk_threaded) {
+		fk_fail("%s: sleeping with no other thread to wake us", wmesg);
+		return (EWOULDBLOCK);
+	}
+	/* Back-to-back sleeps on one channel for 60 s: a deadlock. */
+	if (fk_sleep_chan != chan || fkh_wall_ms() - fk_sleep_last > 100) {
+		fk_sleep_chan = chan;
+		fk_sleep_t0 = fkh_wall_ms();
+	} else if (fkh_wall_ms() - fk_sleep_t0 > 60000) {
+		fk_fail("%s: asleep for 60 s: deadlock", wmesg);
+		fk_threads_report();
+		fkh_abort();
+	}
+	__mtx_unlock_flags(&m->mtx_lock, 0, wmesg, 0);
+	fk_assert_sleepable(wmesg);
+	fk_preempt();
+	__mtx_lock_flags(&m->mtx_lock, 0, wmesg, 0);
+	fk_sleep_last = fkh_wall_ms();
+	return (0);
+}
+
+void
+wakeup(const void *chan __unused)
+{
 }
 
 /* sx(9): exclusive and shared; shared holds are counted in lo_data. */
@@ -809,9 +1072,8 @@ _sx_xlock(struct sx *sx, int opts __unused, const char *file, int line)
 		    sx2lo(sx)->lo_name, file, line);
 		return (0);
 	}
-	if (sx->sx_lock != SX_LOCK_UNLOCKED)
-		fk_fail("sx_xlock: %s busy at %s:%d", sx2lo(sx)->lo_name,
-		    file, line);
+	fk_wait_for(&sx->sx_lock, SX_LOCK_UNLOCKED, sx2lo(sx)->lo_name,
+	    "sx_xlock");
 	fk_lock_acquired(sx2lo(sx), file, line);
 	sx->sx_lock = (uintptr_t)curthread;
 	return (0);
@@ -827,6 +1089,7 @@ _sx_xunlock(struct sx *sx, const char *file, int line)
 	}
 	fk_lock_released(sx2lo(sx), file, line);
 	sx->sx_lock = SX_LOCK_UNLOCKED;
+	fk_preempt();
 }
 
 int
@@ -837,6 +1100,10 @@ _sx_slock(struct sx *sx, int opts __unused, const char *file, int line)
 	if (sx->sx_lock == (uintptr_t)curthread)
 		fk_fail("sx_slock: %s held exclusively at %s:%d",
 		    sx2lo(sx)->lo_name, file, line);
+	while (sx->sx_lock != SX_LOCK_UNLOCKED &&
+	    (sx->sx_lock & SX_LOCK_SHARED) == 0)
+		fk_wait_for(&sx->sx_lock, SX_LOCK_UNLOCKED, sx2lo(sx)->lo_name,
+		    "sx_slock");
 	if (sx2lo(sx)->lo_data++ == 0)
 		fk_lock_acquired(sx2lo(sx), file, line);
 	sx->sx_lock = SX_SHARERS_LOCK(sx2lo(sx)->lo_data) | SX_LOCK_SHARED;
@@ -903,8 +1170,27 @@ struct epoch {
 };
 static struct epoch fk_net_epoch = { "net_epoch_preempt" };
 epoch_t net_epoch_preempt = &fk_net_epoch;
-static struct epoch_tracker *fk_etrack[32];
-static int fk_edepth;
+static _Thread_local struct epoch_tracker *fk_etrack[32];
+static _Thread_local int fk_edepth;
+static _Thread_local unsigned long fk_eexits;	/* epoch sections left */
+
+static int
+fk_edepth_of(void)
+{
+	return (fk_edepth);
+}
+
+static int *
+fk_edepth_ptr(void)
+{
+	return (&fk_edepth);
+}
+
+static unsigned long *
+fk_eexits_ptr(void)
+{
+	return (&fk_eexits);
+}
 
 /* Deferred epoch_call() callbacks; run by the next epoch_wait. */
 #define	FK_MAXECALL	256
@@ -930,6 +1216,7 @@ _epoch_enter_preempt(epoch_t epoch, epoch_tracker_t et EPOCH_FILE_LINE)
 		return;
 	}
 	fk_etrack[fk_edepth++] = et;
+	fk_preempt();
 }
 
 void
@@ -942,7 +1229,9 @@ _epoch_exit_preempt(epoch_t epoch __unused, epoch_tracker_t et EPOCH_FILE_LINE)
 	if (fk_etrack[fk_edepth - 1] != et)
 		fk_fail("epoch_exit_preempt: tracker %p is not the innermost "
 		    "(%p)", et, fk_etrack[fk_edepth - 1]);
-	fk_edepth--;
+	if (--fk_edepth == 0)
+		fk_eexits++;
+	fk_preempt();
 }
 
 int
@@ -957,13 +1246,23 @@ in_epoch_verbose(epoch_t epoch, int dump_onfail __unused)
 	return (in_epoch(epoch));
 }
 
+/*
+ * A grace period: every other thread that is inside the epoch now leaves
+ * its section; then the callbacks queued before it began run, oldest
+ * first.
+ */
 static void
 fk_epoch_run_calls(void)
 {
-	while (fk_necall > 0) {
-		fk_necall--;
-		fk_ecall[fk_necall].f(fk_ecall[fk_necall].ctx);
-	}
+	int n = fk_necall;
+
+	fk_threads_epoch_wait();
+	for (int i = 0; i < n && i < fk_necall; i++)
+		fk_ecall[i].f(fk_ecall[i].ctx);
+	n = MIN(n, fk_necall);
+	for (int i = n; i < fk_necall; i++)
+		fk_ecall[i - n] = fk_ecall[i];
+	fk_necall -= n;
 }
 
 void
@@ -1196,11 +1495,22 @@ fk_callout_fire_one(sbintime_t until)
 		}
 	if (c == NULL)
 		return (false);
+	if (c->c_lock != NULL) {
+		/*
+		 * softclock: the lock first; a callout stopped or re-armed
+		 * meanwhile (by its lock's holder) is not run.
+		 */
+		sbintime_t t = c->c_time;
+
+		fk_lock_for_callout(c->c_lock, true);
+		if (fk_callouts[slot] != c || c->c_time != t) {
+			fk_lock_for_callout(c->c_lock, false);
+			return (true);
+		}
+	}
 	if (c->c_time > fk_clock)
 		fk_clock = c->c_time;
 	fk_callouts[slot] = NULL;
-	if (c->c_lock != NULL)
-		fk_lock_for_callout(c->c_lock, true);
 	/* softclock_call_cc: pending cleared, active kept, then the call. */
 	c->c_iflags &= ~CALLOUT_PENDING;
 	if (fk_nheld != (c->c_lock != NULL ? 1 : 0))

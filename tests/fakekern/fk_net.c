@@ -149,6 +149,7 @@ void
 fk_net_init(void)
 {
 	malloc_init(M_PACKET_TAGS_fk);
+	sx_init(&fk_in_control_sx, "in_control");
 }
 
 void
@@ -403,6 +404,8 @@ fk_mbuf_from(const void *data, int len, int split, struct ifnet *rcvif)
 	return (m);
 }
 
+extern struct sx fk_in_control_sx;
+
 /* ---------------------------------------------------------- ifnets */
 
 #define	FK_MAXIF	16
@@ -508,6 +511,7 @@ fk_if_destroy(struct ifnet *ifp)
 	CK_STAILQ_FOREACH_SAFE(ifa, &ifp->if_addrhead, ifa_link, next)
 		if (ifa != ifp->if_addr)
 			fk_addr_remove(ifa);
+	fk_ifnet_departure(ifp);
 	if (ifp->if_carp != NULL)
 		fk_fail("%s destroyed with if_carp set", ifp->if_xname);
 	if (ifp->if_refcount != 1)
@@ -630,6 +634,26 @@ fk_addr_add6(struct ifnet *ifp, const char *addr, int plen, int vhid,
 	return (0);
 }
 
+/*
+ * in_control_sx: address changes are serialised, as in.c and in6.c do
+ * (taken by the admin helpers below and the kernel's own removals).
+ */
+struct sx fk_in_control_sx;
+
+/* ifconfig IF ADDR -alias: looked up and removed under in_control_sx. */
+int
+fk_addr_del(struct ifnet *ifp, const char *addr)
+{
+	struct ifaddr *ifa;
+
+	sx_xlock(&fk_in_control_sx);
+	ifa = fk_addr_find(ifp, addr);
+	if (ifa != NULL)
+		fk_addr_remove(ifa);
+	sx_xunlock(&fk_in_control_sx);
+	return (ifa != NULL ? 0 : EADDRNOTAVAIL);
+}
+
 /* in_difaddr_ioctl: the hook detaches, the ifa is unlinked and released. */
 void
 fk_addr_remove(struct ifaddr *ifa)
@@ -684,6 +708,10 @@ fk_if_valid(const struct ifnet *ifp, const char *fn)
 {
 	if (ifp != NULL && ifp->if_index > 0 && ifp->if_index < FK_MAXIF &&
 	    fk_ifs[ifp->if_index] == ifp)
+		return (true);
+	/* Detached but still referenced (if_detach marks it): readable. */
+	if (ifp != NULL && (ifp->if_flags & IFF_DYING) != 0 &&
+	    ifp->if_refcount > 0)
 		return (true);
 	fk_fail("%s: %p is not a live ifnet", fn, ifp);
 	return (false);
@@ -778,6 +806,10 @@ if_ref(struct ifnet *ifp)
 void
 if_rele(struct ifnet *ifp)
 {
+	if (ifp != NULL && (ifp->if_flags & IFF_DYING) != 0) {
+		fk_if_rele_dying(ifp);
+		return;
+	}
 	if (!fk_if_valid(ifp, __func__))
 		return;
 	if (ifp->if_refcount <= 1)
@@ -966,7 +998,9 @@ fk_inject4(struct ifnet *ifp, const char *src, const char *dst, uint8_t ttl,
 	if (IN_MULTICAST(ntohl(ip->ip_dst.s_addr)))
 		m->m_flags |= M_MCAST;
 	NET_EPOCH_ENTER(et);
-	rv = fk_ip_proto[IPPROTO_CARP](&m, &off, IPPROTO_CARP);
+	/* Read inside the epoch: an unload may have unregistered it. */
+	rv = fk_ip_proto[IPPROTO_CARP] != NULL ?
+	    fk_ip_proto[IPPROTO_CARP](&m, &off, IPPROTO_CARP) : -1;
 	NET_EPOCH_EXIT(et);
 	if (m != NULL)
 		m_freem(m);
@@ -1000,7 +1034,8 @@ fk_inject6(struct ifnet *ifp, const char *src, const char *dst, uint8_t hlim,
 		return (-1);
 	m->m_flags |= M_MCAST;
 	NET_EPOCH_ENTER(et);
-	rv = fk_ip6_proto[IPPROTO_CARP](&m, &off, IPPROTO_CARP);
+	rv = fk_ip6_proto[IPPROTO_CARP] != NULL ?
+	    fk_ip6_proto[IPPROTO_CARP](&m, &off, IPPROTO_CARP) : -1;
 	NET_EPOCH_EXIT(et);
 	if (m != NULL)
 		m_freem(m);
@@ -1010,6 +1045,7 @@ fk_inject6(struct ifnet *ifp, const char *src, const char *dst, uint8_t hlim,
 /* ----------------------------------------------------------- output */
 
 struct fk_pkt fk_out_pkts[FK_MAXPKT];
+struct mtx *fk_pfsync_lock;
 int fk_nout_pkts;
 
 void
@@ -1030,6 +1066,15 @@ fk_capture(struct mbuf *m, int af, int ifindex)
 	if (fk_mutexes_held() != 0)
 		fk_fail("ip%s_output called with %d mutex(es) held",
 		    af == 6 ? "6" : "", fk_mutexes_held());
+	/*
+	 * pf + pfsync on the output path: pfsync_defer() and friends take
+	 * PFSYNC_LOCK, a plain (non-recursive) mutex.  A send made from a
+	 * pfsync-locked context (its carp_demote_adj_p call) recurses.
+	 */
+	if (fk_pfsync_lock != NULL) {
+		mtx_lock(fk_pfsync_lock);
+		mtx_unlock(fk_pfsync_lock);
+	}
 	/* ip_output/ip6_output: NET_EPOCH_ASSERT() (FreeBSD 13+). */
 	if (fk_epoch_depth() == 0)
 		fk_fail("ip%s_output called outside the network epoch",
@@ -1043,6 +1088,9 @@ fk_capture(struct mbuf *m, int af, int ifindex)
 	if (len != m->m_pkthdr.len)
 		fk_fail("ip_output: m_pkthdr.len %d != chain length %d",
 		    m->m_pkthdr.len, len);
+	/* Concurrent scenarios keep only the newest packets. */
+	if (fk_nout_pkts >= FK_MAXPKT && fk_threaded)
+		fk_out_pkts_clear();
 	if (fk_nout_pkts >= FK_MAXPKT) {
 		fk_fail("too many output packets captured");
 		m_freem(m);

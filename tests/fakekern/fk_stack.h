@@ -26,11 +26,25 @@ struct fk_stack {
 	struct if_clone	*cloners[FK_MAXCLONERS];
 	struct fk_group	 groups[FK_MAXGROUPS];
 	struct fk_lines	 events;	/* garp, na, lle, nd6 lines */
+	int		 dying_ifnets;	/* if_free()d, still referenced */
+	int		 difaddrs;	/* addresses removed by the kernel */
 };
 extern struct fk_stack fk_stack;
 
+/* Routes and ND entries of one address (fk_x_stack.c). */
+#define	FK_MAXRT	64
+struct fk_rt {
+	const struct ifaddr *ifa;
+	int		 lo, prefix, nd6;
+};
+struct fk_rt *fk_rt_of(const struct ifaddr *, bool create);
+int	fk_published(const char *addr);	/* published ARP entries */
+
 void	fk_stack_init(void);
 void	fk_run_tasks(void);
+void	fk_if_rele_dying(struct ifnet *);
+void	fk_ifnet_departure(struct ifnet *);	/* ifnet_departure_event */
+int	fk_eh_count(void);			/* registered event handlers */
 struct if_clone *fk_cloner(const char *);
 int	fk_clone_create_unit(struct if_clone *, int);
 int	fk_clone_create(const char *);

@@ -14,7 +14,9 @@
 #include "fk_stack.h"
 
 #include <sys/devctl.h>
+#include <sys/eventhandler.h>
 #include <sys/priv.h>
+#include <sys/taskqueue.h>
 #include <net/bpf.h>
 #include <net/ethernet.h>
 #include <net/if_clone.h>
@@ -26,6 +28,7 @@
 #include <netinet6/scope6_var.h>
 
 struct fk_stack fk_stack;
+static void fk_rt_forget(const struct ifaddr *);
 
 struct malloc_type M_IFNET[1] = { { .ks_version = M_VERSION,
     .ks_shortdesc = "ifnet" } };
@@ -139,7 +142,84 @@ if_link_state_change(struct ifnet *ifp, int link_state)
 	fk_nls++;
 }
 
-/* do_link_state_change() for each queued change, outside any lock. */
+/* taskqueue_swi: enqueued tasks, run by fk_run_tasks(). */
+#define	FK_MAXTASKS	16
+#define	FK_MAXTHREADS_TASKS	16
+static struct task *fk_tasks[FK_MAXTASKS];
+static int fk_ntasks;
+static struct task *volatile fk_task_running[FK_MAXTHREADS_TASKS];
+static volatile int fk_ntask_running;
+struct taskqueue *taskqueue_swi = (struct taskqueue *)&fk_tasks;
+
+int
+taskqueue_enqueue(struct taskqueue *tq, struct task *t)
+{
+	if (tq != taskqueue_swi) {
+		fk_fail("taskqueue_enqueue: only taskqueue_swi is faked");
+		return (EINVAL);
+	}
+	if (t->ta_pending++ != 0)
+		return (0);
+	if (fk_ntasks >= FK_MAXTASKS) {
+		fk_fail("too many queued tasks");
+		return (ENOSPC);
+	}
+	fk_tasks[fk_ntasks++] = t;
+	return (0);
+}
+
+static bool
+fk_task_is_running(const struct task *t)
+{
+	for (int j = 0; j < fk_ntask_running; j++)
+		if (fk_task_running[j] == t)
+			return (true);
+	return (false);
+}
+
+static bool
+fk_run_one_task(struct task *only)
+{
+	struct task *t;
+	int pending;
+
+	for (int i = 0; i < fk_ntasks; i++) {
+		t = fk_tasks[i];
+		if (only != NULL && t != only)
+			continue;
+		fk_tasks[i] = fk_tasks[--fk_ntasks];
+		pending = t->ta_pending;
+		t->ta_pending = 0;
+		fk_task_running[fk_ntask_running++] = t;
+		t->ta_func(t->ta_context, pending);
+		for (int j = 0; j < fk_ntask_running; j++)
+			if (fk_task_running[j] == t) {
+				fk_task_running[j] =
+				    fk_task_running[--fk_ntask_running];
+				break;
+			}
+		if (fk_locks_held() != 0 || fk_epoch_depth() != 0)
+			fk_fail("task returned with locks held or in the epoch");
+		return (true);
+	}
+	return (false);
+}
+
+void
+taskqueue_drain(struct taskqueue *tq __unused, struct task *t)
+{
+	fk_assert_sleepable("taskqueue_drain");
+	while (fk_run_one_task(t))
+		;
+	/* Running on another thread: wait for it to return. */
+	while (fk_task_is_running(t))
+		fk_preempt();
+}
+
+/*
+ * do_link_state_change() for each queued change, then the queued tasks,
+ * outside any lock, until none is left.
+ */
 void
 fk_run_tasks(void)
 {
@@ -157,6 +237,8 @@ fk_run_tasks(void)
 		    NULL);
 	}
 	fk_nls = 0;
+	while (fk_run_one_task(NULL))
+		;
 }
 
 /* Drops queued changes of an interface that goes away. */
@@ -226,20 +308,36 @@ if_detach(if_t ifp)
 {
 	fk_assert_sleepable("if_detach");
 	if_purgeaddrs(ifp);
+	fk_ifnet_departure(ifp);
 	if (ifp->if_carp != NULL)
 		fk_fail("if_detach(%s): if_carp still set after purge",
 		    ifp->if_xname);
 	fk_tasks_forget(ifp);
 	fk_if_unregister(ifp);
 	fk_stack.attached--;
+	/* Gone from the index; holders of a reference may still read it. */
+	ifp->if_flags |= IFF_DYING;
 }
 
 void
 if_free(if_t ifp)
 {
-	if (ifp->if_refcount != 1)
-		fk_fail("if_free(%s) with %u references", ifp->if_xname,
-		    ifp->if_refcount);
+	/* As net/if.c: the last if_rele() frees a dying ifnet. */
+	ifp->if_flags |= IFF_DYING;
+	if (--ifp->if_refcount > 0) {
+		fk_stack.dying_ifnets++;
+		return;
+	}
+	mtx_destroy(&ifp->if_addr_lock);
+	free(ifp, M_IFNET);
+}
+
+void
+fk_if_rele_dying(struct ifnet *ifp)
+{
+	if (--ifp->if_refcount > 0)
+		return;
+	fk_stack.dying_ifnets--;
 	mtx_destroy(&ifp->if_addr_lock);
 	free(ifp, M_IFNET);
 }
@@ -448,35 +546,83 @@ ifa_free(struct ifaddr *ifa)
 		fk_fail("ifa_free below zero");
 		return;
 	}
-	if (--ifa->ifa_refcnt == 0)
+	if (--ifa->ifa_refcnt == 0) {
+		fk_rt_forget(ifa);
 		free(ifa, M_IFADDR);
+	}
+}
+
+/*
+ * Routes and ND entries per address, so that scenarios can compare them
+ * with the vhid's state: 0 or 1 each, never negative, none left when the
+ * ifaddr is freed (a route of a freed address is a leak).
+ */
+static struct fk_rt fk_rts[FK_MAXRT];
+
+struct fk_rt *
+fk_rt_of(const struct ifaddr *ifa, bool create)
+{
+	struct fk_rt *free_rt = NULL;
+
+	for (int i = 0; i < FK_MAXRT; i++) {
+		if (fk_rts[i].ifa == ifa)
+			return (&fk_rts[i]);
+		if (fk_rts[i].ifa == NULL && free_rt == NULL)
+			free_rt = &fk_rts[i];
+	}
+	if (!create)
+		return (NULL);
+	if (free_rt == NULL) {
+		fk_fail("too many routed addresses");
+		fkh_abort();
+	}
+	memset(free_rt, 0, sizeof(*free_rt));
+	free_rt->ifa = ifa;
+	return (free_rt);
+}
+
+static void
+fk_rt_forget(const struct ifaddr *ifa)
+{
+	struct fk_rt *rt = fk_rt_of(ifa, false);
+
+	if (rt == NULL)
+		return;
+	if (rt->lo != 0 || rt->prefix != 0 || rt->nd6 != 0)
+		fk_fail("ifaddr freed with routes left: loopback %d prefix %d "
+		    "nd6 %d (leaked)", rt->lo, rt->prefix, rt->nd6);
+	rt->ifa = NULL;
 }
 
 int
-ifa_add_loopback_route(struct ifaddr *ifa __unused, struct sockaddr *sa __unused)
+ifa_add_loopback_route(struct ifaddr *ifa, struct sockaddr *sa __unused)
 {
 	fk_stack.loopback_routes++;
+	fk_rt_of(ifa, true)->lo++;
 	return (0);
 }
 
 int
-ifa_del_loopback_route(struct ifaddr *ifa __unused, struct sockaddr *sa __unused)
+ifa_del_loopback_route(struct ifaddr *ifa, struct sockaddr *sa __unused)
 {
 	fk_stack.loopback_routes--;
+	fk_rt_of(ifa, true)->lo--;
 	return (0);
 }
 
 int
-in_addprefix(struct in_ifaddr *ia __unused)
+in_addprefix(struct in_ifaddr *ia)
 {
 	fk_stack.prefix_routes++;
+	fk_rt_of(&ia->ia_ifa, true)->prefix++;
 	return (0);
 }
 
 int
-in_scrubprefix(struct in_ifaddr *ia __unused, u_int flags __unused)
+in_scrubprefix(struct in_ifaddr *ia, u_int flags __unused)
 {
 	fk_stack.prefix_routes--;
+	fk_rt_of(&ia->ia_ifa, true)->prefix--;
 	return (0);
 }
 
@@ -691,8 +837,9 @@ arp_announce_ifaddr(struct ifnet *ifp, struct in_addr addr, u_char *enaddr)
 {
 	char a[16], m[18];
 
-	if (fk_locks_held() != 0)
-		fk_fail("arp_announce_ifaddr with locks held");
+	/* Upstream sends it under the vhid's mutex; ours: none at all. */
+	if (fk_mutexes_held() != 0)
+		fk_fail("arp_announce_ifaddr with a mutex held");
 	fk_event("garp %s %s %s", ifp->if_xname, fk_ip4(addr, a),
 	    fk_mac(enaddr, m));
 }
@@ -706,8 +853,8 @@ nd6_na_output(struct ifnet *ifp, const struct in6_addr *daddr6,
 
 	(void)tlladdr;
 	(void)sdl0;
-	if (fk_locks_held() != 0)
-		fk_fail("nd6_na_output with locks held");
+	if (fk_mutexes_held() != 0)
+		fk_fail("nd6_na_output with a mutex held");
 	fk_event("na %s %s to %s flags %#lx", ifp->if_xname, fk_ip6(taddr6, t),
 	    fk_ip6(daddr6, d), flags);
 }
@@ -718,6 +865,7 @@ nd6_add_ifa_lle(struct in6_ifaddr *ia)
 	char a[48];
 
 	fk_event("nd6_add_ifa_lle %s", fk_ip6(&ia->ia_addr.sin6_addr, a));
+	fk_rt_of(&ia->ia_ifa, true)->nd6++;
 	return (0);
 }
 
@@ -727,6 +875,41 @@ nd6_rem_ifa_lle(struct in6_ifaddr *ia, int all __unused)
 	char a[48];
 
 	fk_event("nd6_rem_ifa_lle %s", fk_ip6(&ia->ia_addr.sin6_addr, a));
+	fk_rt_of(&ia->ia_ifa, true)->nd6--;
+}
+
+/* Published (RTF_ANNOUNCE) IPv4 entries: the count per address. */
+static struct { uint32_t addr; int n; } fk_pubs[FK_MAXRT];
+
+int
+fk_published(const char *addr)
+{
+	struct in_addr a;
+
+	fk_inet_pton4(addr, &a);
+	for (int i = 0; i < FK_MAXRT; i++)
+		if (fk_pubs[i].addr == a.s_addr)
+			return (fk_pubs[i].n);
+	return (0);
+}
+
+static void
+fk_publish(uint32_t addr, int d)
+{
+	int e = -1;
+
+	for (int i = 0; i < FK_MAXRT; i++) {
+		if (fk_pubs[i].addr == addr) {
+			fk_pubs[i].n += d;
+			return;
+		}
+		if (fk_pubs[i].addr == 0 && e < 0)
+			e = i;
+	}
+	if (e >= 0) {
+		fk_pubs[e].addr = addr;
+		fk_pubs[e].n = d;
+	}
 }
 
 int
@@ -740,9 +923,142 @@ lla_rt_output(struct rt_msghdr *rtm, struct rt_addrinfo *info)
 		fk_fail("lla_rt_output: missing dst or gateway");
 		return (EINVAL);
 	}
+	if (rtm->rtm_flags & RTF_ANNOUNCE) {
+		if (rtm->rtm_type == RTM_ADD)
+			fk_publish(dst->sin_addr.s_addr, 1);
+		else if (rtm->rtm_type == RTM_DELETE)
+			fk_publish(dst->sin_addr.s_addr, -1);
+	}
 	fk_event("lle %s %s %s flags %#x", rtm->rtm_type == RTM_ADD ? "add" :
 	    rtm->rtm_type == RTM_DELETE ? "delete" : "other",
 	    fk_ip4(dst->sin_addr, a), fk_mac((u_char *)LLADDR(dl), m),
 	    rtm->rtm_flags);
 	return (0);
+}
+
+/*
+ * in_control_ioctl(SIOCDIFADDR) / in6_control_ioctl(SIOCDIFADDR_IN6),
+ * reduced to what CARP sees: the address is found on ifp and removed as
+ * in_difaddr_ioctl does (carp_detach_p first if it is still attached).
+ */
+static int
+fk_difaddr(struct ifnet *ifp, int family, const void *a, size_t alen)
+{
+	struct ifaddr *ifa;
+
+	fk_assert_sleepable("in_control_ioctl");
+	sx_xlock(&fk_in_control_sx);
+	CK_STAILQ_FOREACH(ifa, &ifp->if_addrhead, ifa_link) {
+		const void *p;
+
+		if (ifa->ifa_addr->sa_family != family)
+			continue;
+		p = family == AF_INET ?
+		    (const void *)&((struct sockaddr_in *)ifa->ifa_addr)->sin_addr :
+		    (const void *)&((struct sockaddr_in6 *)ifa->ifa_addr)->sin6_addr;
+		if (memcmp(p, a, alen) != 0)
+			continue;
+		fk_addr_remove(ifa);
+		fk_stack.difaddrs++;
+		sx_xunlock(&fk_in_control_sx);
+		return (0);
+	}
+	sx_xunlock(&fk_in_control_sx);
+	return (EADDRNOTAVAIL);
+}
+
+int
+in_control_ioctl(u_long cmd, void *data, struct ifnet *ifp,
+    struct ucred *cred)
+{
+	struct ifreq *ifr = data;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ifr->ifr_addr;
+
+	if (cmd != SIOCDIFADDR || cred != NULL || sin->sin_family != AF_INET ||
+	    sin->sin_len != sizeof(*sin)) {
+		fk_fail("in_control_ioctl: only a kernel SIOCDIFADDR is faked");
+		return (EINVAL);
+	}
+	return (fk_difaddr(ifp, AF_INET, &sin->sin_addr, 4));
+}
+
+int
+in6_control_ioctl(u_long cmd, void *data, struct ifnet *ifp,
+    struct ucred *cred)
+{
+	struct in6_ifreq *ifr = data;
+
+	if (cmd != SIOCDIFADDR_IN6 || cred != NULL ||
+	    ifr->ifr_addr.sin6_family != AF_INET6) {
+		fk_fail("in6_control_ioctl: only a kernel SIOCDIFADDR_IN6 is "
+		    "faked");
+		return (EINVAL);
+	}
+	return (fk_difaddr(ifp, AF_INET6, &ifr->ifr_addr.sin6_addr, 16));
+}
+
+/* eventhandler(9): registrations by name; ifnet_departure_event is invoked. */
+#define	FK_MAXEH	8
+static struct eventhandler_entry fk_eh[FK_MAXEH];
+static const char *fk_eh_name[FK_MAXEH];
+static void *fk_eh_func[FK_MAXEH];
+static struct eventhandler_list *fk_eh_list =
+    (struct eventhandler_list *)&fk_eh_name;
+
+eventhandler_tag
+eventhandler_register(struct eventhandler_list *list __unused,
+    const char *name, void *func, void *arg, int priority)
+{
+	for (int i = 0; i < FK_MAXEH; i++)
+		if (fk_eh_name[i] == NULL) {
+			fk_eh_name[i] = name;
+			fk_eh[i].ee_arg = arg;
+			fk_eh[i].ee_priority = priority;
+			fk_eh_func[i] = func;
+			return (&fk_eh[i]);
+		}
+	fk_fail("too many event handlers");
+	return (NULL);
+}
+
+struct eventhandler_list *
+eventhandler_find_list(const char *name)
+{
+	for (int i = 0; i < FK_MAXEH; i++)
+		if (fk_eh_name[i] != NULL && strcmp(fk_eh_name[i], name) == 0)
+			return (fk_eh_list);
+	return (NULL);
+}
+
+void
+eventhandler_deregister(struct eventhandler_list *list, eventhandler_tag tag)
+{
+	if (list != fk_eh_list || tag < &fk_eh[0] || tag >= &fk_eh[FK_MAXEH] ||
+	    fk_eh_name[tag - fk_eh] == NULL) {
+		fk_fail("eventhandler_deregister: unknown tag %p", tag);
+		return;
+	}
+	fk_eh_name[tag - fk_eh] = NULL;
+}
+
+int
+fk_eh_count(void)
+{
+	int n = 0;
+
+	for (int i = 0; i < FK_MAXEH; i++)
+		n += fk_eh_name[i] != NULL;
+	return (n);
+}
+
+/* if_detach_internal, after if_purgeaddrs: EVENTHANDLER_INVOKE. */
+void
+fk_ifnet_departure(struct ifnet *ifp)
+{
+	fk_assert_sleepable("ifnet_departure_event");
+	for (int i = 0; i < FK_MAXEH; i++)
+		if (fk_eh_name[i] != NULL &&
+		    strcmp(fk_eh_name[i], "ifnet_departure_event") == 0)
+			((ifnet_departure_event_handler_t)fk_eh_func[i])(
+			    fk_eh[i].ee_arg, ifp);
 }

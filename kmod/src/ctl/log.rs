@@ -163,6 +163,18 @@ pub const fn conflict_devd_type(kind: &Conflict) -> &'static str {
     }
 }
 
+/// `carp: <address> removed from <if>: module unloaded`: carp_rs takes
+/// every address it manages away when it goes, so that no host answers
+/// for a VIP without CARP (a plain address would answer ARP/NS with the
+/// host's own MAC next to the MASTER).
+pub fn addr_removed(buf: &mut [u8], addr: core::net::IpAddr, ifname: &[u8]) -> usize {
+    with(buf, |w| {
+        write!(w, "carp: {addr} removed from ")?;
+        w.bytes(ifname);
+        w.write_str(": module unloaded")
+    })
+}
+
 /// The log line of an engine event, if `log_level` wants one: state
 /// changes and demotion at level >= 1 (LOG_INFO), bad packets at >= 2
 /// (LOG_DEBUG, no prefix). `ifname` names the event's interface. Returns
@@ -398,5 +410,21 @@ mod tests {
         let mut b = [0u8; 128];
         let n = ifconfig_status(&mut b, &i, true);
         assert_eq!(s(&b, n), "\tvrrp: MASTER vrid 1 prio 100 interval 100\n");
+    }
+
+    #[test]
+    fn addr_removed_names_address_and_interface() {
+        let mut b = [0u8; 96];
+        let n = addr_removed(&mut b, Ipv4Addr::new(192, 0, 2, 50).into(), b"em0");
+        assert_eq!(
+            &b[..n],
+            b"carp: 192.0.2.50 removed from em0: module unloaded"
+        );
+        let a6: core::net::Ipv6Addr = "2001:db8::50".parse().unwrap();
+        let n = addr_removed(&mut b, a6.into(), b"vtnet0");
+        assert_eq!(
+            &b[..n],
+            b"carp: 2001:db8::50 removed from vtnet0: module unloaded"
+        );
     }
 }

@@ -71,7 +71,7 @@ pub const IFT_ETHER: u8 = 0x06;
 pub const IFT_L2VLAN: u8 = 0x87;
 pub const IFT_BRIDGE: u8 = 0xd1;
 /// Only the legacy `carpN` clones have this type.
-pub const IFT_CARP: u8 = 0xf8;
+pub const IFT_CARP: u8 = 0xfa;
 
 /// `net/if.h` flags.
 pub const IFF_UP: u32 = 0x1;

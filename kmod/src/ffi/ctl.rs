@@ -372,6 +372,58 @@ pub(super) fn external_reason(text: &[u8]) -> DemoteReason {
     DemoteReason::External(s)
 }
 
+/// Number of reason ids `carp_rs_demote_reason_id` returns: one per
+/// known pfsync text, then "external".
+pub const DEMOTE_REASONS: u32 = EXTERNAL_REASONS.len() as u32 + 1;
+
+/// The id (`0..DEMOTE_REASONS`) of a `carp_demote_adj_p` caller's text.
+/// Pure: no engine, no lock, no allocation, so the hook can call it in
+/// pfsync's locked context and only record `(id, adj)` atomically.
+///
+/// # Safety
+/// `reason` is NULL or `len` readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn carp_rs_demote_reason_id(reason: *const u8, len: usize) -> u32 {
+    let text: &[u8] = if reason.is_null() || len > isize::MAX as usize {
+        &[]
+    } else {
+        // SAFETY: non-null, `len` readable bytes per the contract.
+        unsafe { slice::from_raw_parts(reason, len) }
+    };
+    EXTERNAL_REASONS
+        .iter()
+        .position(|r| r.as_bytes() == text)
+        .map_or(DEMOTE_REASONS - 1, |i| i as u32)
+}
+
+/// Applies demotion recorded by the hook: as `carp_rs_demote_adj` with
+/// the text of reason `id` (an id out of range reads "external").
+///
+/// # Safety
+/// `h` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn carp_rs_demote_adj_id(
+    h: *mut CarpRsEngine,
+    now_ns: u64,
+    adj: i32,
+    id: u32,
+) -> c_int {
+    // SAFETY: exclusive under the shim's mutex.
+    let Some(h) = (unsafe { h.as_mut() }) else {
+        return EINVAL;
+    };
+    let text = EXTERNAL_REASONS
+        .get(id as usize)
+        .copied()
+        .unwrap_or("external");
+    h.engine.demote(
+        Instant::from_nanos(now_ns),
+        adj,
+        DemoteReason::External(text),
+    );
+    0
+}
+
 /// `carp_demote_adj_p(adj, reason)` (pfsync): adds `adj` to the global
 /// demotion, logs "demoted by %d to %d (reason)" and has every MASTER
 /// re-advertise. `reason` is the caller's text without its NUL.
@@ -555,6 +607,40 @@ pub unsafe extern "C" fn carp_rs_vhid_list(
         count += 1;
     }
     count
+}
+
+/// `ifnet_departure_event`: every vhid of the departing interface goes
+/// (its addresses were purged before; a vhid without addresses is not
+/// running, so nothing is sent). Returns how many were removed.
+///
+/// # Safety
+/// `h` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn carp_rs_iface_depart(
+    h: *mut CarpRsEngine,
+    now_ns: u64,
+    ifindex: u32,
+) -> u32 {
+    // SAFETY: exclusive under the shim's mutex.
+    let Some(h) = (unsafe { h.as_mut() }) else {
+        return 0;
+    };
+    let now = Instant::from_nanos(now_ns);
+    let mut n = 0u32;
+    loop {
+        let next = h
+            .engine
+            .vhids()
+            .find(|id| h.engine.vhid_iface(*id) == Some(ifindex));
+        let Some(id) = next else {
+            break;
+        };
+        if h.engine.vhid_remove(now, id).is_err() {
+            break;
+        }
+        n = n.saturating_add(1);
+    }
+    n
 }
 
 /// Parent `ifindex` came up (IFF_UP and LINK_STATE_UP) or went down.

@@ -22,6 +22,11 @@ pub struct CarpRsEngine {
     /// them (an IPv6 advert on a parent without vhids: only the shim knows
     /// `if_carp`); added to the engine's counters on read.
     pub(super) shim_stats: Stats,
+    /// Resynchronisation after lost events (`event.rs`): the engine's
+    /// dropped-event count already answered, and the next vhid to report
+    /// while a resync is running.
+    pub(super) lost_seen: u64,
+    pub(super) resync: Option<usize>,
 }
 
 // The stats copy-out reads `Stats` as the 16 counters of `struct carpstats`.
@@ -43,6 +48,8 @@ pub extern "C" fn carp_rs_engine_new() -> *mut CarpRsEngine {
             engine: Engine::new(),
             clones: Clones::new(),
             shim_stats: Stats::default(),
+            lost_seen: 0,
+            resync: None,
         })
     };
     p.as_ptr()

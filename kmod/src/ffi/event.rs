@@ -9,7 +9,7 @@ use core::net::Ipv4Addr;
 use super::ctl::state_u8;
 use super::engine::CarpRsEngine;
 use crate::ctl::{legacy, log};
-use crate::engine::{Event, State};
+use crate::engine::{Event, Reason, State};
 
 /// `CARP_RS_EV_*`.
 pub const CARP_RS_EV_STATE: u32 = 1;
@@ -107,8 +107,12 @@ pub unsafe extern "C" fn carp_rs_engine_event(
     if ev.is_null() {
         return super::CARP_RS_EINVAL;
     }
-    let Some(e) = h.engine.poll_event() else {
-        return super::CARP_RS_DROPPED;
+    let (e, resync) = match h.engine.poll_event() {
+        Some(e) => (e, false),
+        None => match resync_event(h) {
+            Some(e) => (e, true),
+            None => return super::CARP_RS_DROPPED,
+        },
     };
     let mut out = CarpRsEvent::default();
     let iface = match e {
@@ -127,7 +131,11 @@ pub unsafe extern "C" fn carp_rs_engine_event(
     let name = name.get(..nlen).unwrap_or(&[]);
     out.ifindex = iface;
     let level = h.engine.knobs().log;
-    let n = cstr(&mut out.log, |b| log::event(b, level, &e, name));
+    let n = if resync {
+        0
+    } else {
+        cstr(&mut out.log, |b| log::event(b, level, &e, name))
+    };
     if n > 0 {
         out.log_pri = if matches!(e, Event::BadPacket { .. }) {
             LOG_DEBUG
@@ -193,6 +201,40 @@ pub unsafe extern "C" fn carp_rs_engine_event(
     // SAFETY: non-null and writable per the contract.
     unsafe { ev.write_unaligned(out) };
     super::CARP_RS_OK
+}
+
+/// After the engine dropped events (its queue was full while the shim was
+/// slow to drain it), one `StateChanged` per live vhid with `from == to ==`
+/// its current state, so that the shim, which applies state events
+/// idempotently, converges on the engine's state: routes, carpN link
+/// state and the last devd event.  Nothing is lost for good, whatever
+/// was dropped.
+fn resync_event(h: &mut CarpRsEngine) -> Option<Event> {
+    let cursor = match h.resync {
+        Some(c) => c,
+        None => {
+            let lost = h.engine.events_dropped();
+            if lost == h.lost_seen {
+                return None;
+            }
+            h.lost_seen = lost;
+            0
+        }
+    };
+    let Some(id) = h.engine.vhids().nth(cursor) else {
+        h.resync = None;
+        return None;
+    };
+    h.resync = Some(cursor.saturating_add(1));
+    let state = h.engine.vhid_state(id)?;
+    Some(Event::StateChanged {
+        id,
+        iface: h.engine.vhid_iface(id)?,
+        vhid: h.engine.vhid_config(id)?.vhid,
+        from: state,
+        to: state,
+        reason: Reason::UserRequested,
+    })
 }
 
 /// `carp_forus`: 1 if `mac` is the virtual MAC of a MASTER vhid on
@@ -279,4 +321,44 @@ pub unsafe extern "C" fn carp_rs_arp_reply_mac(
 pub extern "C" fn carp_rs_legacy_link(state: u8) -> c_int {
     let s = State::from_u32(u32::from(state)).unwrap_or(State::Init);
     legacy::link_state(s) as c_int
+}
+
+/// The log line (NUL-terminated in `buf`) for a VIP carp_rs removes at
+/// unload: `carp: <addr> removed from <ifname>: module unloaded`.
+/// `af` is `CARP_RS_AF_INET`/`_INET6`, `addr` 4 or 16 bytes. Returns the
+/// text length (0 on bad arguments).
+///
+/// # Safety
+/// `addr` NULL or readable for its family; `ifname` NULL or `ifname_len`
+/// readable bytes; `buf` NULL or `len` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn carp_rs_log_addr_removed(
+    af: u8,
+    addr: *const u8,
+    ifname: *const u8,
+    ifname_len: usize,
+    buf: *mut u8,
+    len: usize,
+) -> usize {
+    if addr.is_null() || ifname.is_null() || buf.is_null() || len == 0 || ifname_len > 16 {
+        return 0;
+    }
+    // SAFETY: per the contract, for the family's length.
+    let ip = match af {
+        super::CARP_RS_AF_INET => {
+            core::net::IpAddr::from(unsafe { addr.cast::<[u8; 4]>().read_unaligned() })
+        }
+        super::CARP_RS_AF_INET6 => {
+            core::net::IpAddr::from(unsafe { addr.cast::<[u8; 16]>().read_unaligned() })
+        }
+        _ => return 0,
+    };
+    // SAFETY: per the contract.
+    let (name, out) = unsafe {
+        (
+            core::slice::from_raw_parts(ifname, ifname_len),
+            core::slice::from_raw_parts_mut(buf, len),
+        )
+    };
+    cstr(out, |b| log::addr_removed(b, ip, name))
 }

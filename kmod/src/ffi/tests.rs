@@ -890,7 +890,7 @@ fn netlink_set_on_carp0_configures_its_vhid() {
         let mut buf = [0u8; 512];
         let mut used = 0usize;
         let mut ii = eth(CARP0);
-        ii.if_type = 0xf8;
+        ii.if_type = crate::ctl::IFT_CARP;
         assert_eq!(
             carp_rs_nl_get(
                 h,
@@ -909,6 +909,92 @@ fn netlink_set_on_carp0_configures_its_vhid() {
         );
         let (_, back) = netlink::Request::parse_message(&buf[..used]).unwrap();
         assert_eq!((back.vhid, back.advskew, back.state), (4, 30, 0));
+        carp_rs_engine_free(h);
+    }
+}
+
+#[test]
+fn demote_reason_ids_name_pfsyncs_texts_and_external() {
+    let id = |t: &[u8]| unsafe { carp_rs_demote_reason_id(t.as_ptr(), t.len()) };
+    assert_eq!(id(b"pfsync bulk start"), 0);
+    assert_eq!(id(b"pfsync destroy"), 3);
+    assert_eq!(id(b"something else"), DEMOTE_REASONS - 1);
+    assert_eq!(
+        unsafe { carp_rs_demote_reason_id(ptr::null(), 5) },
+        DEMOTE_REASONS - 1
+    );
+    let h = carp_rs_engine_new();
+    assert_eq!(unsafe { carp_rs_demote_adj_id(h, SEC, 240, 0) }, 0);
+    let ev = events(h);
+    assert_eq!(ev.len(), 1);
+    assert_eq!(
+        cstr(&ev[0].log),
+        "carp: demoted by 240 to 240 (pfsync bulk start)"
+    );
+    assert_eq!(unsafe { carp_rs_demote_adj_id(h, SEC, -240, 99) }, 0);
+    let ev = events(h);
+    assert_eq!(cstr(&ev[0].log), "carp: demoted by -240 to 0 (external)");
+    assert_eq!(
+        unsafe { carp_rs_demote_adj_id(ptr::null_mut(), 0, 1, 0) },
+        EINVAL
+    );
+    unsafe { carp_rs_engine_free(h) };
+}
+
+/// Issue 11: a state event the engine had to drop (its queue full while
+/// the shim was slow to drain) is not lost for good: once the queue is
+/// empty, one `from == to` state event per vhid reports the current state
+/// (no log line), so routes, carpN link and devd converge.
+#[test]
+fn lost_events_are_followed_by_a_state_resync() {
+    let (h, id) = configured();
+    events(h);
+    unsafe {
+        // Fill the queue without draining it (administrator demotion
+        // writes: their events are queued whole, unlike pfsync's texts,
+        // which have a small side queue of their own).
+        let mut old = 0;
+        for i in 0..400 {
+            let v: i32 = if i % 2 == 0 { 1 } else { -1 };
+            carp_rs_sysctl(h, SEC, 3, &v, &mut old);
+        }
+        // This state change is dropped: the queue is full.
+        carp_rs_link_state(h, 2 * SEC, EM0, 0);
+        assert_eq!(carp_rs_vhid_state(h, id), 0);
+    }
+    let ev = events(h);
+    let states: Vec<_> = ev.iter().filter(|e| e.kind == CARP_RS_EV_STATE).collect();
+    assert_eq!(states.len(), 1, "{states:?}");
+    let s = states[0];
+    assert_eq!((s.id, s.from, s.to), (id, 0, 0));
+    assert_eq!(cstr(&s.log), "");
+    assert_eq!(cstr(&s.devd_subsystem), "1@em0");
+    assert_eq!(cstr(&s.devd_type), "INIT");
+    // Nothing lost since: no second resync.
+    assert!(events(h).is_empty());
+    unsafe { carp_rs_engine_free(h) };
+}
+
+/// Issue 11: a departing parent takes its vhids (with or without
+/// addresses) along; other interfaces keep theirs.
+#[test]
+fn departing_interface_drops_its_vhids() {
+    let (h, id) = configured();
+    let ii = eth(EM0 + 1);
+    let req = carpreq(2, 0, b"pw");
+    let mut res = CarpRsSetRes::default();
+    unsafe {
+        assert_eq!(
+            carp_rs_ioctl_set(h, SEC, &ii, req.as_ptr(), req.len(), 1, &mut res),
+            0
+        );
+        assert_eq!(carp_rs_iface_vhids(h, EM0), 1);
+        assert_eq!(carp_rs_iface_depart(h, 2 * SEC, EM0), 1);
+        assert_eq!(carp_rs_iface_vhids(h, EM0), 0);
+        assert_eq!(carp_rs_vhid_state(h, id), -1);
+        assert_eq!(carp_rs_iface_vhids(h, EM0 + 1), 1);
+        assert_eq!(carp_rs_iface_depart(h, 2 * SEC, EM0), 0);
+        assert_eq!(carp_rs_iface_depart(ptr::null_mut(), 0, EM0), 0);
         carp_rs_engine_free(h);
     }
 }
