@@ -85,6 +85,9 @@ struct Episode {
     peer: IpAddr,
     first: Instant,
     last: Instant,
+    /// Silence that ends this episode (its own vhid's, not the caller's:
+    /// another vhid's shorter interval must not end it).
+    quiet_ns: u64,
     reported: bool,
 }
 
@@ -119,7 +122,7 @@ impl Detector {
         quiet_ns: u64,
         due_ns: u64,
     ) -> Noted {
-        let live = |e: &Episode| now.as_nanos().saturating_sub(e.last.as_nanos()) <= quiet_ns;
+        let live = |e: &Episode| now.as_nanos().saturating_sub(e.last.as_nanos()) <= e.quiet_ns;
         let found = self
             .episodes
             .iter_mut()
@@ -134,6 +137,7 @@ impl Detector {
                     peer,
                     first: now,
                     last: now,
+                    quiet_ns,
                     reported: false,
                 };
                 e
@@ -157,11 +161,13 @@ impl Detector {
                     peer,
                     first: now,
                     last: now,
+                    quiet_ns,
                     reported: false,
                 })
             }
         };
         episode.last = now;
+        episode.quiet_ns = quiet_ns;
         if !episode.reported && now.as_nanos().saturating_sub(episode.first.as_nanos()) >= due_ns {
             episode.reported = true;
             Noted::Report
@@ -452,6 +458,34 @@ mod tests {
             }
         }
         assert_eq!(reports, 1);
+    }
+
+    #[test]
+    fn an_episode_ends_by_its_own_quiet_period_not_the_callers() {
+        // Found by the simulator: a forger's episode on a vhid with a 1 s
+        // interval recycled a live episode of a vhid with a 3 s interval,
+        // which was then reported a second time.
+        let mut d = Detector::default();
+        let peer: IpAddr = [192, 0, 2, 3].into();
+        let forger: IpAddr = [192, 0, 2, 250].into();
+        let s = |ms: u64| Instant::from_nanos(ms * 1_000_000);
+        let slow = 9_000_000_000;
+        let fast = 3_000_000_000;
+        assert!(matches!(
+            d.note(id(1), Kind::BadAuth, peer, s(0), slow, 0),
+            Noted::Report
+        ));
+        // Fill every other slot with short-lived episodes of another vhid.
+        for i in 0..EPISODES as u32 - 1 {
+            let _ = d.note(id(100 + i), Kind::BadAuth, forger, s(100), fast, 0);
+        }
+        // 4 s later (over the fast quiet, under the slow one) a new fast
+        // episode must not take the slow one's slot.
+        let _ = d.note(id(200), Kind::BadAuth, forger, s(4_100), fast, 0);
+        assert!(matches!(
+            d.note(id(1), Kind::BadAuth, peer, s(6_000), slow, 0),
+            Noted::Quiet
+        ));
     }
 
     #[test]

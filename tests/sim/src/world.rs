@@ -5,11 +5,11 @@
 //! timer at `poll_timeout()`.
 
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use carp_rs::auth::Key;
-use carp_rs::engine::{Engine, Event, Instant, Received, State, Version, VhidConfig, VhidId};
+use carp_rs::engine::{Drop, Engine, Event, Instant, Received, State, Version, VhidConfig, VhidId};
 use carp_rs::wire::{self, CarpPacket, CarpRepr, CARP_GROUP_V4};
 
 use crate::checker::{Checker, RxCause};
@@ -131,10 +131,22 @@ pub struct RunStats {
     pub conflicts: u64,
 }
 
+/// What the simulator knows of one bad-auth episode's report.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Episode {
+    Unreported,
+    Reported,
+    /// Began after a gap too close to the detector's limit to judge.
+    Unknown,
+}
+
 pub struct World<'a> {
     pub sc: &'a Scenario,
     pub opts: &'a Options,
     pub now: u64,
+    /// Bad-authentication episodes per (host, vhid, peer): last drop,
+    /// and the episode's report state (checks "once per episode").
+    badauth: HashMap<(usize, u8, IpAddr), (u64, Episode)>,
     pub hosts: Vec<Host>,
     pub net: NetState,
     pub checker: Checker,
@@ -178,6 +190,7 @@ impl<'a> World<'a> {
             buf: vec![0; 1500],
             cause: None,
             broken: false,
+            badauth: HashMap::new(),
         }
     }
 
@@ -194,6 +207,8 @@ impl<'a> World<'a> {
     /// Boots host `h`: a fresh engine configured as the scenario says.
     pub fn boot(&mut self, h: usize) {
         let now = Instant::from_nanos(self.now);
+        // A fresh engine has a fresh detector.
+        self.badauth.retain(|k, _| k.0 != h);
         let host = &mut self.hosts[h];
         host.boots += 1;
         let mut e = Engine::new();
@@ -400,6 +415,23 @@ impl<'a> World<'a> {
                 if let (carp_rs::engine::Conflict::BadAuth(_), Some(g)) =
                     (kind, self.group_of_vhid(vhid))
                 {
+                    let untracked = self.hosts[h]
+                        .engine
+                        .as_ref()
+                        .map_or(0, Engine::untracked_episodes);
+                    match self.badauth.get_mut(&(h, vhid, peer)) {
+                        Some(e) if e.1 == Episode::Reported && untracked == 0 => {
+                            self.checker.violation(
+                                now,
+                                "badauth-reported-twice",
+                                Some(g),
+                                format!("h{h}: a second bad-auth report for {peer} in one episode"),
+                                &mut self.trace,
+                            );
+                        }
+                        Some(e) if e.1 == Episode::Unreported => e.1 = Episode::Reported,
+                        _ => {}
+                    }
                     let bad = self.sc.groups[g].bad_key;
                     let from_bad = peer == IpAddr::V4(FORGER)
                         || bad.is_some_and(|b| {
@@ -421,6 +453,46 @@ impl<'a> World<'a> {
                     now,
                     format!("h{h} bad packet vhid {vhid}: {}", drop.as_str()),
                 );
+            }
+        }
+    }
+
+    /// The detector's episode rule, seen from outside: a bad-auth episode
+    /// of (host, vhid, peer) ends after 3 x max(advert interval, 1 s) of
+    /// silence, and each episode is reported exactly once (while the
+    /// detector's table has room). Gaps within 1 ms of the limit are
+    /// ambiguous and not judged.
+    fn note_badauth(&mut self, h: usize, g: usize, peer: IpAddr, untracked: u64) {
+        let now = self.now;
+        let grp = &self.sc.groups[g];
+        let interval =
+            u64::from(grp.advbase) * 1_000_000_000 + u64::from(grp.pref[h]) * 1_000_000_000 / 256;
+        let quiet = 3 * interval.max(1_000_000_000);
+        let key = (h, grp.vhid, peer);
+        match self.badauth.get(&key).copied() {
+            Some((last, _)) if now.saturating_sub(last) + MS <= quiet => {
+                if let Some(e) = self.badauth.get_mut(&key) {
+                    e.0 = now;
+                }
+            }
+            Some((last, state)) if now.saturating_sub(last) >= quiet + MS => {
+                if state == Episode::Unreported && untracked == 0 {
+                    self.checker.violation(
+                        now,
+                        "badauth-episode-unreported",
+                        Some(g),
+                        format!("h{h}: a bad-auth episode from {peer} ended without a report"),
+                        &mut self.trace,
+                    );
+                }
+                self.badauth.insert(key, (now, Episode::Unreported));
+            }
+            Some(_) => {
+                // Ambiguous gap: not judged until the next clear episode.
+                self.badauth.insert(key, (now, Episode::Unknown));
+            }
+            None => {
+                self.badauth.insert(key, (now, Episode::Unreported));
             }
         }
     }
@@ -535,7 +607,11 @@ impl<'a> World<'a> {
         };
         let e = self.hosts[r].engine.as_mut().expect("alive");
         let res = e.handle_packet(Instant::from_nanos(now), &rx);
+        let untracked = e.untracked_episodes();
         let after = g.and_then(|g| self.hosts[r].state(g));
+        if let (Err(Drop::BadAuth), Some(g)) = (res, g) {
+            self.note_badauth(r, g, pkt.src, untracked);
+        }
         let from = pkt
             .from
             .map_or_else(|| "forger".to_string(), |f| format!("h{f}"));
