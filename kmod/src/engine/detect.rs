@@ -283,7 +283,31 @@ impl Engine {
         self.push_event(ev);
     }
 
+    /// Notes one occurrence for vhid `slot`; true when it is to be
+    /// reported now. `due_after_quiet`: report only once the episode has
+    /// lasted one quiet period (split brain), not at its first occurrence.
+    fn episode_due(
+        &mut self,
+        now: Instant,
+        slot: u32,
+        kind: Kind,
+        peer: IpAddr,
+        due_after_quiet: bool,
+    ) -> bool {
+        let Some(id) = self.id_of(slot) else {
+            return false;
+        };
+        let quiet = self.episode_quiet_ns(slot);
+        let due = if due_after_quiet { quiet } else { 0 };
+        matches!(
+            self.detector.note(id, kind, peer, now, quiet, due),
+            Noted::Report
+        )
+    }
+
     /// A MASTER heard a worse MASTER (`ours`, `theirs`: advertised skews).
+    /// Reported once the other master has been heard for three intervals:
+    /// a preempted master stops after one advert.
     pub(crate) fn detect_split_brain(
         &mut self,
         now: Instant,
@@ -292,16 +316,7 @@ impl Engine {
         ours: u8,
         theirs: u8,
     ) {
-        let Some(id) = self.id_of(slot) else {
-            return;
-        };
-        let quiet = self.episode_quiet_ns(slot);
-        // Reported once the other master has been heard for three
-        // intervals: a preempted master stops after one advert.
-        if let Noted::Report = self
-            .detector
-            .note(id, Kind::SplitBrain, peer, now, quiet, quiet)
-        {
+        if self.episode_due(now, slot, Kind::SplitBrain, peer, true) {
             self.report_conflict(slot, peer, Conflict::SplitBrain { ours, theirs });
         }
     }
@@ -315,24 +330,21 @@ impl Engine {
         counter: u64,
         digest: &[u8],
     ) {
-        let Some(id) = self.id_of(slot) else {
+        if !self.episode_due(now, slot, Kind::BadAuth, peer, false) {
+            return;
+        }
+        let Some(v) = self.table.get(slot) else {
             return;
         };
-        let quiet = self.episode_quiet_ns(slot);
-        if let Noted::Report = self.detector.note(id, Kind::BadAuth, peer, now, quiet, 0) {
-            let Some(v) = self.table.get(slot) else {
-                return;
-            };
-            let hint = diagnose(
-                &v.cfg.key,
-                v.cfg.vhid,
-                v.addrs.v4(),
-                v.addrs.v6(),
-                counter,
-                digest,
-            );
-            self.report_conflict(slot, peer, Conflict::BadAuth(hint));
-        }
+        let hint = diagnose(
+            &v.cfg.key,
+            v.cfg.vhid,
+            v.addrs.v4(),
+            v.addrs.v6(),
+            counter,
+            digest,
+        );
+        self.report_conflict(slot, peer, Conflict::BadAuth(hint));
     }
 
     /// An advert of the other protocol arrived for our vhid.
@@ -343,11 +355,7 @@ impl Engine {
         peer: IpAddr,
         theirs: Version,
     ) {
-        let Some(id) = self.id_of(slot) else {
-            return;
-        };
-        let quiet = self.episode_quiet_ns(slot);
-        if let Noted::Report = self.detector.note(id, Kind::Protocol, peer, now, quiet, 0) {
+        if self.episode_due(now, slot, Kind::Protocol, peer, false) {
             self.report_conflict(slot, peer, Conflict::Protocol { theirs });
         }
     }

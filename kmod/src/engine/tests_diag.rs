@@ -15,6 +15,17 @@ use super::tests::{advert, at, engine_with_vhid, rx, Net, IF, SEC, VIP};
 use super::*;
 use crate::ctl::status;
 
+/// The packet a logged transmit puts on the segment, as received.
+fn received<'a>(tx: &Transmit, bytes: &'a [u8]) -> Received<'a> {
+    Received {
+        iface: IF,
+        src: tx.src,
+        dst: tx.dst,
+        ttl: tx.ttl,
+        payload: bytes,
+    }
+}
+
 fn drain(e: &mut Engine) -> Vec<Event> {
     let mut out = Vec::new();
     while let Some(ev) = e.poll_event() {
@@ -258,13 +269,7 @@ fn replay_scenario(replay_check: bool) -> (State, u32) {
     net.run_until(at(10 * SEC));
     assert_eq!(net.state(1), State::Master);
     let (tx, bytes) = captured;
-    let r = Received {
-        iface: IF,
-        src: tx.src,
-        dst: tx.dst,
-        ttl: tx.ttl,
-        payload: &bytes,
-    };
+    let r = received(&tx, &bytes);
     let _ = net.nodes[1].e.handle_packet(at(10 * SEC), &r);
     let st = net.nodes[1]
         .e
@@ -296,13 +301,7 @@ fn replay_check_keeps_a_live_masters_fresh_adverts() {
         .find(|(_, i, _, _)| *i == 0)
         .unwrap()
         .clone();
-    let r = Received {
-        iface: IF,
-        src: tx.src,
-        dst: tx.dst,
-        ttl: tx.ttl,
-        payload: &bytes,
-    };
+    let r = received(&tx, &bytes);
     let before = net.nodes[1].e.stats().as_array();
     assert_eq!(
         net.nodes[1].e.handle_packet(net.now, &r),
@@ -399,13 +398,7 @@ fn preempt_replay(replay_check: bool) -> (Vec<Reason>, u32) {
     assert_eq!((net.state(0), net.state(1)), (State::Master, State::Backup));
     let before = net.nodes[1].events.len();
     let (tx, bytes) = demoted_ad;
-    let r = Received {
-        iface: IF,
-        src: tx.src,
-        dst: tx.dst,
-        ttl: tx.ttl,
-        payload: &bytes,
-    };
+    let r = received(&tx, &bytes);
     let _ = net.nodes[1].e.handle_packet(net.now, &r);
     net.flush();
     let reasons = net.nodes[1].events[before..]
