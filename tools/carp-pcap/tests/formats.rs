@@ -15,12 +15,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
 
-fn vectors_dir() -> PathBuf {
-    match std::env::var_os("CARP_VECTORS_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors"),
-    }
-}
+mod common;
+use common::vectors_dir;
 
 struct Frame {
     sec: u32,

@@ -11,17 +11,12 @@
     clippy::panic
 )]
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::Value;
 
-fn vectors_dir() -> PathBuf {
-    match std::env::var_os("CARP_VECTORS_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors"),
-    }
-}
+mod common;
+use common::{vector, vectors_dir};
 
 fn index() -> Value {
     let path = vectors_dir().join("index.json");
@@ -31,8 +26,7 @@ fn index() -> Value {
 }
 
 fn timeline(args: &[&str], pcap: &str) -> (Vec<Value>, String) {
-    let path = vectors_dir().join(pcap);
-    assert!(path.is_file(), "test vector missing: {}", path.display());
+    let path = vector(pcap);
     let run = |json: bool| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_carp-pcap"));
         cmd.args(args).arg("--timeline");
@@ -178,7 +172,7 @@ fn carp_and_vrrp_on_one_vhid_is_a_conflict() {
 #[test]
 fn plot_is_written_and_options_are_checked() {
     let svg = std::env::temp_dir().join(format!("carp-pcap-timeline-{}.svg", std::process::id()));
-    let pcap = vectors_dir().join("ka-v3-failover.pcap");
+    let pcap = vector("ka-v3-failover.pcap");
     let out = Command::new(env!("CARGO_BIN_EXE_carp-pcap"))
         .args(["--timeline", "--plot"])
         .arg(&svg)

@@ -15,24 +15,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
-fn vectors_dir() -> PathBuf {
-    match std::env::var_os("CARP_VECTORS_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors"),
-    }
-}
-
-/// A file of the vectors, which must exist: a missing vector is a failure,
-/// never a smaller test.
-fn vector(name: &str) -> PathBuf {
-    let path = vectors_dir().join(name);
-    assert!(
-        path.is_file(),
-        "test vector missing: {}; the repository carries it: restore it with `git checkout tests/vectors` or regenerate with `make vectors`",
-        path.display()
-    );
-    path
-}
+mod common;
+use common::{vector, vectors_dir};
 
 fn read_json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
