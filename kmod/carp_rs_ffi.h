@@ -73,11 +73,23 @@ void	carp_rs_engine_stats_reset(struct carp_rs_engine *);
 int	carp_rs_input_badif6(struct carp_rs_engine *);
 
 /*
- * Takes the next outgoing packet into buf (at least CARP_RS_TXBUF_MIN
- * bytes) and *tx.  CARP_RS_OK: one was produced; CARP_RS_DROPPED: none is
- * pending; CARP_RS_EINVAL: bad arguments.
+ * The parent's preferred addresses, asked as each advert is written
+ * (carp_best_ifa): v4 (4 bytes) and v6 (16, scope cleared); returns the
+ * CARP_RS_SRC_* bits of those written, or -1 for an unknown parent.
  */
-int	carp_rs_engine_transmit(struct carp_rs_engine *, uint8_t *buf,
+#define	CARP_RS_SRC_V4		1
+#define	CARP_RS_SRC_V6		2
+typedef int	carp_rs_srcaddr_fn(void *arg, uint32_t ifindex, uint8_t *v4,
+		    uint8_t *v6);
+
+/*
+ * Takes the next outgoing packet into buf (at least CARP_RS_TXBUF_MIN
+ * bytes) and *tx; srcaddr (may be NULL) names its source.  CARP_RS_OK:
+ * one was produced; CARP_RS_DROPPED: none is pending; CARP_RS_EINVAL:
+ * bad arguments.
+ */
+int	carp_rs_engine_transmit(struct carp_rs_engine *,
+	    carp_rs_srcaddr_fn *srcaddr, void *arg, uint8_t *buf,
 	    size_t buflen, struct carp_rs_tx *tx);
 
 /* ---- Control plane (kmod/src/ffi/ctl.rs); int returns are errno values. */

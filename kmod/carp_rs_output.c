@@ -100,14 +100,21 @@ carp_rs_mkpkt(const struct carp_rs_tx *tx, struct carp_rs_if *cif)
 	m = m_get2(hlen + tx->len, M_NOWAIT, MT_DATA, M_PKTHDR);
 	if (m == NULL)
 		return (NULL);
-	mtag = m_tag_get(PACKET_TAG_CARP, sizeof(int), M_NOWAIT);
-	if (mtag == NULL) {
-		m_freem(m);
-		return (NULL);
+	/*
+	 * Only multicast adverts leave with the virtual MAC: the engine says
+	 * which (has_src_mac), as carp_send_ad_locked() calls carp_tag() for
+	 * a multicast destination only.
+	 */
+	if (tx->has_src_mac) {
+		mtag = m_tag_get(PACKET_TAG_CARP, sizeof(int), M_NOWAIT);
+		if (mtag == NULL) {
+			m_freem(m);
+			return (NULL);
+		}
+		vhid = tx->vhid;
+		bcopy(&vhid, mtag + 1, sizeof(vhid));
+		m_tag_prepend(m, mtag);
 	}
-	vhid = tx->vhid;
-	bcopy(&vhid, mtag + 1, sizeof(vhid));
-	m_tag_prepend(m, mtag);
 	m->m_pkthdr.len = m->m_len = hlen + tx->len;
 	m->m_pkthdr.rcvif = NULL;
 	memcpy(mtod(m, uint8_t *) + hlen, carp_rs_txbuf, tx->len);
@@ -149,14 +156,22 @@ carp_rs_mkpkt(const struct carp_rs_tx *tx, struct carp_rs_if *cif)
 	return (m);
 }
 
+/* Sends one advert.  Mutex dropped, net epoch, the parent's VNET. */
 static int
 carp_rs_send(struct mbuf *m, struct carp_rs_if *cif, uint8_t af)
 {
 
 #ifdef INET
-	if (af == CARP_RS_AF_INET)
+	if (af == CARP_RS_AF_INET) {
+		/* The id as carp_send_ad_locked() sets it (VNET knobs). */
+#if __FreeBSD_version >= 1500000
+		ip_fillid(mtod(m, struct ip *), V_ip_random_id);
+#else
+		ip_fillid(mtod(m, struct ip *));
+#endif
 		return (ip_output(m, NULL, NULL, IP_RAWOUTPUT, &cif->imo,
 		    NULL));
+	}
 #endif
 #ifdef INET6
 	if (af == CARP_RS_AF_INET6)
@@ -189,6 +204,57 @@ carp_rs_ifname(void *arg __unused, uint32_t index, char *buf, size_t len)
 	n = strnlen(name, len);
 	memcpy(buf, name, n);
 	return (n);
+}
+
+/*
+ * ifa_preferred() without carp_master_p (the mutex is held): a vhid
+ * address is MASTER when the applier installed its routes.
+ */
+static bool
+carp_rs_preferred(struct ifaddr *cur, struct ifaddr *next)
+{
+
+	return (cur->ifa_carp != NULL && (next->ifa_carp == NULL ||
+	    (CARP_RS_ADDR(next)->routed && !CARP_RS_ADDR(cur)->routed)));
+}
+
+/*
+ * The engine's advert-source callback, asked per advert as
+ * carp_send_ad_locked() asks carp_best_ifa(): the parent's preferred
+ * address of each family.  Mutex held, net epoch, applier token.
+ */
+static int
+carp_rs_srcaddr(void *arg __unused, uint32_t index, uint8_t *v4, uint8_t *v6)
+{
+	struct ifaddr *ifa, *best4 = NULL, *best6 = NULL;
+	struct carp_rs_if *cif;
+	struct in6_addr a;
+	int got = 0;
+
+	mtx_assert(&carp_rs_mtx, MA_OWNED);
+	NET_EPOCH_ASSERT();
+	if ((cif = carp_rs_if_lookup(index)) == NULL)
+		return (-1);
+	CK_STAILQ_FOREACH(ifa, &cif->ifp->if_addrhead, ifa_link) {
+		if (ifa->ifa_addr->sa_family == AF_INET &&
+		    (best4 == NULL || carp_rs_preferred(best4, ifa)))
+			best4 = ifa;
+		if (ifa->ifa_addr->sa_family == AF_INET6 &&
+		    (best6 == NULL || carp_rs_preferred(best6, ifa)))
+			best6 = ifa;
+	}
+	if (best4 != NULL) {
+		memcpy(v4, &((struct sockaddr_in *)best4->ifa_addr)->sin_addr,
+		    4);
+		got |= CARP_RS_SRC_V4;
+	}
+	if (best6 != NULL) {
+		a = ((struct sockaddr_in6 *)best6->ifa_addr)->sin6_addr;
+		in6_clearscope(&a);
+		memcpy(v6, &a, 16);
+		got |= CARP_RS_SRC_V6;
+	}
+	return (got);
 }
 
 /* Copies out the live addresses of vhid `id` (referenced).  Mutex held. */
@@ -436,8 +502,9 @@ carp_rs_apply_queued(void)
 	NET_EPOCH_ASSERT();
 	KASSERT(carp_rs_applying, ("%s: token not held", __func__));
 	while (carp_rs_engine != NULL) {
-		if (carp_rs_engine_transmit(carp_rs_engine, carp_rs_txbuf,
-		    sizeof(carp_rs_txbuf), &tx) == CARP_RS_OK) {
+		if (carp_rs_engine_transmit(carp_rs_engine, carp_rs_srcaddr,
+		    NULL, carp_rs_txbuf, sizeof(carp_rs_txbuf), &tx) ==
+		    CARP_RS_OK) {
 			if (tx.len > sizeof(carp_rs_txbuf) ||
 			    (cif = carp_rs_if_lookup(tx.ifindex)) == NULL)
 				continue;

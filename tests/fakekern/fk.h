@@ -145,6 +145,8 @@ struct fk_pkt {
 extern struct fk_pkt fk_out_pkts[FK_MAXPKT];
 /* Non-NULL: ip_output/ip6_output take it, as pf + pfsync do. */
 extern struct mtx *fk_pfsync_lock;
+/* net.inet.ip.rfc6864 as the fake ip_fillid() reads it (default 1). */
+extern int fk_ip_rfc6864;
 extern int fk_nout_pkts;
 void	fk_out_pkts_clear(void);
 

@@ -1143,6 +1143,102 @@ nl_get(const char *ifname, struct nlvhid *out, int max, int *n)
 }
 
 /*
+ * Issue 11 defect 7, what carp_send_ad_locked() does per advert: the
+ * source is the parent's best address when the advert is sent (it
+ * follows a renumbering), only multicast adverts carry PACKET_TAG_CARP
+ * (so only they leave with the virtual MAC), and the IP id comes from
+ * ip_fillid() (0 for DF datagrams under net.inet.ip.rfc6864=1, the
+ * kernel's counter without it).
+ */
+static void
+s_advert_per_send(void)
+{
+	struct ifnet *ifp;
+	struct nlbuild b;
+	const uint8_t *reply;
+	struct in_addr peer, a;
+	size_t rlen;
+	uint16_t id0 = 0;
+	int i, n4 = 0, n8 = 0;
+
+	ifp = setup_em0();
+	if (load() != 0) {
+		teardown_em0(ifp);
+		return;
+	}
+	/* vhid 7 unicast to 192.0.2.9, vhid 8 multicast. */
+	(void)fk_inet_pton4("192.0.2.9", &peer);
+	nl_start(&b, CARP_NL_CMD_SET);
+	nl_u32(&b, CARP_NL_VHID, 7);
+	nl_u32(&b, CARP_NL_ADVBASE, 1);
+	nl_u32(&b, CARP_NL_ADVSKEW, 0);
+	nl_attr(&b, CARP_NL_ADDR, &peer, sizeof(peer));
+	nl_attr(&b, CARP_NL_IFNAME, "em0", 4);
+	CHECK(fk_genl_request("carp", CARP_NL_CMD_SET, 0, b.buf, b.len,
+	    &reply, &rlen) == 0, "netlink SET vhid 7 peer 192.0.2.9");
+	CHECK(nl_set("em0", 8, 1, 0, NULL) == 0, "netlink SET vhid 8");
+	CHECK(fk_addr_add4(ifp, "192.0.2.100", 32, 7, NULL) == 0, "vhid 7");
+	CHECK(fk_addr_add4(ifp, "192.0.2.108", 32, 8, NULL) == 0, "vhid 8");
+	fk_advance_ns(4000000000ULL);
+	fk_run_tasks();
+	CHECK(vhid_state("em0", 7) == ST_MASTER &&
+	    vhid_state("em0", 8) == ST_MASTER, "states %d %d",
+	    vhid_state("em0", 7), vhid_state("em0", 8));
+
+	/* Renumber em0, then run as MASTER with rfc6864 off. */
+	CHECK(fk_addr_del(ifp, "192.0.2.2") == 0, "-alias 192.0.2.2");
+	CHECK(fk_addr_add4(ifp, "192.0.2.3", 24, 0, NULL) == 0, "192.0.2.3");
+	fk_ip_rfc6864 = 0;
+	fk_out_pkts_clear();
+	fk_advance_ns(3000000000ULL);
+	fk_run_tasks();
+	(void)fk_inet_pton4("192.0.2.3", &a);
+	for (i = 0; i < fk_nout_pkts; i++) {
+		const struct fk_pkt *p = &fk_out_pkts[i];
+		const struct ip *ip = (const struct ip *)p->data;
+		const uint8_t vhid = p->data[20 + 1];
+
+		if (p->af != 4 || p->len < 22)
+			continue;
+		CHECK(ip->ip_src.s_addr == a.s_addr,
+		    "advert %d (vhid %u): source %08x, not em0's 192.0.2.3",
+		    i, vhid, ntohl(ip->ip_src.s_addr));
+		if (vhid == 7) {
+			n4++;
+			CHECK(ip->ip_dst.s_addr == peer.s_addr,
+			    "unicast advert %d to %08x", i,
+			    ntohl(ip->ip_dst.s_addr));
+			CHECK(p->carp_tag == -1, "unicast advert %d tagged "
+			    "%d: it would leave with the virtual MAC", i,
+			    p->carp_tag);
+		} else if (vhid == 8) {
+			n8++;
+			CHECK(p->carp_tag == 8, "multicast advert %d: tag %d",
+			    i, p->carp_tag);
+		}
+		CHECK(ip->ip_id != 0 && ip->ip_id != id0,
+		    "advert %d: ip_id %u (previous %u): not ip_fillid()'s", i,
+		    ntohs(ip->ip_id), ntohs(id0));
+		id0 = ip->ip_id;
+	}
+	CHECK(n4 >= 2 && n8 >= 2, "%d unicast, %d multicast adverts", n4, n8);
+
+	/* rfc6864 on (FreeBSD's default): DF adverts carry id 0. */
+	fk_ip_rfc6864 = 1;
+	fk_out_pkts_clear();
+	fk_advance_ns(2000000000ULL);
+	fk_run_tasks();
+	CHECK(fk_nout_pkts > 0, "no advert with rfc6864 on");
+	for (i = 0; i < fk_nout_pkts; i++)
+		CHECK(((const struct ip *)fk_out_pkts[i].data)->ip_id == 0,
+		    "advert %d: ip_id %u under rfc6864", i,
+		    ntohs(((const struct ip *)fk_out_pkts[i].data)->ip_id));
+	fk_out_pkts_clear();
+	unload();
+	teardown_em0(ifp);
+}
+
+/*
  * Modern ifconfig: netlink SET (the deferred callback), then the address
  * with its vhid.  GET reports it, the key only with PRIV_NETINET_CARP;
  * SET needs the privilege.
@@ -2069,6 +2165,7 @@ static const struct {
 	{ "conc_stress", s_conc_stress },
 	{ "conc_unload", s_conc_unload },
 	{ "ifnet_departure", s_ifnet_departure },
+	{ "advert_per_send", s_advert_per_send },
 };
 
 /* Proves the sanitizers are live (run.py expects these to be caught). */

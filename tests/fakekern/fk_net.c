@@ -415,6 +415,31 @@ static bool fk_if_valid(const struct ifnet *, const char *);
 /* V_ifnet: every attached interface, in attach order. */
 VNET_DEFINE(struct ifnethead, ifnet) = CK_STAILQ_HEAD_INITIALIZER(vnet_entry_ifnet);
 VNET_DEFINE(int, ip6_forwarding);
+
+/*
+ * ip_fillid() of netinet/ip_id.c: an atomic datagram (DF) gets id 0 while
+ * net.inet.ip.rfc6864 is on (the default); otherwise a counter here (the
+ * kernel's counter or random id).  fk_ip_rfc6864 is that knob.
+ */
+int fk_ip_rfc6864 = 1;
+static uint16_t fk_ip_id;
+
+#if __FreeBSD_version >= 1500000
+VNET_DEFINE(int, ip_random_id);
+
+void
+ip_fillid(struct ip *ip, bool do_randomid __unused)
+#else
+void
+ip_fillid(struct ip *ip)
+#endif
+{
+
+	if (fk_ip_rfc6864 && (ip->ip_off & htons(IP_DF)) == htons(IP_DF))
+		ip->ip_id = 0;
+	else
+		ip->ip_id = htons(++fk_ip_id);
+}
 const struct in6_addr in6addr_any = IN6ADDR_ANY_INIT;
 
 /* if_attach's part: an index, the link-level address first in the list. */

@@ -39,6 +39,7 @@ pub use config::{
 pub use detect::{AuthHint, Conflict, EPISODES};
 pub use io::{Event, Received, Transmit};
 pub use ledger::{Source as DemoteSource, LEDGER_SLOTS};
+pub use output::IfaceAddrs;
 pub use state::{Reason, State};
 pub use stats::{Drop, Stats, VhidStats};
 pub use time::Instant;
@@ -354,6 +355,20 @@ impl Engine {
         i.v4 = v4;
         i.v6 = v6;
         Ok(())
+    }
+
+    /// [`Engine::set_iface_addrs`] for a parent the engine already knows,
+    /// never growing the table: the transmit path allocates nothing.
+    pub(crate) fn refresh_iface_addrs(
+        &mut self,
+        iface: IfIndex,
+        v4: Option<Ipv4Addr>,
+        v6: Option<Ipv6Addr>,
+    ) {
+        if let Some(i) = self.ifaces.iter_mut().find(|i| i.index == iface) {
+            i.v4 = v4;
+            i.v6 = v6;
+        }
     }
 
     /// Parent link or IFF_UP changed (`carp_linkstate_p`). Interfaces the

@@ -5,7 +5,10 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::io::Transmit;
 use super::vhid::pending;
-use super::{Engine, VhidId};
+use super::{Engine, IfIndex, VhidId};
+
+/// A parent's own best IPv4 and IPv6 addresses (the advert source).
+pub type IfaceAddrs = (Option<Ipv4Addr>, Option<Ipv6Addr>);
 use crate::wire::{
     self, CarpPacket, CarpRepr, VrrpPacket, VrrpRepr, CARP_GROUP_V4, CARP_GROUP_V6, CARP_TTL,
 };
@@ -15,8 +18,29 @@ impl Engine {
     /// when nothing is queued (or `buf` is too small for the advert, which
     /// is then counted as `onomem` and dropped).
     pub fn poll_transmit(&mut self, buf: &mut [u8]) -> Option<Transmit> {
+        self.poll_transmit_with(buf, &mut |_| None)
+    }
+
+    /// [`Engine::poll_transmit`], asking `source` for the parent's own
+    /// addresses as each advert is written, as `carp_send_ad_locked` asks
+    /// `carp_best_ifa` at send time: the source follows a renumbering or a
+    /// link-local that appeared after the vhid. `source(iface)` returns
+    /// the parent's best IPv4 and IPv6 address (`None` for a family it
+    /// has none of), or `None` to keep what
+    /// [`Engine::set_iface_addrs`] recorded. The answer is recorded too,
+    /// so that input recognises our own adverts by the same address.
+    pub fn poll_transmit_with(
+        &mut self,
+        buf: &mut [u8],
+        source: &mut dyn FnMut(IfIndex) -> Option<IfaceAddrs>,
+    ) -> Option<Transmit> {
         loop {
             let (slot, family_v4, last) = self.next_queued()?;
+            if let Some(iface) = self.table.get(slot).map(|v| v.iface) {
+                if let Some((v4, v6)) = source(iface) {
+                    self.refresh_iface_addrs(iface, v4, v6);
+                }
+            }
             let tx = self.emit_one(slot, family_v4, buf);
             if last {
                 self.finish_slot(slot);

@@ -473,6 +473,40 @@ fn unicast_peer_skips_ttl_check() {
     assert_eq!(tx.src_mac, None);
 }
 
+/// Issue 11 defect 7: the source is asked for as each advert is written
+/// (`carp_best_ifa` in `carp_send_ad_locked`), not fixed at attach time;
+/// the answer also becomes the address input recognises as our own.
+#[test]
+fn advert_source_is_asked_per_advert() {
+    let (mut e, id) = engine_with_vhid(b"pw");
+    e.vhid_force_state(at(SEC), id, State::Master).unwrap();
+    let mut buf = [0u8; 1500];
+    let renumbered = Ipv4Addr::new(192, 0, 2, 3);
+    let mut asked = Vec::new();
+    let tx = e
+        .poll_transmit_with(&mut buf, &mut |i| {
+            asked.push(i);
+            Some((Some(renumbered), None))
+        })
+        .unwrap();
+    assert_eq!(asked, [IF]);
+    assert_eq!(tx.src, IpAddr::V4(renumbered));
+    // `None` keeps the last answer; the old address is no longer ours.
+    e.handle_timeout(at(2 * SEC));
+    let tx = e.poll_transmit_with(&mut buf, &mut |_| None).unwrap();
+    assert_eq!(tx.src, IpAddr::V4(renumbered));
+    let theirs = advert(b"pw", 7, 0, 1);
+    let mut r = rx(&theirs, 255);
+    r.src = IpAddr::V4(renumbered);
+    assert_eq!(e.handle_packet(at(3 * SEC), &r), Err(Drop::Looped));
+    // A parent that lost its address: 0.0.0.0, as carp_send_ad_locked.
+    e.handle_timeout(at(4 * SEC));
+    let tx = e
+        .poll_transmit_with(&mut buf, &mut |_| Some((None, None)))
+        .unwrap();
+    assert_eq!(tx.src, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+}
+
 #[test]
 fn advert_fields_and_counter() {
     let (mut e, id) = engine_with_vhid(b"pw");

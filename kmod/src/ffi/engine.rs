@@ -1,7 +1,7 @@
 //! Engine lifetime, packet input, timers, statistics and transmit drain.
 
 use alloc::alloc::{alloc, dealloc, Layout};
-use core::ffi::c_int;
+use core::ffi::{c_int, c_void};
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use core::ptr::{self, NonNull};
 
@@ -241,18 +241,56 @@ pub unsafe extern "C" fn carp_rs_engine_stats_reset(h: *mut CarpRsEngine) {
     }
 }
 
+/// `carp_rs_srcaddr_fn`: writes the parent's best IPv4 address (4 bytes)
+/// and IPv6 address (16 bytes, scope cleared) and returns
+/// `CARP_RS_SRC_V4 | CARP_RS_SRC_V6` for those it has, or -1 when it does
+/// not know the parent (the engine keeps what it had).
+pub type SrcAddrFn = Option<unsafe extern "C" fn(*mut c_void, u32, *mut u8, *mut u8) -> c_int>;
+
+/// The parent has an IPv4 address: `v4` holds it.
+pub const CARP_RS_SRC_V4: c_int = 1;
+/// The parent has an IPv6 address: `v6` holds it.
+pub const CARP_RS_SRC_V6: c_int = 2;
+
+/// Asks the shim's `srcaddr` for the addresses of `iface`.
+///
+/// # Safety
+/// `srcaddr` is `None` or a function honouring [`SrcAddrFn`] with `arg`.
+unsafe fn ask_source(
+    srcaddr: SrcAddrFn,
+    arg: *mut c_void,
+    iface: u32,
+) -> Option<(Option<Ipv4Addr>, Option<Ipv6Addr>)> {
+    let f = srcaddr?;
+    let (mut v4, mut v6) = ([0u8; 4], [0u8; 16]);
+    // SAFETY: the buffers are 4 and 16 writable bytes, as the type says.
+    let got = unsafe { f(arg, iface, v4.as_mut_ptr(), v6.as_mut_ptr()) };
+    if got < 0 {
+        return None;
+    }
+    Some((
+        (got & CARP_RS_SRC_V4 != 0).then(|| Ipv4Addr::from(v4)),
+        (got & CARP_RS_SRC_V6 != 0).then(|| Ipv6Addr::from(v6)),
+    ))
+}
+
 /// Takes the next outgoing packet: writes its payload to `buf` and its
 /// metadata to `*tx`. Returns `CARP_RS_OK` when a packet was produced,
 /// `CARP_RS_DROPPED` when none is pending, `CARP_RS_EINVAL` on a NULL
 /// argument or a buffer under `CARP_RS_TXBUF_MIN` bytes. The shim calls it
-/// until it stops returning `CARP_RS_OK`.
+/// until it stops returning `CARP_RS_OK`. `srcaddr` (may be NULL) is asked
+/// for the parent's addresses as each advert is written, as
+/// `carp_send_ad_locked` calls `carp_best_ifa`.
 ///
 /// # Safety
-/// `h` is NULL or a live handle; `buf` is NULL or `buflen` writable bytes;
+/// `h` is NULL or a live handle; `srcaddr` is NULL or honours
+/// [`SrcAddrFn`] with `arg`; `buf` is NULL or `buflen` writable bytes;
 /// `tx` is NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn carp_rs_engine_transmit(
     h: *mut CarpRsEngine,
+    srcaddr: SrcAddrFn,
+    arg: *mut c_void,
     buf: *mut u8,
     buflen: usize,
     tx: *mut CarpRsTx,
@@ -267,7 +305,9 @@ pub unsafe extern "C" fn carp_rs_engine_transmit(
     // SAFETY: non-null, `buflen` writable bytes per the contract.
     let buf = unsafe { core::slice::from_raw_parts_mut(buf, buflen) };
     loop {
-        let Some(t) = h.engine.poll_transmit(buf) else {
+        // SAFETY: `srcaddr` and `arg` per this function's contract.
+        let mut source = |iface| unsafe { ask_source(srcaddr, arg, iface) };
+        let Some(t) = h.engine.poll_transmit_with(buf, &mut source) else {
             return CARP_RS_DROPPED;
         };
         let (af, src) = addr_bytes(t.src);
@@ -335,7 +375,14 @@ mod tests {
             );
             carp_rs_engine_stats_reset(null);
             assert_eq!(
-                carp_rs_engine_transmit(null, buf.as_mut_ptr(), buf.len(), &mut tx),
+                carp_rs_engine_transmit(
+                    null,
+                    None,
+                    ptr::null_mut(),
+                    buf.as_mut_ptr(),
+                    buf.len(),
+                    &mut tx
+                ),
                 CARP_RS_EINVAL
             );
             carp_rs_engine_free(null);
@@ -364,11 +411,18 @@ mod tests {
             }
             assert_eq!(carp_rs_engine_stats(h, ptr::null_mut(), 16), 0);
             assert_eq!(
-                carp_rs_engine_transmit(h, buf.as_mut_ptr(), 100, &mut tx),
+                carp_rs_engine_transmit(h, None, ptr::null_mut(), buf.as_mut_ptr(), 100, &mut tx),
                 CARP_RS_EINVAL
             );
             assert_eq!(
-                carp_rs_engine_transmit(h, buf.as_mut_ptr(), buf.len(), ptr::null_mut()),
+                carp_rs_engine_transmit(
+                    h,
+                    None,
+                    ptr::null_mut(),
+                    buf.as_mut_ptr(),
+                    buf.len(),
+                    ptr::null_mut()
+                ),
                 CARP_RS_EINVAL
             );
             carp_rs_engine_free(h);
@@ -429,7 +483,14 @@ mod tests {
             assert_eq!(carp_rs_engine_deadline(h), 0);
             assert_eq!(carp_rs_engine_timeout(h, 5_000_000_000), 0);
             assert_eq!(
-                carp_rs_engine_transmit(h, buf.as_mut_ptr(), buf.len(), &mut tx),
+                carp_rs_engine_transmit(
+                    h,
+                    None,
+                    ptr::null_mut(),
+                    buf.as_mut_ptr(),
+                    buf.len(),
+                    &mut tx
+                ),
                 CARP_RS_DROPPED
             );
             carp_rs_engine_free(h);

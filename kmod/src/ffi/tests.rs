@@ -66,7 +66,15 @@ fn events(h: *mut CarpRsEngine) -> Vec<CarpRsEvent> {
     let mut buf = [0u8; CARP_RS_TXBUF_MIN];
     let mut tx = CarpRsTx::default();
     unsafe {
-        while carp_rs_engine_transmit(h, buf.as_mut_ptr(), buf.len(), &mut tx) == CARP_RS_OK {}
+        while carp_rs_engine_transmit(
+            h,
+            None,
+            ptr::null_mut(),
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut tx,
+        ) == CARP_RS_OK
+        {}
         let mut ev = CarpRsEvent::default();
         while carp_rs_engine_event(h, Some(names), ptr::null_mut(), &mut ev) == CARP_RS_OK {
             v.push(ev);
@@ -402,7 +410,14 @@ fn adverts_leave_with_the_parent_source_and_the_virtual_mac() {
         events(h);
         carp_rs_engine_timeout(h, carp_rs_engine_deadline(h));
         assert_eq!(
-            carp_rs_engine_transmit(h, buf.as_mut_ptr(), buf.len(), &mut tx),
+            carp_rs_engine_transmit(
+                h,
+                None,
+                ptr::null_mut(),
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut tx
+            ),
             CARP_RS_OK
         );
         assert_eq!(
