@@ -21,6 +21,7 @@ fn main() {
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
     let fbsd14 = env::var_os("CARGO_FEATURE_FREEBSD14").is_some();
     println!("cargo:rerun-if-changed=wrapper.h");
+    println!("cargo:rerun-if-changed=../kmod/carp_rs_ffi.h");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=SYSDIR");
     println!("cargo:rerun-if-env-changed=FREEBSD_KPI_ZIG_DIR");
@@ -94,7 +95,8 @@ fn main() {
         .layout_tests(true)
         .derive_default(true)
         .allowlist_type(
-            "carpstats|carp_header|carpreq|moduledata|mod_metadata|mod_depend|mod_version",
+            "carpstats|carp_header|carpreq|moduledata|mod_metadata|mod_depend|mod_version\
+             |carp_rs_.*",
         )
         .allowlist_function(
             "ipproto_(un)?register|ip6proto_(un)?register|malloc|malloc_aligned|free|panic|printf\

@@ -1,7 +1,8 @@
 /*
- * The kernel headers carp_rs.ko compiles against (kmod/carp_rs_shim.c).
- * Macros and static inline functions stay in the shim; bindgen sees only
- * types, constants and extern functions.
+ * The kernel headers carp_rs.ko compiles against (kmod/carp_rs_shim.c),
+ * and the module's own C ABI, whose structs tests/abi.rs checks field by
+ * field against the Rust ones.  Macros and static inline functions stay
+ * in the shim; bindgen sees only types, constants and extern functions.
  */
 #include <sys/param.h>
 #include <sys/systm.h>
@@ -29,3 +30,5 @@
 #include <netinet/ip_carp.h>
 #include <netinet/ip6.h>
 #include <netinet6/ip6_var.h>
+
+#include "../kmod/carp_rs_ffi.h"
