@@ -39,12 +39,8 @@
 #include <netinet/in.h>
 #include <netinet/in_var.h>
 #include <netinet/ip_carp.h>
-#include <netinet6/in6_var.h>
-#include <netinet6/scope6_var.h>
-
-#include <netinet/in.h>
-#include <netinet/in_var.h>
 #include <netinet/ip_var.h>
+#include <netinet6/in6_var.h>
 #include <netinet6/ip6_var.h>
 
 #include "carp_rs_ffi.h"
@@ -93,23 +89,10 @@ carp_rs_looutput(struct ifnet *ifp, struct mbuf *m, const struct sockaddr *dst,
 	return (if_simloop(ifp, m, af, 0));
 }
 
-/* The prefix length of a netmask. */
-static uint8_t
-carp_rs_plen(const uint8_t *mask, int len)
-{
-	uint8_t n = 0;
-	int i, b;
-
-	for (i = 0; i < len; i++)
-		for (b = 7; b >= 0; b--) {
-			if ((mask[i] & (1 << b)) == 0)
-				return (n);
-			n++;
-		}
-	return (n);
-}
-
-/* Every address of the family on other interfaces, in interface order. */
+/*
+ * Every address of the family on other interfaces, in interface order,
+ * with its netmask: ctl/legacy.rs picks the parent among them.
+ */
 static size_t
 carp_rs_cands(struct ifnet *self, int family, struct carp_rs_cand *c,
     size_t max)
@@ -131,27 +114,13 @@ carp_rs_cands(struct ifnet *self, int family, struct carp_rs_cand *c,
 			c[n].ifindex = carp_rs_key(ifp);
 			c[n].flags = if_getflags(ifp);
 			c[n].if_type = ifp->if_type;
-			if (family == AF_INET) {
-				c[n].af = CARP_RS_AF_INET;
-				memcpy(c[n].addr, &((struct sockaddr_in *)
-				    ifa->ifa_addr)->sin_addr, 4);
-				c[n].prefixlen = ifa->ifa_netmask == NULL ? 32 :
-				    carp_rs_plen((const uint8_t *)&((struct
-				    sockaddr_in *)ifa->ifa_netmask)->sin_addr,
-				    4);
-			} else {
-				struct in6_addr a;
-
-				a = ((struct sockaddr_in6 *)ifa->ifa_addr)->
-				    sin6_addr;
-				in6_clearscope(&a);
-				c[n].af = CARP_RS_AF_INET6;
-				memcpy(c[n].addr, &a, 16);
-				c[n].prefixlen = ifa->ifa_netmask == NULL ?
-				    128 : carp_rs_plen((const uint8_t *)
-				    &((struct sockaddr_in6 *)ifa->ifa_netmask)->
-				    sin6_addr, 16);
-			}
+			c[n].af = carp_rs_ifa_af(ifa, c[n].addr);
+			memset(c[n].mask, 0xff, sizeof(c[n].mask));
+			if (ifa->ifa_netmask != NULL)
+				memcpy(c[n].mask, family == AF_INET ?
+				    (void *)&satosin(ifa->ifa_netmask)->sin_addr :
+				    (void *)&satosin6(ifa->ifa_netmask)->sin6_addr,
+				    family == AF_INET ? 4 : 16);
 			n++;
 		}
 	}
@@ -161,70 +130,55 @@ carp_rs_cands(struct ifnet *self, int family, struct carp_rs_cand *c,
 
 /*
  * Applies an outcome to carpN's address records: a bound vhid gives them
- * its handle (a vhid that went away, none).  A record that leaves its
- * vhid while published (MASTER) is unpublished first: the vhid's own
- * MASTER -> INIT event comes later and names the old handle, which no
- * record holds any more.  One record per round, since the unpublishing
- * runs without the mutex.  sx held.
+ * its handle (a vhid that went away, none) and number.  A record that
+ * leaves its vhid while published (MASTER) is unpublished first: the
+ * vhid's own MASTER -> INIT event comes later and names the old handle,
+ * which no record holds any more.  One record per round, since the
+ * unpublishing runs without the mutex.  sx held.
  */
-static void
-carp_rs_clone_apply(struct ifnet *cifp, const struct carp_rs_legacy_out *out,
-    uint8_t vhid)
-{
-	struct carp_rs_if *cif;
-	struct carp_rs_addr *ra, *gone;
-	uint32_t index = carp_rs_key(cifp);
-	uint64_t id = out->has_id ? out->id : 0;
-
-	sx_assert(&carp_rs_sx, SA_XLOCKED);
-	for (;;) {
-		gone = NULL;
-		mtx_lock(&carp_rs_mtx);
-		LIST_FOREACH(cif, &carp_rs_ifs, link)
-			TAILQ_FOREACH(ra, &cif->addrs, link) {
-				if (!ra->legacy ||
-				    carp_rs_key(ra->ifa->ifa_ifp) != index)
-					continue;
-				if (gone == NULL && ra->routed &&
-				    ra->id != id) {
-					ra->routed = false;
-					gone = ra;
-				}
-			}
-		if (gone == NULL)
-			LIST_FOREACH(cif, &carp_rs_ifs, link)
-				TAILQ_FOREACH(ra, &cif->addrs, link) {
-					if (!ra->legacy ||
-					    carp_rs_key(ra->ifa->ifa_ifp) !=
-					    index)
-						continue;
-					ra->id = id;
-					if (vhid != 0) {
-						ra->vhid = vhid;
-						ra->vmac[5] = vhid;
-					}
-				}
-		mtx_unlock(&carp_rs_mtx);
-		if (gone == NULL)
-			break;
-		CURVNET_SET(gone->cif->ifp->if_vnet);
-		carp_rs_delroute(gone);
-		CURVNET_RESTORE();
-	}
-}
-
-/* After a netlink SET on carpN (sx held). */
 void
 carp_rs_clone_outcome(struct ifnet *cifp, const struct carp_rs_legacy_out *out)
 {
-	uint8_t vhid;
+	struct epoch_tracker et;
+	struct carp_rs_addr *ra, *gone;
+	struct ifaddr *ifa;
+	uint64_t id = out->has_id ? out->id : 0;
 
-	mtx_lock(&carp_rs_mtx);
-	vhid = carp_rs_clone_vhid(carp_rs_engine, carp_rs_key(cifp));
-	mtx_unlock(&carp_rs_mtx);
-	carp_rs_clone_apply(cifp, out, vhid);
+	sx_assert(&carp_rs_sx, SA_XLOCKED);
+	do {
+		gone = NULL;
+		NET_EPOCH_ENTER(et);
+		mtx_lock(&carp_rs_mtx);
+		CK_STAILQ_FOREACH(ifa, &cifp->if_addrhead, ifa_link) {
+			ra = CARP_RS_ADDR(ifa);
+			if (ra != NULL && ra->routed && ra->id != id) {
+				ra->routed = false;
+				gone = ra;
+				break;
+			}
+		}
+		CK_STAILQ_FOREACH(ifa, &cifp->if_addrhead, ifa_link) {
+			if (gone != NULL || (ra = CARP_RS_ADDR(ifa)) == NULL)
+				continue;
+			ra->id = id;
+			if (out->vhid != 0)
+				ra->vhid = ra->vmac[5] = out->vhid;
+		}
+		mtx_unlock(&carp_rs_mtx);
+		NET_EPOCH_EXIT(et);
+		if (gone != NULL) {
+			CURVNET_SET(gone->cif->ifp->if_vnet);
+			carp_rs_delroute(gone);
+			CURVNET_RESTORE();
+		}
+	} while (gone != NULL);
 }
 
+/*
+ * An address put on carpN, naming vhid (0: SIOCSIFADDR without one).
+ * ctl/legacy.rs decides whether it is a VIP, configures the vhid and
+ * picks the parent; this binds the record to that parent.
+ */
 int
 carp_rs_clone_attach(struct ifaddr *ifa, int vhid)
 {
@@ -233,36 +187,12 @@ carp_rs_clone_attach(struct ifaddr *ifa, int vhid)
 	struct carp_rs_cand *cands;
 	struct carp_rs_if *cif;
 	struct epoch_tracker et;
-	uint8_t addr[16], af, cur;
+	uint8_t addr[16], af;
 	size_t n;
 	int error;
 
-	switch (ifa->ifa_addr->sa_family) {
-	case AF_INET:
-		af = CARP_RS_AF_INET;
-		memcpy(addr, &((struct sockaddr_in *)ifa->ifa_addr)->sin_addr,
-		    4);
-		if (addr[0] == 127)	/* 127/8, the loopback net */
-			return (0);
-		break;
-	case AF_INET6: {
-		struct in6_addr a;
-
-		a = ((struct sockaddr_in6 *)ifa->ifa_addr)->sin6_addr;
-		/*
-		 * carpN's own link-local and the ::1 the stack gives a
-		 * loopback-like interface are not VIPs.
-		 */
-		if (IN6_IS_ADDR_LINKLOCAL(&a) || IN6_IS_ADDR_LOOPBACK(&a))
-			return (0);
-		in6_clearscope(&a);
-		af = CARP_RS_AF_INET6;
-		memcpy(addr, &a, 16);
-		break;
-	}
-	default:
+	if ((af = carp_rs_ifa_af(ifa, addr)) == 0)
 		return (EPROTOTYPE);
-	}
 	cands = malloc(sizeof(*cands) * CARP_RS_MAXCANDS, M_CARP_RS,
 	    M_WAITOK | M_ZERO);
 	n = carp_rs_cands(cifp, ifa->ifa_addr->sa_family, cands,
@@ -271,33 +201,18 @@ carp_rs_clone_attach(struct ifaddr *ifa, int vhid)
 		free(cands, M_CARP_RS);
 		return (error);
 	}
-	mtx_lock(&carp_rs_mtx);
-	cur = carp_rs_clone_vhid(carp_rs_engine, carp_rs_key(cifp));
-	if (cur != 0 && cur != vhid)
-		error = EINVAL;
-	else if (cur == 0) {
-		/* An address naming the vhid configures it. */
-		struct carpreq cr;
-		struct carp_rs_legacy_out o;
-
-		memset(&cr, 0, sizeof(cr));
-		cr.carpr_vhid = vhid;
-		cr.carpr_advbase = CARP_DFLTINTV;
-		error = carp_rs_clone_ioctl_set(carp_rs_engine, carp_rs_now(),
-		    carp_rs_key(cifp), (const uint8_t *)&cr, sizeof(cr), 1,
-		    &o);
-	} else
-		error = 0;
 	memset(&out, 0, sizeof(out));
-	if (error == 0)
-		error = carp_rs_clone_add_addr(carp_rs_engine, carp_rs_now(),
-		    carp_rs_key(cifp), af, addr, cands, n, &out);
+	mtx_lock(&carp_rs_mtx);
+	error = carp_rs_clone_add_addr(carp_rs_engine, carp_rs_now(),
+	    carp_rs_key(cifp), (uint8_t)vhid, af, addr, cands, n, &out);
 	carp_rs_run_locked();
 	mtx_unlock(&carp_rs_mtx);
 	free(cands, M_CARP_RS);
-	if (error != 0 || out.parent == 0) {
+	if (error == 0 && out.vip && out.parent == 0)
+		error = EADDRNOTAVAIL;
+	if (error != 0 || !out.vip) {
 		carp_rs_config_end();
-		return (error != 0 ? error : EADDRNOTAVAIL);
+		return (error);
 	}
 	NET_EPOCH_ENTER(et);
 	pifp = carp_rs_key_ifnet(out.parent);
@@ -314,9 +229,9 @@ carp_rs_clone_attach(struct ifaddr *ifa, int vhid)
 	if (error != 0)
 		printf("carp_rs: %s: multicast join failed: %d\n",
 		    if_name(cif->ifp), error);
-	(void)carp_rs_addr_link(cif, ifa, out.has_id ? out.id : 0,
-	    (uint8_t)vhid, af, addr, true);
-	carp_rs_clone_apply(cifp, &out, (uint8_t)vhid);
+	(void)carp_rs_addr_link(cif, ifa, out.has_id ? out.id : 0, out.vhid,
+	    af, addr, true);
+	carp_rs_clone_outcome(cifp, &out);
 	carp_rs_refresh_parent(cif);
 	carp_rs_config_end();
 	return (0);
@@ -351,7 +266,7 @@ carp_rs_clone_detach(struct ifaddr *ifa)
 	 */
 	carp_rs_apply_flush();
 	carp_rs_addr_unlink(ra);
-	carp_rs_clone_apply(ifa->ifa_ifp, &out, 0);
+	carp_rs_clone_outcome(ifa->ifa_ifp, &out);
 	carp_rs_if_put(cif);
 	carp_rs_apply_end();
 	sx_xunlock(&carp_rs_sx);
@@ -416,7 +331,6 @@ carp_rs_clone_if_ioctl(struct ifnet *ifp, u_long cmd, caddr_t data)
 	struct carp_rs_legacy_out out;
 	struct ifaddr *ifa;
 	struct ifreq *ifr = (struct ifreq *)data;
-	uint8_t vhid;
 	int error = 0;
 
 	switch (cmd) {
@@ -424,14 +338,9 @@ carp_rs_clone_if_ioctl(struct ifnet *ifp, u_long cmd, caddr_t data)
 		ifp->if_flags |= IFF_UP;
 		ifp->if_drv_flags |= IFF_DRV_RUNNING;
 		ifa = (struct ifaddr *)data;
-		if (ifa->ifa_carp != NULL)
-			break;
-		mtx_lock(&carp_rs_mtx);
-		vhid = carp_rs_clone_vhid(carp_rs_engine, carp_rs_key(ifp));
-		mtx_unlock(&carp_rs_mtx);
 		/* The legacy two-step: vhid first, then a plain address. */
-		if (vhid != 0)
-			error = carp_rs_clone_attach(ifa, vhid);
+		if (ifa->ifa_carp == NULL)
+			error = carp_rs_clone_attach(ifa, 0);
 		break;
 	case SIOCSIFFLAGS:
 		if (carp_rs_config_begin() != 0)
@@ -443,7 +352,7 @@ carp_rs_clone_if_ioctl(struct ifnet *ifp, u_long cmd, caddr_t data)
 		carp_rs_run_locked();
 		mtx_unlock(&carp_rs_mtx);
 		if (error == 0)
-			carp_rs_clone_apply(ifp, &out, 0);
+			carp_rs_clone_outcome(ifp, &out);
 		carp_rs_config_end();
 		if (ifp->if_flags & IFF_UP)
 			ifp->if_drv_flags |= IFF_DRV_RUNNING;

@@ -40,7 +40,6 @@ struct carp_rs_tx {
 	uint8_t		src[16];	/* IPv4 uses the first 4 bytes */
 	uint8_t		dst[16];
 };
-#define	CARP_RS_TX_SIZE		52
 
 /* NULL when memory is short. */
 struct carp_rs_engine *carp_rs_engine_new(void);
@@ -216,7 +215,6 @@ struct carp_rs_event {
 	char		devd_subsystem[24];	/* empty: no devd event */
 	char		devd_type[12];
 };
-#define	CARP_RS_EVENT_SIZE	192
 
 /* Writes ifindex's name (no NUL) to buf; returns its length, 0 unknown. */
 typedef size_t	carp_rs_ifname_fn(void *arg, uint32_t ifindex, char *buf,
@@ -250,14 +248,15 @@ size_t	carp_rs_log_addr_removed(uint8_t af, const uint8_t *addr,
 
 /* ---- Legacy carpN registry (kmod/src/ffi/legacy.rs). */
 
+/* One address of another interface, for the parent-by-subnet rule. */
 struct carp_rs_cand {
 	uint32_t	ifindex;
 	uint32_t	flags;
 	uint8_t		if_type;
 	uint8_t		af;		/* CARP_RS_AF_* */
-	uint8_t		prefixlen;
-	uint8_t		pad;
+	uint8_t		pad[2];
 	uint8_t		addr[16];
+	uint8_t		mask[16];	/* netmask; all ones: none */
 };
 
 struct carp_rs_legacy_out {
@@ -268,6 +267,9 @@ struct carp_rs_legacy_out {
 	uint8_t		created;
 	uint8_t		has_destroyed;
 	uint8_t		forced;
+	uint8_t		vhid;		/* carpN's vhid after the call, 0 none */
+	uint8_t		vip;		/* add_addr: 0 a plain address */
+	uint8_t		pad[6];
 };
 
 int	carp_rs_clone_create(struct carp_rs_engine *, uint32_t ifindex);
@@ -284,8 +286,12 @@ int	carp_rs_clone_ioctl_get(const struct carp_rs_engine *, uint32_t ifindex,
 int	carp_rs_clone_nl_set(struct carp_rs_engine *, uint64_t now_ns,
 	    uint32_t ifindex, const uint8_t *genl, size_t len, int privileged,
 	    struct carp_rs_legacy_out *);
+/*
+ * An address on carpN naming vhid (0: none): Rust decides whether it is a
+ * VIP, configures the vhid and picks the parent among cands.
+ */
 int	carp_rs_clone_add_addr(struct carp_rs_engine *, uint64_t now_ns,
-	    uint32_t ifindex, uint8_t af, const uint8_t *addr,
+	    uint32_t ifindex, uint8_t vhid, uint8_t af, const uint8_t *addr,
 	    const struct carp_rs_cand *cands, size_t n,
 	    struct carp_rs_legacy_out *);
 int	carp_rs_clone_remove_addr(struct carp_rs_engine *, uint64_t now_ns,

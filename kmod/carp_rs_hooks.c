@@ -330,7 +330,8 @@ carp_rs_addr_free(epoch_context_t ctx)
 	free(ra, M_CARP_RS);
 }
 
-static int
+/* The address of ifa into addr (scope cleared); its CARP_RS_AF_*, or 0. */
+uint8_t
 carp_rs_ifa_af(struct ifaddr *ifa, uint8_t *addr)
 {
 

@@ -53,17 +53,8 @@
 
 _Static_assert(sizeof(struct carpstats) == CARP_RS_NSTATS * sizeof(uint64_t),
     "struct carpstats is not the 16 counters the engine keeps");
-_Static_assert(sizeof(struct carp_rs_tx) == CARP_RS_TX_SIZE,
-    "struct carp_rs_tx differs from the Rust definition");
-_Static_assert(sizeof(struct carp_rs_event) == CARP_RS_EVENT_SIZE,
-    "struct carp_rs_event differs from the Rust definition");
 _Static_assert(sizeof(struct carpreq) == 40, "struct carpreq");
-/* The Rust side asserts the same sizes (ffi/tests.rs). */
-_Static_assert(sizeof(struct carp_rs_ifinfo) == 12, "carp_rs_ifinfo");
-_Static_assert(sizeof(struct carp_rs_setres) == 16, "carp_rs_setres");
-_Static_assert(sizeof(struct carp_rs_nlreq) == 24, "carp_rs_nlreq");
-_Static_assert(sizeof(struct carp_rs_cand) == 28, "carp_rs_cand");
-_Static_assert(sizeof(struct carp_rs_legacy_out) == 24, "carp_rs_legacy_out");
+/* The carp_rs_* structs: field by field in sys-bindings/tests/ffi_layout.rs. */
 
 /*
  * Largest CARP/VRRP payload accepted: a VRRPv3 advert with 255 IPv6

@@ -86,6 +86,7 @@ void	carp_rs_teardown(void);
 struct carp_rs_addr *carp_rs_addr_link(struct carp_rs_if *, struct ifaddr *,
 	    uint64_t, uint8_t, uint8_t, const uint8_t *, bool);
 void	carp_rs_addr_unlink(struct carp_rs_addr *);
+uint8_t	carp_rs_ifa_af(struct ifaddr *, uint8_t *);
 
 /* carp_rs_output.c */
 void	carp_rs_process(void);

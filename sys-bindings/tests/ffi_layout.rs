@@ -107,7 +107,7 @@ fn legacy() {
     same_layout!(
         c::carp_rs_cand,
         rs::CarpRsCand,
-        [ifindex, flags, if_type, af, prefixlen, pad, addr]
+        [ifindex, flags, if_type, af, pad, addr, mask]
     );
     same_layout!(
         c::carp_rs_legacy_out,
@@ -119,7 +119,10 @@ fn legacy() {
             has_id,
             created,
             has_destroyed,
-            forced
+            forced,
+            vhid,
+            vip,
+            pad
         ]
     );
 }

@@ -110,6 +110,30 @@ fn in_subnet(c: &Candidate, vip: IpAddr) -> bool {
     }
 }
 
+/// The prefix length of a netmask: its leading one bits (a non-contiguous
+/// mask counts up to its first zero, as `in_mask2len` does).
+pub fn mask_len(mask: &[u8]) -> u8 {
+    let mut n = 0u8;
+    for b in mask {
+        let ones = b.leading_ones() as u8;
+        n = n.saturating_add(ones);
+        if ones < 8 {
+            break;
+        }
+    }
+    n
+}
+
+/// Whether an address put on a carpN is a VIP. Not the loopback net, nor
+/// the IPv6 link-local and `::1` the stack gives every loopback-like
+/// interface (`in6_ifattach`): those stay carpN's own addresses.
+pub fn is_vip(addr: IpAddr) -> bool {
+    match addr {
+        IpAddr::V4(a) => !a.is_loopback() && !a.is_unspecified(),
+        IpAddr::V6(a) => !a.is_loopback() && !a.is_unicast_link_local() && !a.is_unspecified(),
+    }
+}
+
 /// `carp_set_addr`'s search: the first multicast-capable interface other
 /// than the carpN itself (and other than any carp clone) holding an address
 /// of the VIP's family whose prefix contains the VIP. None: EADDRNOTAVAIL.
@@ -442,6 +466,39 @@ impl CarpN {
             return Err(e);
         }
         Ok(out)
+    }
+
+    /// An address put on the carpN, with the vhid the request named (0: a
+    /// plain `ifconfig carpN 192.0.2.1/24`, FreeBSD 9's two-step). `None`:
+    /// not a VIP (see [`is_vip`]), or no vhid yet, so nothing to bind: the
+    /// address stays carpN's own. A named vhid configures an unconfigured
+    /// carpN (advbase 1, as `carp_ioctl`'s defaults) and must match a
+    /// configured one (EINVAL). Then [`CarpN::add_addr`].
+    pub fn attach_addr(
+        &mut self,
+        engine: &mut Engine,
+        now: Instant,
+        vhid: u8,
+        vip: IpAddr,
+        cands: &[Candidate],
+    ) -> Result<Option<Outcome>, Errno> {
+        if !is_vip(vip) {
+            return Ok(None);
+        }
+        match (self.vhid(), vhid) {
+            (None, 0) => return Ok(None),
+            (Some(cur), v) if v != 0 && v != cur => return Err(Errno::EINVAL),
+            (None, v) => {
+                let req = CarpReq {
+                    vhid: i32::from(v),
+                    advbase: 1,
+                    ..CarpReq::default()
+                };
+                self.set(engine, now, &req.to_set()?)?;
+            }
+            (Some(_), _) => {}
+        }
+        self.add_addr(engine, now, vip, cands).map(Some)
     }
 
     /// An address leaves the carpN. With the last one gone the vhid is

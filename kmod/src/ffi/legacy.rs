@@ -9,7 +9,7 @@ use super::ctl::{bytes, bytes_mut, errno, put, EINVAL};
 use super::engine::{read_addr, CarpRsEngine};
 use super::{CARP_RS_AF_INET, CARP_RS_AF_INET6};
 use crate::ctl::carpreq::CarpReq;
-use crate::ctl::legacy::{Candidate, Outcome};
+use crate::ctl::legacy::{mask_len, Candidate, Outcome};
 use crate::ctl::{Errno, VhidInfo};
 use crate::engine::Instant;
 
@@ -23,9 +23,10 @@ pub struct CarpRsCand {
     pub if_type: u8,
     /// `CARP_RS_AF_*`.
     pub af: u8,
-    pub prefixlen: u8,
-    pub pad: u8,
+    pub pad: [u8; 2],
     pub addr: [u8; 16],
+    /// The netmask, laid out like `addr` (all ones: a host address).
+    pub mask: [u8; 16],
 }
 
 /// `struct carp_rs_legacy_out`: what a carpN operation did.
@@ -44,6 +45,12 @@ pub struct CarpRsLegacyOut {
     pub has_destroyed: u8,
     /// 1 BACKUP / 2 MASTER forced by the request, 0 none.
     pub forced: u8,
+    /// The carpN's vhid after the call (0: none yet).
+    pub vhid: u8,
+    /// [`carp_rs_clone_add_addr`]: 1 the address is a VIP bound (or
+    /// waiting) on the carpN's vhid; 0 it stays a plain address.
+    pub vip: u8,
+    pub pad: [u8; 6],
 }
 
 impl From<Outcome> for CarpRsLegacyOut {
@@ -56,17 +63,20 @@ impl From<Outcome> for CarpRsLegacyOut {
             created: u8::from(o.created),
             has_destroyed: u8::from(o.destroyed.is_some()),
             forced: o.forced.map_or(0, |s| s as u8),
+            vhid: 0,
+            vip: 0,
+            pad: [0; 6],
         }
     }
 }
 
 fn cand(c: &CarpRsCand) -> Option<Candidate> {
-    let addr = match c.af {
+    let (addr, mask) = match c.af {
         CARP_RS_AF_INET => {
             let (a, _) = c.addr.split_first_chunk::<4>()?;
-            IpAddr::V4(Ipv4Addr::from(*a))
+            (IpAddr::V4(Ipv4Addr::from(*a)), c.mask.get(..4)?)
         }
-        CARP_RS_AF_INET6 => IpAddr::V6(Ipv6Addr::from(c.addr)),
+        CARP_RS_AF_INET6 => (IpAddr::V6(Ipv6Addr::from(c.addr)), &c.mask[..]),
         _ => return None,
     };
     Some(Candidate {
@@ -74,14 +84,23 @@ fn cand(c: &CarpRsCand) -> Option<Candidate> {
         if_type: c.if_type,
         flags: c.flags,
         addr,
-        prefixlen: c.prefixlen,
+        prefixlen: mask_len(mask),
     })
 }
 
-fn finish(r: Result<Outcome, Errno>, out: *mut CarpRsLegacyOut) -> c_int {
+/// Writes a carpN call's outcome, with the carpN's vhid after it.
+fn finish(
+    h: &CarpRsEngine,
+    ifindex: u32,
+    r: Result<Outcome, Errno>,
+    out: *mut CarpRsLegacyOut,
+) -> c_int {
     if let Ok(o) = r {
+        let mut o = CarpRsLegacyOut::from(o);
+        o.vhid = h.clones.get(ifindex).and_then(|c| c.vhid()).unwrap_or(0);
+        o.vip = 1;
         // SAFETY: the callers' contract: `out` NULL or writable.
-        unsafe { put(out, CarpRsLegacyOut::from(o)) };
+        unsafe { put(out, o) };
     }
     errno(&r)
 }
@@ -118,7 +137,7 @@ pub unsafe extern "C" fn carp_rs_clone_destroy(
     let r = h
         .clones
         .destroy(&mut h.engine, Instant::from_nanos(now_ns), ifindex);
-    finish(r, out)
+    finish(h, ifindex, r, out)
 }
 
 /// Whether `ifindex` is a registered carpN (1) or not (0).
@@ -179,7 +198,7 @@ pub unsafe extern "C" fn carp_rs_clone_ioctl_set(
             .and_then(|r| r.to_set())
             .and_then(|set| c.set(&mut h.engine, now, &set))
     };
-    finish(r, out)
+    finish(h, ifindex, r, out)
 }
 
 /// `SIOCGVH` on carpN: one `struct carpreq` (40 bytes; 36 for the legacy
@@ -224,8 +243,11 @@ pub unsafe extern "C" fn carp_rs_clone_ioctl_get(
     errno(&r)
 }
 
-/// An address added to carpN: picks the parent among `cands` (the other
-/// interfaces' addresses, in interface order) and binds when it can.
+/// An address put on carpN, with the vhid the request named (0: a plain
+/// address; carpN's vhid applies, if it has one). Decides whether it is a
+/// VIP (`out->vip`), configures an unconfigured carpN with the vhid,
+/// picks the parent among `cands` (the other interfaces' addresses, in
+/// interface order) and binds when it can.
 ///
 /// # Safety
 /// Pointers are NULL or valid; `cands` has `n` entries.
@@ -235,6 +257,7 @@ pub unsafe extern "C" fn carp_rs_clone_add_addr(
     h: *mut CarpRsEngine,
     now_ns: u64,
     ifindex: u32,
+    vhid: u8,
     af: u8,
     addr: *const u8,
     cands: *const CarpRsCand,
@@ -268,13 +291,22 @@ pub unsafe extern "C" fn carp_rs_clone_add_addr(
     let Some(c) = h.clones.get_mut(ifindex) else {
         return Errno::ENXIO.get();
     };
-    let r = c.add_addr(
+    let r = c.attach_addr(
         &mut h.engine,
         Instant::from_nanos(now_ns),
+        vhid,
         vip,
         list.get(..used).unwrap_or(&[]),
     );
-    finish(r, out)
+    match r {
+        Ok(None) => {
+            // SAFETY: per the contract.
+            unsafe { put(out, CarpRsLegacyOut::default()) };
+            0
+        }
+        Ok(Some(o)) => finish(h, ifindex, Ok(o), out),
+        Err(e) => e.get(),
+    }
 }
 
 /// An address removed from carpN; the last one unbinds the vhid.
@@ -298,7 +330,7 @@ pub unsafe extern "C" fn carp_rs_clone_remove_addr(
         return Errno::ENXIO.get();
     };
     let r = c.remove_addr(&mut h.engine, Instant::from_nanos(now_ns), vip);
-    finish(r, out)
+    finish(h, ifindex, r, out)
 }
 
 /// carpN `IFF_UP` changed.
@@ -321,7 +353,7 @@ pub unsafe extern "C" fn carp_rs_clone_set_up(
         return Errno::ENXIO.get();
     };
     let r = c.set_up(&mut h.engine, Instant::from_nanos(now_ns), up != 0);
-    finish(r, out)
+    finish(h, ifindex, r, out)
 }
 
 /// `CARP_NL_CMD_SET` naming a carpN (what FreeBSD 14+ `ifconfig carp0
@@ -352,5 +384,5 @@ pub unsafe extern "C" fn carp_rs_clone_nl_set(
     let r = crate::ctl::netlink::Request::parse_genl(b)
         .and_then(|(_, req)| req.to_set())
         .and_then(|set| c.set(&mut h.engine, Instant::from_nanos(now_ns), &set));
-    finish(r, out)
+    finish(h, ifindex, r, out)
 }

@@ -206,6 +206,7 @@ fn every_new_entry_point_is_null_safe() {
                 null,
                 0,
                 1,
+                0,
                 CARP_RS_AF_INET,
                 a.as_ptr(),
                 ptr::null(),
@@ -771,12 +772,16 @@ fn legacy_carp0_binds_by_subnet_and_reports_its_link() {
         flags: 0x8000 | 1,
         if_type: 0x06,
         af: CARP_RS_AF_INET,
-        prefixlen: 24,
-        pad: 0,
+        pad: [0; 2],
         addr: {
             let mut a = [0u8; 16];
             a[..4].copy_from_slice(&[198, 51, 100, 11]);
             a
+        },
+        mask: {
+            let mut m = [0u8; 16];
+            m[..3].fill(0xff);
+            m
         },
     };
     let vip = [198u8, 51, 100, 50];
@@ -798,6 +803,7 @@ fn legacy_carp0_binds_by_subnet_and_reports_its_link() {
                 h,
                 SEC,
                 CARP0,
+                0,
                 CARP_RS_AF_INET,
                 elsewhere.as_ptr(),
                 &cand,
@@ -812,6 +818,7 @@ fn legacy_carp0_binds_by_subnet_and_reports_its_link() {
                 h,
                 SEC,
                 CARP0,
+                0,
                 CARP_RS_AF_INET,
                 vip.as_ptr(),
                 &cand,
@@ -820,7 +827,10 @@ fn legacy_carp0_binds_by_subnet_and_reports_its_link() {
             ),
             0
         );
-        assert_eq!((out.has_id, out.created, out.parent), (1, 1, EM0));
+        assert_eq!(
+            (out.has_id, out.created, out.parent, out.vhid, out.vip),
+            (1, 1, EM0, 1, 1)
+        );
         // GET on carp0 shows the vhid with its advskew.
         let q = carpreq(0, 0, b"");
         let mut g = [0u8; 40];
@@ -856,16 +866,6 @@ fn legacy_carp0_binds_by_subnet_and_reports_its_link() {
         assert_eq!(carp_rs_legacy_link(0), 0);
         carp_rs_engine_free(h);
     }
-}
-
-#[test]
-fn ffi_structs_have_the_c_sizes() {
-    assert_eq!(core::mem::size_of::<CarpRsIfInfo>(), 12);
-    assert_eq!(core::mem::size_of::<CarpRsSetRes>(), 16);
-    assert_eq!(core::mem::size_of::<CarpRsNlReq>(), 24);
-    assert_eq!(core::mem::size_of::<CarpRsEvent>(), CARP_RS_EVENT_SIZE);
-    assert_eq!(core::mem::size_of::<CarpRsCand>(), 28);
-    assert_eq!(core::mem::size_of::<CarpRsLegacyOut>(), 24);
 }
 
 #[test]
@@ -1012,4 +1012,72 @@ fn departing_interface_drops_its_vhids() {
         assert_eq!(carp_rs_iface_depart(ptr::null_mut(), 0, EM0), 0);
         carp_rs_engine_free(h);
     }
+}
+
+/// What carpN's address hook used to decide in C: which addresses are VIPs
+/// and what an address naming a vhid does to an unconfigured carpN.
+#[test]
+fn legacy_add_addr_decides_vip_and_implicit_vhid() {
+    let h = carp_rs_engine_new();
+    let mut cand = CarpRsCand {
+        ifindex: EM0,
+        flags: 0x8000 | 1,
+        if_type: 0x06,
+        af: CARP_RS_AF_INET,
+        ..CarpRsCand::default()
+    };
+    cand.addr[..4].copy_from_slice(&[198, 51, 100, 11]);
+    cand.mask[..3].fill(0xff);
+    let add = |vhid: u8, af: u8, a: &[u8], out: &mut CarpRsLegacyOut| unsafe {
+        *out = CarpRsLegacyOut {
+            vip: 9,
+            ..CarpRsLegacyOut::default()
+        };
+        carp_rs_clone_add_addr(h, SEC, CARP0, vhid, af, a.as_ptr(), &cand, 1, out)
+    };
+    let mut out = CarpRsLegacyOut::default();
+    unsafe {
+        assert_eq!(carp_rs_clone_create(h, CARP0), 0);
+        // Loopback net, carpN's own link-local and ::1: plain addresses.
+        assert_eq!(add(3, CARP_RS_AF_INET, &[127, 0, 0, 1], &mut out), 0);
+        assert_eq!(out.vip, 0);
+        let ll: core::net::Ipv6Addr = "fe80::1".parse().unwrap();
+        assert_eq!(add(3, CARP_RS_AF_INET6, &ll.octets(), &mut out), 0);
+        assert_eq!(out.vip, 0);
+        assert_eq!(
+            add(
+                3,
+                CARP_RS_AF_INET6,
+                &core::net::Ipv6Addr::LOCALHOST.octets(),
+                &mut out
+            ),
+            0
+        );
+        assert_eq!(out.vip, 0);
+        // No vhid named and none configured: a plain address too.
+        assert_eq!(add(0, CARP_RS_AF_INET, &[198, 51, 100, 50], &mut out), 0);
+        assert_eq!((out.vip, carp_rs_clone_vhid(h, CARP0)), (0, 0));
+        // A vhid named: configures carp0 (advbase 1) and binds.
+        assert_eq!(add(3, CARP_RS_AF_INET, &[198, 51, 100, 50], &mut out), 0);
+        assert_eq!((out.vip, out.vhid, out.has_id, out.parent), (1, 3, 1, EM0));
+        // Another vhid on the same carpN: EINVAL, nothing changes.
+        assert_eq!(add(4, CARP_RS_AF_INET, &[198, 51, 100, 51], &mut out), 22);
+        assert_eq!(carp_rs_clone_vhid(h, CARP0), 3);
+        // The legacy two-step: a plain address joins the configured vhid.
+        assert_eq!(add(0, CARP_RS_AF_INET, &[198, 51, 100, 51], &mut out), 0);
+        assert_eq!((out.vip, out.vhid, out.has_id), (1, 3, 1));
+        carp_rs_engine_free(h);
+    }
+}
+
+#[test]
+fn netmask_prefix_lengths() {
+    use crate::ctl::legacy::mask_len;
+    assert_eq!(mask_len(&[255, 255, 255, 0]), 24);
+    assert_eq!(mask_len(&[255, 255, 255, 255]), 32);
+    assert_eq!(mask_len(&[255, 254, 0, 0]), 15);
+    assert_eq!(mask_len(&[0xff; 16]), 128);
+    // Not contiguous: up to the first zero bit.
+    assert_eq!(mask_len(&[255, 0, 255, 0]), 8);
+    assert_eq!(mask_len(&[]), 0);
 }
