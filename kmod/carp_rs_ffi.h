@@ -140,9 +140,12 @@ int	carp_rs_ioctl_get(const struct carp_rs_engine *,
 	    int privileged, uint8_t *out, size_t outlen, size_t *used);
 int	carp_rs_nl_parse(const uint8_t *genl, size_t len,
 	    struct carp_rs_nlreq *);
+/* On a carpN, fills the legacy_out (vip 1) instead of the setres. */
+struct carp_rs_legacy_out;
 int	carp_rs_nl_set(struct carp_rs_engine *, uint64_t now_ns,
 	    const uint8_t *genl, size_t len, const struct carp_rs_ifinfo *,
-	    int privileged, struct carp_rs_setres *);
+	    int privileged, struct carp_rs_setres *,
+	    struct carp_rs_legacy_out *);
 int	carp_rs_nl_get(const struct carp_rs_engine *, const uint8_t *genl,
 	    size_t len, const struct carp_rs_ifinfo *, int privileged,
 	    uint16_t msg_type, uint32_t seq, uint32_t pid, uint8_t *out,
@@ -268,7 +271,7 @@ struct carp_rs_legacy_out {
 	uint8_t		has_destroyed;
 	uint8_t		forced;
 	uint8_t		vhid;		/* carpN's vhid after the call, 0 none */
-	uint8_t		vip;		/* add_addr: 0 a plain address */
+	uint8_t		vip;		/* 1: a carpN outcome; add_addr: a VIP */
 	uint8_t		pad[6];
 };
 
@@ -283,9 +286,6 @@ int	carp_rs_clone_ioctl_set(struct carp_rs_engine *, uint64_t now_ns,
 int	carp_rs_clone_ioctl_get(const struct carp_rs_engine *, uint32_t ifindex,
 	    const uint8_t *req, size_t len, int privileged, uint8_t *out,
 	    size_t outlen, size_t *used);
-int	carp_rs_clone_nl_set(struct carp_rs_engine *, uint64_t now_ns,
-	    uint32_t ifindex, const uint8_t *genl, size_t len, int privileged,
-	    struct carp_rs_legacy_out *);
 /*
  * An address on carpN naming vhid (0: none): Rust decides whether it is a
  * VIP, configures the vhid and picks the parent among cands.

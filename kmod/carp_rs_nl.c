@@ -75,32 +75,15 @@ carp_rs_nl_ifp(const struct carp_rs_nlreq *r)
 	return (ifp);
 }
 
-/* SET naming a carpN: its one vhid (ctl/legacy.rs). */
-static int
-carp_rs_nl_clone_set(struct ifnet *ifp, const uint8_t *genl, size_t len,
-    int priv)
-{
-	struct carp_rs_legacy_out out;
-	int error;
-
-	memset(&out, 0, sizeof(out));
-	if ((error = carp_rs_config_begin()) != 0)
-		return (error);
-	mtx_lock(&carp_rs_mtx);
-	error = carp_rs_clone_nl_set(carp_rs_engine, carp_rs_now(),
-	    carp_rs_key(ifp), genl, len, priv, &out);
-	carp_rs_run_locked();
-	mtx_unlock(&carp_rs_mtx);
-	if (error == 0)
-		carp_rs_clone_outcome(ifp, &out);
-	carp_rs_config_end();
-	return (error);
-}
-
+/*
+ * SET on a parent (per-address model) or on a carpN (its one vhid):
+ * ctl/netlink.rs or ctl/legacy.rs decides which from the interface.
+ */
 static int
 carp_rs_nl_set_cb(struct nlmsghdr *hdr, struct nl_pstate *npt)
 {
 	struct carp_rs_ifinfo ii, *iip = NULL;
+	struct carp_rs_legacy_out out;
 	struct carp_rs_setres res;
 	struct carp_rs_nlreq r;
 	const uint8_t *genl = (const uint8_t *)(hdr + 1);
@@ -113,12 +96,6 @@ carp_rs_nl_set_cb(struct nlmsghdr *hdr, struct nl_pstate *npt)
 		return (error);
 	ifp = carp_rs_nl_ifp(&r);
 	if (ifp != NULL) {
-		if (carp_rs_is_clone(ifp)) {
-			error = carp_rs_nl_clone_set(ifp, genl, len,
-			    nlp_has_priv(npt->nlp, PRIV_NETINET_CARP));
-			if_rele(ifp);
-			return (error);
-		}
 		carp_rs_ifinfo(ifp, &ii);
 		iip = &ii;
 	}
@@ -126,11 +103,14 @@ carp_rs_nl_set_cb(struct nlmsghdr *hdr, struct nl_pstate *npt)
 	if ((error = carp_rs_config_begin()) == 0) {
 		mtx_lock(&carp_rs_mtx);
 		error = carp_rs_nl_set(carp_rs_engine, carp_rs_now(), genl,
-		    len, iip, nlp_has_priv(npt->nlp, PRIV_NETINET_CARP), &res);
+		    len, iip, nlp_has_priv(npt->nlp, PRIV_NETINET_CARP), &res,
+		    &out);
 		carp_rs_run_locked();
 		mtx_unlock(&carp_rs_mtx);
 		if (error == 0 && res.created)
 			(void)carp_rs_if_get(ifp);
+		if (error == 0 && out.vip)
+			carp_rs_clone_outcome(ifp, &out);
 		carp_rs_config_end();
 	}
 	if (ifp != NULL)

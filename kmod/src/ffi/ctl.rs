@@ -8,6 +8,7 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use core::slice;
 
 use super::engine::{read_addr, CarpRsEngine};
+use super::legacy::CarpRsLegacyOut;
 use crate::ctl::netlink::{self, MsgHeader, Request};
 use crate::ctl::sysctl::{self, Knob};
 use crate::ctl::{carpreq, Errno, IfInfo, SetOutcome};
@@ -213,11 +214,15 @@ pub unsafe extern "C" fn carp_rs_nl_parse(
     errno(&r)
 }
 
-/// `CARP_NL_CMD_SET` on the interface the shim resolved.
+/// `CARP_NL_CMD_SET` on the interface the shim resolved. On a registered
+/// carpN it configures carpN's one vhid and fills `*legacy` (`vip` 1: the
+/// shim applies it to carpN's records); elsewhere the per-address model
+/// and `*res`.
 ///
 /// # Safety
 /// Pointers are NULL or valid for their lengths / types.
 #[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn carp_rs_nl_set(
     h: *mut CarpRsEngine,
     now_ns: u64,
@@ -226,6 +231,7 @@ pub unsafe extern "C" fn carp_rs_nl_set(
     ifp: *const CarpRsIfInfo,
     privileged: c_int,
     res: *mut CarpRsSetRes,
+    legacy: *mut CarpRsLegacyOut,
 ) -> c_int {
     // SAFETY: exclusive under the shim's mutex; the rest per the contract.
     let (Some(h), Some(b)) = (unsafe { h.as_mut() }, unsafe { bytes(attrs, len) }) else {
@@ -233,6 +239,15 @@ pub unsafe extern "C" fn carp_rs_nl_set(
     };
     // SAFETY: per the contract.
     let ifp = unsafe { ifinfo(ifp) };
+    // SAFETY: per the contract.
+    unsafe {
+        put(res, CarpRsSetRes::default());
+        put(legacy, CarpRsLegacyOut::default());
+    }
+    if let Some(index) = ifp.map(|i| i.index).filter(|&i| h.clones.get(i).is_some()) {
+        let r = super::legacy::clone_nl_set(h, now_ns, index, b, privileged != 0);
+        return super::legacy::finish(h, index, r, legacy);
+    }
     let r = Request::parse_genl(b).and_then(|(_, req)| {
         netlink::set(
             &mut h.engine,

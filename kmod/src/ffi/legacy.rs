@@ -47,8 +47,9 @@ pub struct CarpRsLegacyOut {
     pub forced: u8,
     /// The carpN's vhid after the call (0: none yet).
     pub vhid: u8,
-    /// [`carp_rs_clone_add_addr`]: 1 the address is a VIP bound (or
-    /// waiting) on the carpN's vhid; 0 it stays a plain address.
+    /// 1: this is a carpN outcome for the shim to apply to carpN's
+    /// records. [`carp_rs_clone_add_addr`]: 0 the address stays a plain
+    /// one (not a VIP, or no vhid yet).
     pub vip: u8,
     pub pad: [u8; 6],
 }
@@ -89,7 +90,7 @@ fn cand(c: &CarpRsCand) -> Option<Candidate> {
 }
 
 /// Writes a carpN call's outcome, with the carpN's vhid after it.
-fn finish(
+pub(super) fn finish(
     h: &CarpRsEngine,
     ifindex: u32,
     r: Result<Outcome, Errno>,
@@ -357,32 +358,20 @@ pub unsafe extern "C" fn carp_rs_clone_set_up(
 }
 
 /// `CARP_NL_CMD_SET` naming a carpN (what FreeBSD 14+ `ifconfig carp0
-/// vhid 1 ...` sends): the request's checks, then carpN's one vhid.
-///
-/// # Safety
-/// Pointers are NULL or valid for their lengths.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn carp_rs_clone_nl_set(
-    h: *mut CarpRsEngine,
+/// vhid 1 ...` sends), from [`super::carp_rs_nl_set`]: the request's
+/// checks, then carpN's one vhid.
+pub(super) fn clone_nl_set(
+    h: &mut CarpRsEngine,
     now_ns: u64,
     ifindex: u32,
-    genl: *const u8,
-    len: usize,
-    privileged: c_int,
-    out: *mut CarpRsLegacyOut,
-) -> c_int {
-    // SAFETY: exclusive under the shim's mutex; bytes per the contract.
-    let (Some(h), Some(b)) = (unsafe { h.as_mut() }, unsafe { bytes(genl, len) }) else {
-        return EINVAL;
-    };
-    if privileged == 0 {
-        return Errno::EPERM.get();
+    genl: &[u8],
+    privileged: bool,
+) -> Result<Outcome, Errno> {
+    if !privileged {
+        return Err(Errno::EPERM);
     }
-    let Some(c) = h.clones.get_mut(ifindex) else {
-        return Errno::ENXIO.get();
-    };
-    let r = crate::ctl::netlink::Request::parse_genl(b)
+    let c = h.clones.get_mut(ifindex).ok_or(Errno::ENXIO)?;
+    crate::ctl::netlink::Request::parse_genl(genl)
         .and_then(|(_, req)| req.to_set())
-        .and_then(|set| c.set(&mut h.engine, Instant::from_nanos(now_ns), &set));
-    finish(h, ifindex, r, out)
+        .and_then(|set| c.set(&mut h.engine, Instant::from_nanos(now_ns), &set))
 }

@@ -135,7 +135,16 @@ fn every_new_entry_point_is_null_safe() {
         );
         assert_eq!(carp_rs_nl_parse(ptr::null(), 4, ptr::null_mut()), EINVAL);
         assert_eq!(
-            carp_rs_nl_set(null, 0, b.as_ptr(), 4, ptr::null(), 1, ptr::null_mut()),
+            carp_rs_nl_set(
+                null,
+                0,
+                b.as_ptr(),
+                4,
+                ptr::null(),
+                1,
+                ptr::null_mut(),
+                ptr::null_mut()
+            ),
             EINVAL
         );
         assert_eq!(
@@ -702,11 +711,29 @@ fn netlink_set_then_get_writes_reply_messages() {
         assert_eq!(carp_rs_nl_parse(req.as_ptr(), n, &mut r), 0);
         assert_eq!((r.cmd, r.ifindex, r.has_ifname), (netlink::CMD_SET, EM0, 0));
         assert_eq!(
-            carp_rs_nl_set(h, SEC, req.as_ptr(), n, &eth(EM0), 0, &mut res),
+            carp_rs_nl_set(
+                h,
+                SEC,
+                req.as_ptr(),
+                n,
+                &eth(EM0),
+                0,
+                &mut res,
+                ptr::null_mut()
+            ),
             EPERM
         );
         assert_eq!(
-            carp_rs_nl_set(h, SEC, req.as_ptr(), n, &eth(EM0), 1, &mut res),
+            carp_rs_nl_set(
+                h,
+                SEC,
+                req.as_ptr(),
+                n,
+                &eth(EM0),
+                1,
+                &mut res,
+                ptr::null_mut()
+            ),
             0
         );
         assert_eq!(res.created, 1);
@@ -874,27 +901,35 @@ fn netlink_set_on_carp0_configures_its_vhid() {
     let mut req = [0u8; 128];
     let n = nl_set_msg(&mut req, 4, 30, 0);
     let mut out = CarpRsLegacyOut::default();
+    let mut res = CarpRsSetRes::default();
+    let carp0 = CarpRsIfInfo {
+        index: CARP0,
+        flags: 0x8000 | 0x8 | 1,
+        if_type: crate::ctl::IFT_CARP,
+        pad: [0; 3],
+    };
+    let set = |privileged, res: &mut CarpRsSetRes, out: &mut CarpRsLegacyOut| unsafe {
+        carp_rs_nl_set(h, SEC, req.as_ptr(), n, &carp0, privileged, res, out)
+    };
     unsafe {
-        assert_eq!(
-            carp_rs_clone_nl_set(h, SEC, CARP0, req.as_ptr(), n, 1, &mut out),
-            ENXIO
-        );
+        // Not a registered carpN: the per-address model refuses the type.
+        assert_ne!(set(1, &mut res, &mut out), 0);
+        assert_eq!(out.vip, 0);
         assert_eq!(carp_rs_clone_create(h, CARP0), 0);
-        assert_eq!(
-            carp_rs_clone_nl_set(h, SEC, CARP0, req.as_ptr(), n, 0, &mut out),
-            EPERM
-        );
+        assert_eq!(set(0, &mut res, &mut out), EPERM);
         assert_eq!(
             carp_rs_clone_vhid(h, CARP0),
             0,
             "refused SET changed nothing"
         );
-        assert_eq!(
-            carp_rs_clone_nl_set(h, SEC, CARP0, req.as_ptr(), n, 1, &mut out),
-            0
-        );
+        assert_eq!(set(1, &mut res, &mut out), 0);
         assert_eq!(carp_rs_clone_vhid(h, CARP0), 4);
         assert_eq!(out.has_id, 0, "unbound until it has an address");
+        assert_eq!(
+            (out.vip, out.vhid, res.created),
+            (1, 4, 0),
+            "a carpN outcome"
+        );
         // GET over netlink on carp0 reports the pending vhid as INIT.
         let mut get = [0u8; 64];
         let gn = {
