@@ -21,8 +21,6 @@
 #include <sys/malloc.h>
 #include <sys/mbuf.h>
 #include <sys/mutex.h>
-#include <sys/priv.h>
-#include <sys/proc.h>
 #include <sys/socket.h>
 #include <sys/sockio.h>
 #include <sys/sx.h>
@@ -270,58 +268,6 @@ carp_rs_clone_detach(struct ifaddr *ifa)
 	carp_rs_if_put(cif);
 	carp_rs_apply_end();
 	sx_xunlock(&carp_rs_sx);
-}
-
-/* SIOCSVH / SIOCGVH on carpN (from carp_ioctl_p). */
-int
-carp_rs_clone_ioctl(struct ifnet *ifp, struct ifreq *ifr, u_long cmd,
-    struct thread *td)
-{
-	struct carp_rs_legacy_out out;
-	struct carpreq carpr;
-	size_t used;
-	int error, priv;
-
-	if ((error = copyin(ifr_data_get_ptr(ifr), &carpr, sizeof(carpr))))
-		return (error);
-	switch (cmd) {
-	case SIOCSVH:
-		priv = priv_check(td, PRIV_NETINET_CARP) == 0;
-		if ((error = carp_rs_config_begin()) != 0)
-			break;
-		memset(&out, 0, sizeof(out));
-		mtx_lock(&carp_rs_mtx);
-		error = carp_rs_clone_ioctl_set(carp_rs_engine, carp_rs_now(),
-		    carp_rs_key(ifp), (const uint8_t *)&carpr, sizeof(carpr),
-		    priv, &out);
-		carp_rs_run_locked();
-		mtx_unlock(&carp_rs_mtx);
-		if (error == 0)
-			carp_rs_clone_outcome(ifp, &out);
-		carp_rs_config_end();
-		break;
-	case SIOCGVH: {
-		struct carpreq reply;
-
-		/* Request and reply in separate buffers (no aliasing). */
-		priv = priv_check_cred(td->td_ucred, PRIV_NETINET_CARP) == 0;
-		used = 0;
-		memset(&reply, 0, sizeof(reply));
-		sx_xlock(&carp_rs_sx);
-		mtx_lock(&carp_rs_mtx);
-		error = carp_rs_clone_ioctl_get(carp_rs_engine,
-		    carp_rs_key(ifp), (const uint8_t *)&carpr, sizeof(carpr),
-		    priv, (uint8_t *)&reply, sizeof(reply), &used);
-		mtx_unlock(&carp_rs_mtx);
-		sx_xunlock(&carp_rs_sx);
-		if (error == 0)
-			error = copyout(&reply, ifr_data_get_ptr(ifr), used);
-		break;
-	}
-	default:
-		error = EINVAL;
-	}
-	return (error);
 }
 
 /* carpN's if_ioctl: addresses without "vhid", up/down, MTU. */

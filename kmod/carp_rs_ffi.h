@@ -132,16 +132,20 @@ struct carp_rs_nlreq {
 #define	CARP_RS_SYSCTL_GARP		10	/* carp_rs: garp_interval */
 #define	CARP_RS_SYSCTL_COUNT		11
 
+/*
+ * SET on a parent fills the setres; on a carpN (ctl/legacy.rs) the
+ * legacy_out, with vip 1, for carp_rs_clone_outcome().
+ */
+struct carp_rs_legacy_out;
 int	carp_rs_ioctl_set(struct carp_rs_engine *, uint64_t now_ns,
 	    const struct carp_rs_ifinfo *, const uint8_t *req, size_t len,
-	    int privileged, struct carp_rs_setres *);
+	    int privileged, struct carp_rs_setres *,
+	    struct carp_rs_legacy_out *);
 int	carp_rs_ioctl_get(const struct carp_rs_engine *,
 	    const struct carp_rs_ifinfo *, const uint8_t *req, size_t len,
 	    int privileged, uint8_t *out, size_t outlen, size_t *used);
 int	carp_rs_nl_parse(const uint8_t *genl, size_t len,
 	    struct carp_rs_nlreq *);
-/* On a carpN, fills the legacy_out (vip 1) instead of the setres. */
-struct carp_rs_legacy_out;
 int	carp_rs_nl_set(struct carp_rs_engine *, uint64_t now_ns,
 	    const uint8_t *genl, size_t len, const struct carp_rs_ifinfo *,
 	    int privileged, struct carp_rs_setres *,
@@ -280,12 +284,6 @@ int	carp_rs_clone_destroy(struct carp_rs_engine *, uint64_t now_ns,
 	    uint32_t ifindex, struct carp_rs_legacy_out *);
 int	carp_rs_clone_known(const struct carp_rs_engine *, uint32_t ifindex);
 uint8_t	carp_rs_clone_vhid(const struct carp_rs_engine *, uint32_t ifindex);
-int	carp_rs_clone_ioctl_set(struct carp_rs_engine *, uint64_t now_ns,
-	    uint32_t ifindex, const uint8_t *req, size_t len, int privileged,
-	    struct carp_rs_legacy_out *);
-int	carp_rs_clone_ioctl_get(const struct carp_rs_engine *, uint32_t ifindex,
-	    const uint8_t *req, size_t len, int privileged, uint8_t *out,
-	    size_t outlen, size_t *used);
 /*
  * An address on carpN naming vhid (0: none): Rust decides whether it is a
  * VIP, configures the vhid and picks the parent among cands.

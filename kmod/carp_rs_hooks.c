@@ -734,6 +734,7 @@ static int
 carp_rs_hook_ioctl(struct ifreq *ifr, u_long cmd, struct thread *td)
 {
 	struct carp_rs_ifinfo ii, *iip;
+	struct carp_rs_legacy_out lout;
 	struct carp_rs_setres res;
 	struct carpreq carpr;
 	struct ifnet *ifp;
@@ -744,11 +745,6 @@ carp_rs_hook_ioctl(struct ifreq *ifr, u_long cmd, struct thread *td)
 	if ((error = copyin(ifr_data_get_ptr(ifr), &carpr, sizeof(carpr))))
 		return (error);
 	ifp = ifunit_ref(ifr->ifr_name);
-	if (ifp != NULL && carp_rs_is_clone(ifp)) {
-		error = carp_rs_clone_ioctl(ifp, ifr, cmd, td);
-		if_rele(ifp);
-		return (error);
-	}
 	iip = NULL;
 	if (ifp != NULL) {
 		carp_rs_ifinfo(ifp, &ii);
@@ -761,11 +757,13 @@ carp_rs_hook_ioctl(struct ifreq *ifr, u_long cmd, struct thread *td)
 			break;
 		mtx_lock(&carp_rs_mtx);
 		error = carp_rs_ioctl_set(carp_rs_engine, carp_rs_now(), iip,
-		    (const uint8_t *)&carpr, sizeof(carpr), priv, &res);
+		    (const uint8_t *)&carpr, sizeof(carpr), priv, &res, &lout);
 		carp_rs_run_locked();
 		mtx_unlock(&carp_rs_mtx);
 		if (error == 0 && res.created)
 			(void)carp_rs_if_get(ifp);
+		if (error == 0 && lout.vip)
+			carp_rs_clone_outcome(ifp, &lout);
 		carp_rs_config_end();
 		break;
 	case SIOCGVH:

@@ -105,8 +105,6 @@ void	carp_rs_clone_fini(void);
 bool	carp_rs_is_clone(struct ifnet *);
 int	carp_rs_clone_attach(struct ifaddr *, int);
 void	carp_rs_clone_detach(struct ifaddr *);
-int	carp_rs_clone_ioctl(struct ifnet *, struct ifreq *, u_long,
-	    struct thread *);
 void	carp_rs_clone_outcome(struct ifnet *, const struct carp_rs_legacy_out *);
 
 /* carp_rs_nl.c */

@@ -116,11 +116,20 @@ pub(super) unsafe fn put<T>(p: *mut T, v: T) {
     }
 }
 
-/// `SIOCSVH`: `req` is the caller's `struct carpreq` (40 bytes).
+/// The registered carpN `ifp` names, if it names one.
+fn clone_of(h: &CarpRsEngine, ifp: Option<&IfInfo>) -> Option<u32> {
+    ifp.map(|i| i.index).filter(|&i| h.clones.get(i).is_some())
+}
+
+/// `SIOCSVH`: `req` is the caller's `struct carpreq` (40 bytes). On a
+/// registered carpN it configures carpN's one vhid and fills `*legacy`
+/// (`vip` 1: the shim applies it to carpN's records); elsewhere the
+/// per-address model and `*res`.
 ///
 /// # Safety
 /// Pointers are NULL or valid for their lengths / types.
 #[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn carp_rs_ioctl_set(
     h: *mut CarpRsEngine,
     now_ns: u64,
@@ -129,6 +138,7 @@ pub unsafe extern "C" fn carp_rs_ioctl_set(
     len: usize,
     privileged: c_int,
     res: *mut CarpRsSetRes,
+    legacy: *mut CarpRsLegacyOut,
 ) -> c_int {
     // SAFETY: exclusive under the shim's mutex; the rest per the contract.
     let (Some(h), Some(req)) = (unsafe { h.as_mut() }, unsafe { bytes(req, len) }) else {
@@ -136,6 +146,15 @@ pub unsafe extern "C" fn carp_rs_ioctl_set(
     };
     // SAFETY: per the contract.
     let ifp = unsafe { ifinfo(ifp) };
+    // SAFETY: per the contract.
+    unsafe {
+        put(res, CarpRsSetRes::default());
+        put(legacy, CarpRsLegacyOut::default());
+    }
+    if let Some(index) = clone_of(h, ifp.as_ref()) {
+        let r = super::legacy::clone_ioctl_set(h, now_ns, index, req, privileged != 0);
+        return super::legacy::finish(h, index, r, legacy);
+    }
     let now = Instant::from_nanos(now_ns);
     let r = carpreq::ioctl_set(&mut h.engine, now, ifp.as_ref(), req, privileged != 0);
     if let Ok(o) = r {
@@ -145,8 +164,8 @@ pub unsafe extern "C" fn carp_rs_ioctl_set(
     errno(&r)
 }
 
-/// `SIOCGVH`: fills `out` with one `struct carpreq` per vhid returned and
-/// stores the bytes to copy out in `*used`.
+/// `SIOCGVH`: fills `out` with one `struct carpreq` per vhid returned (on
+/// a carpN: its one vhid) and stores the bytes to copy out in `*used`.
 ///
 /// # Safety
 /// Pointers are NULL or valid for their lengths / types.
@@ -172,7 +191,10 @@ pub unsafe extern "C" fn carp_rs_ioctl_get(
     };
     // SAFETY: per the contract.
     let ifp = unsafe { ifinfo(ifp) };
-    let r = carpreq::ioctl_get(&h.engine, ifp.as_ref(), req, privileged != 0, out);
+    let r = match clone_of(h, ifp.as_ref()) {
+        Some(index) => super::legacy::clone_ioctl_get(h, index, req, privileged != 0, out),
+        None => carpreq::ioctl_get(&h.engine, ifp.as_ref(), req, privileged != 0, out),
+    };
     if let Ok(n) = r {
         // SAFETY: per the contract.
         unsafe { put(used, n) };
@@ -244,7 +266,7 @@ pub unsafe extern "C" fn carp_rs_nl_set(
         put(res, CarpRsSetRes::default());
         put(legacy, CarpRsLegacyOut::default());
     }
-    if let Some(index) = ifp.map(|i| i.index).filter(|&i| h.clones.get(i).is_some()) {
+    if let Some(index) = clone_of(h, ifp.as_ref()) {
         let r = super::legacy::clone_nl_set(h, now_ns, index, b, privileged != 0);
         return super::legacy::finish(h, index, r, legacy);
     }

@@ -5,7 +5,7 @@
 use core::ffi::c_int;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::ctl::{bytes, bytes_mut, errno, put, EINVAL};
+use super::ctl::{errno, put, EINVAL};
 use super::engine::{read_addr, CarpRsEngine};
 use super::{CARP_RS_AF_INET, CARP_RS_AF_INET6};
 use crate::ctl::carpreq::CarpReq;
@@ -167,81 +167,47 @@ pub unsafe extern "C" fn carp_rs_clone_vhid(h: *const CarpRsEngine, ifindex: u32
         .unwrap_or(0)
 }
 
-/// `SIOCSVH` on carpN with a 10.0+ `struct carpreq` (40 bytes), or the
-/// FREEBSD 9 layout (36 bytes) when `len` is 36.
-///
-/// # Safety
-/// Pointers are NULL or valid for their lengths.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn carp_rs_clone_ioctl_set(
-    h: *mut CarpRsEngine,
+/// `SIOCSVH` on carpN, from [`super::carp_rs_ioctl_set`]: a 10.0+
+/// `struct carpreq` (40 bytes), or the FREEBSD 9 layout (36 bytes).
+pub(super) fn clone_ioctl_set(
+    h: &mut CarpRsEngine,
     now_ns: u64,
     ifindex: u32,
-    req: *const u8,
-    len: usize,
-    privileged: c_int,
-    out: *mut CarpRsLegacyOut,
-) -> c_int {
-    // SAFETY: exclusive under the shim's mutex; bytes per the contract.
-    let (Some(h), Some(b)) = (unsafe { h.as_mut() }, unsafe { bytes(req, len) }) else {
-        return EINVAL;
-    };
+    b: &[u8],
+    privileged: bool,
+) -> Result<Outcome, Errno> {
     let now = Instant::from_nanos(now_ns);
-    let Some(c) = h.clones.get_mut(ifindex) else {
-        return Errno::ENXIO.get();
-    };
-    let r = if len == crate::ctl::carpreq::CARPREQ_LEGACY_LEN {
-        c.ioctl_set_legacy(&mut h.engine, now, b, privileged != 0)
-    } else if privileged == 0 {
+    let c = h.clones.get_mut(ifindex).ok_or(Errno::ENXIO)?;
+    if b.len() == crate::ctl::carpreq::CARPREQ_LEGACY_LEN {
+        c.ioctl_set_legacy(&mut h.engine, now, b, privileged)
+    } else if !privileged {
         Err(Errno::EPERM)
     } else {
         CarpReq::parse(b)
             .and_then(|r| r.to_set())
             .and_then(|set| c.set(&mut h.engine, now, &set))
-    };
-    finish(h, ifindex, r, out)
+    }
 }
 
-/// `SIOCGVH` on carpN: one `struct carpreq` (40 bytes; 36 for the legacy
-/// layout when `len` is 36) into `out`; `*used` the bytes to copy out.
-///
-/// # Safety
-/// Pointers are NULL or valid for their lengths.
-#[unsafe(no_mangle)]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn carp_rs_clone_ioctl_get(
-    h: *const CarpRsEngine,
+/// `SIOCGVH` on carpN, from [`super::carp_rs_ioctl_get`]: one `struct
+/// carpreq` (40 bytes; 36 for the legacy layout) into `o`; the bytes used.
+pub(super) fn clone_ioctl_get(
+    h: &CarpRsEngine,
     ifindex: u32,
-    req: *const u8,
-    len: usize,
-    privileged: c_int,
-    out: *mut u8,
-    outlen: usize,
-    used: *mut usize,
-) -> c_int {
-    // SAFETY: shared under the shim's mutex; bytes per the contract.
-    let (Some(h), Some(b), Some(o)) = (unsafe { h.as_ref() }, unsafe { bytes(req, len) }, unsafe {
-        bytes_mut(out, outlen)
-    }) else {
-        return EINVAL;
-    };
-    let Some(c) = h.clones.get(ifindex) else {
-        return Errno::ENXIO.get();
-    };
-    let r = if len == crate::ctl::carpreq::CARPREQ_LEGACY_LEN {
-        c.ioctl_get_legacy(&h.engine, privileged != 0, o)
+    b: &[u8],
+    privileged: bool,
+    o: &mut [u8],
+) -> Result<usize, Errno> {
+    let c = h.clones.get(ifindex).ok_or(Errno::ENXIO)?;
+    if b.len() == crate::ctl::carpreq::CARPREQ_LEGACY_LEN {
+        c.ioctl_get_legacy(&h.engine, privileged, o)
     } else {
         CarpReq::parse(b).and_then(|r| {
-            let i: VhidInfo = c.get(&h.engine, i64::from(r.vhid), privileged != 0)?;
+            let i: VhidInfo = c.get(&h.engine, i64::from(r.vhid), privileged)?;
             CarpReq::from_info(&i, 1).emit(o)?;
             Ok(crate::ctl::carpreq::CARPREQ_LEN)
         })
-    };
-    if let Ok(n) = r {
-        // SAFETY: per the contract.
-        unsafe { put(used, n) };
     }
-    errno(&r)
 }
 
 /// An address put on carpN, with the vhid the request named (0: a plain

@@ -95,7 +95,16 @@ fn configured() -> (*mut CarpRsEngine, u64) {
     unsafe {
         assert_eq!(carp_rs_iface_addrs(h, EM0, own.as_ptr(), ptr::null()), 0);
         assert_eq!(
-            carp_rs_ioctl_set(h, SEC, &ii, req.as_ptr(), req.len(), 1, &mut res),
+            carp_rs_ioctl_set(
+                h,
+                SEC,
+                &ii,
+                req.as_ptr(),
+                req.len(),
+                1,
+                &mut res,
+                ptr::null_mut()
+            ),
             0
         );
         assert_eq!(res.created, 1);
@@ -117,7 +126,16 @@ fn every_new_entry_point_is_null_safe() {
     let a = [192u8, 0, 2, 1];
     unsafe {
         assert_eq!(
-            carp_rs_ioctl_set(null, 0, ptr::null(), b.as_ptr(), 40, 1, ptr::null_mut()),
+            carp_rs_ioctl_set(
+                null,
+                0,
+                ptr::null(),
+                b.as_ptr(),
+                40,
+                1,
+                ptr::null_mut(),
+                ptr::null_mut()
+            ),
             EINVAL
         );
         assert_eq!(
@@ -203,14 +221,6 @@ fn every_new_entry_point_is_null_safe() {
         assert_eq!(carp_rs_clone_known(null, 1), 0);
         assert_eq!(carp_rs_clone_vhid(null, 1), 0);
         assert_eq!(
-            carp_rs_clone_ioctl_set(null, 0, 1, b.as_ptr(), 40, 1, ptr::null_mut()),
-            EINVAL
-        );
-        assert_eq!(
-            carp_rs_clone_ioctl_get(null, 1, b.as_ptr(), 40, 1, out.as_mut_ptr(), 64, &mut used),
-            EINVAL
-        );
-        assert_eq!(
             carp_rs_clone_add_addr(
                 null,
                 0,
@@ -257,25 +267,61 @@ fn ioctl_errors_are_freebsds() {
     unsafe {
         // No such interface, not Ethernet, unprivileged, bad vhid.
         assert_eq!(
-            carp_rs_ioctl_set(h, 0, ptr::null(), req.as_ptr(), 40, 1, &mut res),
+            carp_rs_ioctl_set(
+                h,
+                0,
+                ptr::null(),
+                req.as_ptr(),
+                40,
+                1,
+                &mut res,
+                ptr::null_mut()
+            ),
             ENXIO
         );
         assert_eq!(
-            carp_rs_ioctl_set(h, 0, &lo, req.as_ptr(), 40, 1, &mut res),
+            carp_rs_ioctl_set(h, 0, &lo, req.as_ptr(), 40, 1, &mut res, ptr::null_mut()),
             EOPNOTSUPP
         );
         assert_eq!(
-            carp_rs_ioctl_set(h, 0, &eth(EM0), req.as_ptr(), 40, 0, &mut res),
+            carp_rs_ioctl_set(
+                h,
+                0,
+                &eth(EM0),
+                req.as_ptr(),
+                40,
+                0,
+                &mut res,
+                ptr::null_mut()
+            ),
             EPERM
         );
         let bad = carpreq(256, 0, b"");
         assert_eq!(
-            carp_rs_ioctl_set(h, 0, &eth(EM0), bad.as_ptr(), 40, 1, &mut res),
+            carp_rs_ioctl_set(
+                h,
+                0,
+                &eth(EM0),
+                bad.as_ptr(),
+                40,
+                1,
+                &mut res,
+                ptr::null_mut()
+            ),
             EINVAL
         );
         // A short struct is refused, not read past.
         assert_ne!(
-            carp_rs_ioctl_set(h, 0, &eth(EM0), req.as_ptr(), 20, 1, &mut res),
+            carp_rs_ioctl_set(
+                h,
+                0,
+                &eth(EM0),
+                req.as_ptr(),
+                20,
+                1,
+                &mut res,
+                ptr::null_mut()
+            ),
             0
         );
         // Nothing was created by any of them.
@@ -334,7 +380,16 @@ fn set_get_roundtrip_and_key_visibility() {
         let mut res = CarpRsSetRes::default();
         let req = carpreq(1, 20, b"");
         assert_eq!(
-            carp_rs_ioctl_set(h, 2 * SEC, &eth(EM0), req.as_ptr(), 40, 1, &mut res),
+            carp_rs_ioctl_set(
+                h,
+                2 * SEC,
+                &eth(EM0),
+                req.as_ptr(),
+                40,
+                1,
+                &mut res,
+                ptr::null_mut()
+            ),
             0
         );
         assert_eq!(res.created, 0);
@@ -820,10 +875,19 @@ fn legacy_carp0_binds_by_subnet_and_reports_its_link() {
         assert_eq!(carp_rs_clone_create(h, CARP0), 17, "EEXIST");
         assert_eq!(carp_rs_clone_known(h, CARP0), 1);
         assert_eq!(
-            carp_rs_clone_ioctl_set(h, SEC, CARP0, req.as_ptr(), 40, 1, &mut out),
+            carp_rs_ioctl_set(
+                h,
+                SEC,
+                &carp_if(CARP0),
+                req.as_ptr(),
+                40,
+                1,
+                ptr::null_mut(),
+                &mut out
+            ),
             0
         );
-        assert_eq!(out.has_id, 0, "no address yet");
+        assert_eq!((out.has_id, out.vip, out.vhid), (0, 1, 1), "no address yet");
         assert_eq!(carp_rs_clone_vhid(h, CARP0), 1);
         assert_eq!(
             carp_rs_clone_add_addr(
@@ -863,7 +927,16 @@ fn legacy_carp0_binds_by_subnet_and_reports_its_link() {
         let mut g = [0u8; 40];
         let mut used = 0;
         assert_eq!(
-            carp_rs_clone_ioctl_get(h, CARP0, q.as_ptr(), 40, 1, g.as_mut_ptr(), 40, &mut used),
+            carp_rs_ioctl_get(
+                h,
+                &carp_if(CARP0),
+                q.as_ptr(),
+                40,
+                1,
+                g.as_mut_ptr(),
+                40,
+                &mut used
+            ),
             0
         );
         let r = CarpReq::parse(&g).unwrap();
@@ -902,12 +975,7 @@ fn netlink_set_on_carp0_configures_its_vhid() {
     let n = nl_set_msg(&mut req, 4, 30, 0);
     let mut out = CarpRsLegacyOut::default();
     let mut res = CarpRsSetRes::default();
-    let carp0 = CarpRsIfInfo {
-        index: CARP0,
-        flags: 0x8000 | 0x8 | 1,
-        if_type: crate::ctl::IFT_CARP,
-        pad: [0; 3],
-    };
+    let carp0 = carp_if(CARP0);
     let set = |privileged, res: &mut CarpRsSetRes, out: &mut CarpRsLegacyOut| unsafe {
         carp_rs_nl_set(h, SEC, req.as_ptr(), n, &carp0, privileged, res, out)
     };
@@ -1035,7 +1103,16 @@ fn departing_interface_drops_its_vhids() {
     let mut res = CarpRsSetRes::default();
     unsafe {
         assert_eq!(
-            carp_rs_ioctl_set(h, SEC, &ii, req.as_ptr(), req.len(), 1, &mut res),
+            carp_rs_ioctl_set(
+                h,
+                SEC,
+                &ii,
+                req.as_ptr(),
+                req.len(),
+                1,
+                &mut res,
+                ptr::null_mut()
+            ),
             0
         );
         assert_eq!(carp_rs_iface_vhids(h, EM0), 1);
@@ -1115,4 +1192,14 @@ fn netmask_prefix_lengths() {
     // Not contiguous: up to the first zero bit.
     assert_eq!(mask_len(&[255, 0, 255, 0]), 8);
     assert_eq!(mask_len(&[]), 0);
+}
+
+/// What the shim passes for a carpN (IFF_MULTICAST | IFF_LOOPBACK | IFF_UP).
+fn carp_if(index: u32) -> CarpRsIfInfo {
+    CarpRsIfInfo {
+        index,
+        flags: 0x8000 | 0x8 | 1,
+        if_type: crate::ctl::IFT_CARP,
+        pad: [0; 3],
+    }
 }
