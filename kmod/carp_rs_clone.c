@@ -98,6 +98,7 @@ carp_rs_cands(struct ifnet *self, int family, struct carp_rs_cand *c,
 	struct epoch_tracker et;
 	struct ifnet *ifp;
 	struct ifaddr *ifa;
+	struct sockaddr *nm;
 	size_t n = 0;
 
 	NET_EPOCH_ENTER(et);
@@ -113,12 +114,12 @@ carp_rs_cands(struct ifnet *self, int family, struct carp_rs_cand *c,
 			c[n].flags = if_getflags(ifp);
 			c[n].if_type = ifp->if_type;
 			c[n].af = carp_rs_ifa_af(ifa, c[n].addr);
+			nm = ifa->ifa_netmask;
 			memset(c[n].mask, 0xff, sizeof(c[n].mask));
-			if (ifa->ifa_netmask != NULL)
-				memcpy(c[n].mask, family == AF_INET ?
-				    (void *)&satosin(ifa->ifa_netmask)->sin_addr :
-				    (void *)&satosin6(ifa->ifa_netmask)->sin6_addr,
-				    family == AF_INET ? 4 : 16);
+			if (nm != NULL && family == AF_INET)
+				memcpy(c[n].mask, &satosin(nm)->sin_addr, 4);
+			else if (nm != NULL)
+				memcpy(c[n].mask, &satosin6(nm)->sin6_addr, 16);
 			n++;
 		}
 	}

@@ -274,8 +274,8 @@ struct carp_rs_legacy_out {
 	uint8_t		created;
 	uint8_t		has_destroyed;
 	uint8_t		forced;
-	uint8_t		vhid;		/* carpN's vhid after the call, 0 none */
-	uint8_t		vip;		/* 1: a carpN outcome; add_addr: a VIP */
+	uint8_t		vhid;		/* carpN's vhid after the call */
+	uint8_t		vip;		/* 1: carpN outcome; add_addr: VIP */
 	uint8_t		pad[6];
 };
 

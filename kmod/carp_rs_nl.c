@@ -99,7 +99,7 @@ carp_rs_nl_set_cb(struct nlmsghdr *hdr, struct nl_pstate *npt)
 		carp_rs_ifinfo(ifp, &ii);
 		iip = &ii;
 	}
-	/* The dying flag is checked under the lock: no parent after teardown. */
+	/* The dying flag is checked under the lock: no parent after unload. */
 	if ((error = carp_rs_config_begin()) == 0) {
 		mtx_lock(&carp_rs_mtx);
 		error = carp_rs_nl_set(carp_rs_engine, carp_rs_now(), genl,

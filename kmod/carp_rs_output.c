@@ -207,28 +207,18 @@ carp_rs_ifname(void *arg __unused, uint32_t index, char *buf, size_t len)
 }
 
 /*
- * ifa_preferred() without carp_master_p (the mutex is held): a vhid
- * address is MASTER when the applier installed its routes.
- */
-static bool
-carp_rs_preferred(struct ifaddr *cur, struct ifaddr *next)
-{
-
-	return (cur->ifa_carp != NULL && (next->ifa_carp == NULL ||
-	    (CARP_RS_ADDR(next)->routed && !CARP_RS_ADDR(cur)->routed)));
-}
-
-/*
  * The engine's advert-source callback, asked per advert as
- * carp_send_ad_locked() asks carp_best_ifa(): the parent's preferred
- * address of each family.  Mutex held, net epoch, applier token.
+ * carp_send_ad_locked() asks carp_best_ifa(): the parent's first address
+ * of each family that is not a vhid's (ifa_preferred()'s choice; the
+ * engine picks among its vhid addresses when there is none).  Mutex
+ * held, net epoch.
  */
 static int
 carp_rs_srcaddr(void *arg __unused, uint32_t index, uint8_t *v4, uint8_t *v6)
 {
-	struct ifaddr *ifa, *best4 = NULL, *best6 = NULL;
 	struct carp_rs_if *cif;
-	struct in6_addr a;
+	struct ifaddr *ifa;
+	uint8_t a[16], af;
 	int got = 0;
 
 	mtx_assert(&carp_rs_mtx, MA_OWNED);
@@ -236,23 +226,16 @@ carp_rs_srcaddr(void *arg __unused, uint32_t index, uint8_t *v4, uint8_t *v6)
 	if ((cif = carp_rs_if_lookup(index)) == NULL)
 		return (-1);
 	CK_STAILQ_FOREACH(ifa, &cif->ifp->if_addrhead, ifa_link) {
-		if (ifa->ifa_addr->sa_family == AF_INET &&
-		    (best4 == NULL || carp_rs_preferred(best4, ifa)))
-			best4 = ifa;
-		if (ifa->ifa_addr->sa_family == AF_INET6 &&
-		    (best6 == NULL || carp_rs_preferred(best6, ifa)))
-			best6 = ifa;
-	}
-	if (best4 != NULL) {
-		memcpy(v4, &((struct sockaddr_in *)best4->ifa_addr)->sin_addr,
-		    4);
-		got |= CARP_RS_SRC_V4;
-	}
-	if (best6 != NULL) {
-		a = ((struct sockaddr_in6 *)best6->ifa_addr)->sin6_addr;
-		in6_clearscope(&a);
-		memcpy(v6, &a, 16);
-		got |= CARP_RS_SRC_V6;
+		if (ifa->ifa_carp != NULL || (af = carp_rs_ifa_af(ifa, a)) == 0)
+			continue;
+		if (af == CARP_RS_AF_INET && (got & CARP_RS_SRC_V4) == 0) {
+			memcpy(v4, a, 4);
+			got |= CARP_RS_SRC_V4;
+		} else if (af == CARP_RS_AF_INET6 &&
+		    (got & CARP_RS_SRC_V6) == 0) {
+			memcpy(v6, a, 16);
+			got |= CARP_RS_SRC_V6;
+		}
 	}
 	return (got);
 }

@@ -3,9 +3,10 @@
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::addrs::Addrs;
 use super::io::Transmit;
 use super::vhid::pending;
-use super::{Engine, IfIndex, VhidId};
+use super::{Engine, IfIndex, State, VhidId};
 
 /// A parent's own best IPv4 and IPv6 addresses (the advert source).
 pub type IfaceAddrs = (Option<Ipv4Addr>, Option<Ipv6Addr>);
@@ -96,6 +97,23 @@ impl Engine {
         }
     }
 
+    /// `carp_best_ifa` when the parent has no address of its own in the
+    /// family: its vhid addresses are all there is, and `ifa_preferred`
+    /// picks one of a MASTER vhid over one of a BACKUP (the engine's vhid
+    /// order stands in for the interface's address order). `first` reads
+    /// the family's first address of a vhid.
+    fn vip_source<A>(&self, iface: IfIndex, first: impl Fn(&Addrs) -> Option<A>) -> Option<A> {
+        let on = || {
+            self.table
+                .slots()
+                .filter_map(|s| self.table.get(s))
+                .filter(move |v| v.iface == iface)
+        };
+        on().filter(|v| v.state == State::Master)
+            .find_map(|v| first(&v.addrs))
+            .or_else(|| on().find_map(|v| first(&v.addrs)))
+    }
+
     #[inline(always)]
     fn emit_one(&mut self, slot: u32, v4: bool, buf: &mut [u8]) -> Option<Transmit> {
         let dscp = self.knobs.dscp;
@@ -105,6 +123,8 @@ impl Engine {
             .iface(iface)
             .map(|i| (i.v4, i.v6))
             .unwrap_or((None, None));
+        let src4 = src4.or_else(|| self.vip_source(iface, |a| a.v4().first().map(|&b| b.into())));
+        let src6 = src6.or_else(|| self.vip_source(iface, |a| a.v6().first().map(|&b| b.into())));
         // Drawn only for a vhid's first advert: it costs a splitmix round.
         let first_counter = if self.table.get(slot).is_some_and(|v| v.counter_init) {
             self.next_random()

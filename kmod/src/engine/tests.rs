@@ -499,12 +499,40 @@ fn advert_source_is_asked_per_advert() {
     let mut r = rx(&theirs, 255);
     r.src = IpAddr::V4(renumbered);
     assert_eq!(e.handle_packet(at(3 * SEC), &r), Err(Drop::Looped));
-    // A parent that lost its address: 0.0.0.0, as carp_send_ad_locked.
+    // A parent that lost its own address: carp_best_ifa is left with
+    // the vhid's address.
     e.handle_timeout(at(4 * SEC));
     let tx = e
         .poll_transmit_with(&mut buf, &mut |_| Some((None, None)))
         .unwrap();
-    assert_eq!(tx.src, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    assert_eq!(tx.src, IpAddr::V4(VIP));
+}
+
+/// `carp_best_ifa` on a parent with no IPv4 address of its own: the
+/// source is a vhid address, a MASTER's rather than the first vhid's.
+#[test]
+fn advert_source_falls_back_to_a_master_vip() {
+    let mut e = Engine::new();
+    let backup_vip = Ipv4Addr::new(192, 0, 2, 107);
+    let master_vip = Ipv4Addr::new(192, 0, 2, 108);
+    let b = e.vhid_set(at(0), IF, &VhidConfig::new(7)).unwrap();
+    e.addr_add(at(0), b, IpAddr::V4(backup_vip)).unwrap();
+    let m = e.vhid_set(at(0), IF, &VhidConfig::new(8)).unwrap();
+    e.addr_add(at(0), m, IpAddr::V4(master_vip)).unwrap();
+    let mut buf = [0u8; 1500];
+    while e.poll_transmit(&mut buf).is_some() {}
+    e.vhid_force_state(at(SEC), m, State::Master).unwrap();
+    let tx = e
+        .poll_transmit_with(&mut buf, &mut |_| Some((None, None)))
+        .unwrap();
+    assert_eq!((tx.vhid, tx.src), (8, IpAddr::V4(master_vip)));
+    // The parent's own address, once it has one, wins.
+    e.handle_timeout(at(3 * SEC));
+    let own = Ipv4Addr::new(192, 0, 2, 2);
+    let tx = e
+        .poll_transmit_with(&mut buf, &mut |_| Some((Some(own), None)))
+        .unwrap();
+    assert_eq!(tx.src, IpAddr::V4(own));
 }
 
 #[test]
