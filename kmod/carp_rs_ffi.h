@@ -175,7 +175,6 @@ void	carp_rs_link_state(struct carp_rs_engine *, uint64_t now_ns,
 	    uint32_t ifindex, int up);
 int	carp_rs_iface_addrs(struct carp_rs_engine *, uint32_t ifindex,
 	    const uint8_t *v4, const uint8_t *v6);
-int	carp_rs_vhid_state(const struct carp_rs_engine *, uint64_t id);
 void	carp_rs_tx_result(struct carp_rs_engine *, uint64_t now_ns,
 	    uint32_t ifindex, uint8_t vhid, int ok);
 void	carp_rs_seed(struct carp_rs_engine *, uint64_t seed);
@@ -247,7 +246,6 @@ int	carp_rs_is_master(const struct carp_rs_engine *, uint32_t ifindex,
 	    uint8_t vhid);
 int	carp_rs_arp_reply_mac(const struct carp_rs_engine *, uint32_t ifindex,
 	    const uint8_t *vip, const uint8_t *requester, uint8_t *mac);
-int	carp_rs_legacy_link(uint8_t state);
 
 /* "carp: <addr> removed from <ifname>: module unloaded" into buf. */
 size_t	carp_rs_log_addr_removed(uint8_t af, const uint8_t *addr,
@@ -282,8 +280,6 @@ struct carp_rs_legacy_out {
 int	carp_rs_clone_create(struct carp_rs_engine *, uint32_t ifindex);
 int	carp_rs_clone_destroy(struct carp_rs_engine *, uint64_t now_ns,
 	    uint32_t ifindex, struct carp_rs_legacy_out *);
-int	carp_rs_clone_known(const struct carp_rs_engine *, uint32_t ifindex);
-uint8_t	carp_rs_clone_vhid(const struct carp_rs_engine *, uint32_t ifindex);
 /*
  * An address on carpN naming vhid (0: none): Rust decides whether it is a
  * VIP, configures the vhid and picks the parent among cands.

@@ -735,8 +735,8 @@ pub unsafe extern "C" fn carp_rs_iface_addrs(
 ///
 /// # Safety
 /// `h` is NULL or a live handle.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn carp_rs_vhid_state(h: *const CarpRsEngine, id: u64) -> c_int {
+#[cfg(test)]
+pub(crate) unsafe fn carp_rs_vhid_state(h: *const CarpRsEngine, id: u64) -> c_int {
     // SAFETY: shared under the shim's mutex.
     match unsafe { h.as_ref() }.and_then(|h| h.engine.vhid_state(VhidId::from_raw(id))) {
         Some(s) => s as c_int,

@@ -8,8 +8,8 @@ use core::net::Ipv4Addr;
 
 use super::ctl::state_u8;
 use super::engine::CarpRsEngine;
-use crate::ctl::{legacy, log};
-use crate::engine::{Event, Reason, State};
+use crate::ctl::log;
+use crate::engine::{Event, Reason};
 
 /// `CARP_RS_EV_*`.
 pub const CARP_RS_EV_STATE: u32 = 1;
@@ -313,14 +313,6 @@ pub unsafe extern "C" fn carp_rs_arp_reply_mac(
         }
         None => 0,
     }
-}
-
-/// The `if_link_state` a legacy carpN shows in `state` (0 INIT, 1 BACKUP,
-/// 2 MASTER): LINK_STATE_UNKNOWN/DOWN/UP.
-#[unsafe(no_mangle)]
-pub extern "C" fn carp_rs_legacy_link(state: u8) -> c_int {
-    let s = State::from_u32(u32::from(state)).unwrap_or(State::Init);
-    legacy::link_state(s) as c_int
 }
 
 /// The log line (NUL-terminated in `buf`) for a VIP carp_rs removes at

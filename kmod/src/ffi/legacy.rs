@@ -145,8 +145,8 @@ pub unsafe extern "C" fn carp_rs_clone_destroy(
 ///
 /// # Safety
 /// `h` is NULL or a live handle.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn carp_rs_clone_known(h: *const CarpRsEngine, ifindex: u32) -> c_int {
+#[cfg(test)]
+pub(crate) unsafe fn carp_rs_clone_known(h: *const CarpRsEngine, ifindex: u32) -> c_int {
     // SAFETY: shared under the shim's mutex.
     match unsafe { h.as_ref() } {
         Some(h) => c_int::from(h.clones.get(ifindex).is_some()),
@@ -158,8 +158,8 @@ pub unsafe extern "C" fn carp_rs_clone_known(h: *const CarpRsEngine, ifindex: u3
 ///
 /// # Safety
 /// `h` is NULL or a live handle.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn carp_rs_clone_vhid(h: *const CarpRsEngine, ifindex: u32) -> u8 {
+#[cfg(test)]
+pub(crate) unsafe fn carp_rs_clone_vhid(h: *const CarpRsEngine, ifindex: u32) -> u8 {
     // SAFETY: shared under the shim's mutex.
     unsafe { h.as_ref() }
         .and_then(|h| h.clones.get(ifindex))
