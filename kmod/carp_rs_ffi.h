@@ -3,7 +3,9 @@
  *
  * The C ABI of the carp_rs engine (Rust, kmod/src/ffi/), as called by the
  * kernel shim.  It declares only carp_rs's own types: kernel structures
- * never cross this boundary.  Keep in sync with kmod/src/ffi/.
+ * never cross this boundary.  Keep in sync with kmod/src/ffi/: bindgen
+ * reads the structs below and sys-bindings/tests/ffi_layout.rs checks
+ * every field's offset and size against the Rust ones.
  *
  * No entry point locks: the caller serializes every call on one engine.
  * Every entry point accepts NULL pointers and reports them as errors.

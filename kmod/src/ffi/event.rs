@@ -47,9 +47,6 @@ pub struct CarpRsEvent {
     pub devd_type: [u8; 12],
 }
 
-pub const CARP_RS_EVENT_SIZE: usize = 192;
-const _: () = assert!(core::mem::size_of::<CarpRsEvent>() == CARP_RS_EVENT_SIZE);
-
 impl Default for CarpRsEvent {
     fn default() -> Self {
         CarpRsEvent {
