@@ -62,7 +62,9 @@ _Static_assert(CARP_RS_IFT_CARP != IFT_WIREGUARD &&
     CARP_RS_IFT_CARP != IFT_GIF, "carpN's interface type is taken");
 
 static const char carp_rs_clone_name[] = "carp";
-static struct if_clone *carp_rs_cloner;
+/* Every VNET has its own cloner (carp_rs_vnet_init). */
+VNET_DEFINE_STATIC(struct if_clone *, carp_rs_cloner);
+#define	V_carp_rs_cloner	VNET(carp_rs_cloner)
 
 #define	CARP_RS_MAXCANDS	64
 
@@ -128,7 +130,7 @@ carp_rs_cands(struct ifnet *self, int family, struct carp_rs_cand *c,
 			    ifa->ifa_carp != NULL)
 				continue;
 			memset(&c[n], 0, sizeof(c[n]));
-			c[n].ifindex = carp_rs_key(ifp);
+			c[n].ifindex = if_getindex(ifp);
 			c[n].flags = if_getflags(ifp);
 			c[n].if_type = ifp->if_type;
 			if (family == AF_INET) {
@@ -173,7 +175,7 @@ carp_rs_clone_apply(struct ifnet *cifp, const struct carp_rs_legacy_out *out,
 {
 	struct carp_rs_if *cif;
 	struct carp_rs_addr *ra, *gone;
-	uint32_t index = carp_rs_key(cifp);
+	uint32_t index = if_getindex(cifp);
 	uint64_t id = out->has_id ? out->id : 0;
 
 	sx_assert(&carp_rs_sx, SA_XLOCKED);
@@ -183,7 +185,7 @@ carp_rs_clone_apply(struct ifnet *cifp, const struct carp_rs_legacy_out *out,
 		LIST_FOREACH(cif, &carp_rs_ifs, link)
 			TAILQ_FOREACH(ra, &cif->addrs, link) {
 				if (!ra->legacy ||
-				    carp_rs_key(ra->ifa->ifa_ifp) != index)
+				    if_getindex(ra->ifa->ifa_ifp) != index)
 					continue;
 				if (gone == NULL && ra->routed &&
 				    ra->id != id) {
@@ -195,7 +197,7 @@ carp_rs_clone_apply(struct ifnet *cifp, const struct carp_rs_legacy_out *out,
 			LIST_FOREACH(cif, &carp_rs_ifs, link)
 				TAILQ_FOREACH(ra, &cif->addrs, link) {
 					if (!ra->legacy ||
-					    carp_rs_key(ra->ifa->ifa_ifp) !=
+					    if_getindex(ra->ifa->ifa_ifp) !=
 					    index)
 						continue;
 					ra->id = id;
@@ -220,7 +222,8 @@ carp_rs_clone_outcome(struct ifnet *cifp, const struct carp_rs_legacy_out *out)
 	uint8_t vhid;
 
 	mtx_lock(&carp_rs_mtx);
-	vhid = carp_rs_clone_vhid(carp_rs_engine, carp_rs_key(cifp));
+	vhid = carp_rs_clone_vhid(V_carp_rs_engine,
+	    if_getindex(cifp));
 	mtx_unlock(&carp_rs_mtx);
 	carp_rs_clone_apply(cifp, out, vhid);
 }
@@ -272,7 +275,8 @@ carp_rs_clone_attach(struct ifaddr *ifa, int vhid)
 		return (error);
 	}
 	mtx_lock(&carp_rs_mtx);
-	cur = carp_rs_clone_vhid(carp_rs_engine, carp_rs_key(cifp));
+	cur = carp_rs_clone_vhid(V_carp_rs_engine,
+	    if_getindex(cifp));
 	if (cur != 0 && cur != vhid)
 		error = EINVAL;
 	else if (cur == 0) {
@@ -283,15 +287,15 @@ carp_rs_clone_attach(struct ifaddr *ifa, int vhid)
 		memset(&cr, 0, sizeof(cr));
 		cr.carpr_vhid = vhid;
 		cr.carpr_advbase = CARP_DFLTINTV;
-		error = carp_rs_clone_ioctl_set(carp_rs_engine, carp_rs_now(),
-		    carp_rs_key(cifp), (const uint8_t *)&cr, sizeof(cr), 1,
+		error = carp_rs_clone_ioctl_set(V_carp_rs_engine,
+		    carp_rs_now(), if_getindex(cifp), (const uint8_t *)&cr, sizeof(cr), 1,
 		    &o);
 	} else
 		error = 0;
 	memset(&out, 0, sizeof(out));
 	if (error == 0)
-		error = carp_rs_clone_add_addr(carp_rs_engine, carp_rs_now(),
-		    carp_rs_key(cifp), af, addr, cands, n, &out);
+		error = carp_rs_clone_add_addr(V_carp_rs_engine,
+		    carp_rs_now(), if_getindex(cifp), af, addr, cands, n, &out);
 	carp_rs_run_locked();
 	mtx_unlock(&carp_rs_mtx);
 	free(cands, M_CARP_RS);
@@ -300,7 +304,7 @@ carp_rs_clone_attach(struct ifaddr *ifa, int vhid)
 		return (error != 0 ? error : EADDRNOTAVAIL);
 	}
 	NET_EPOCH_ENTER(et);
-	pifp = carp_rs_key_ifnet(out.parent);
+	pifp = ifnet_byindex(out.parent);
 	if (pifp != NULL)
 		if_ref(pifp);
 	NET_EPOCH_EXIT(et);
@@ -339,8 +343,8 @@ carp_rs_clone_detach(struct ifaddr *ifa)
 	cif = ra->cif;
 	memset(&out, 0, sizeof(out));
 	mtx_lock(&carp_rs_mtx);
-	(void)carp_rs_clone_remove_addr(carp_rs_engine, carp_rs_now(),
-	    carp_rs_key(ifa->ifa_ifp), ra->af, ra->addr, &out);
+	(void)carp_rs_clone_remove_addr(V_carp_rs_engine, carp_rs_now(),
+	    if_getindex(ifa->ifa_ifp), ra->af, ra->addr, &out);
 	carp_rs_run_locked();
 	mtx_unlock(&carp_rs_mtx);
 	/*
@@ -376,8 +380,8 @@ carp_rs_clone_ioctl(struct ifnet *ifp, struct ifreq *ifr, u_long cmd,
 			break;
 		memset(&out, 0, sizeof(out));
 		mtx_lock(&carp_rs_mtx);
-		error = carp_rs_clone_ioctl_set(carp_rs_engine, carp_rs_now(),
-		    carp_rs_key(ifp), (const uint8_t *)&carpr, sizeof(carpr),
+		error = carp_rs_clone_ioctl_set(V_carp_rs_engine,
+		    carp_rs_now(), if_getindex(ifp), (const uint8_t *)&carpr, sizeof(carpr),
 		    priv, &out);
 		carp_rs_run_locked();
 		mtx_unlock(&carp_rs_mtx);
@@ -394,8 +398,8 @@ carp_rs_clone_ioctl(struct ifnet *ifp, struct ifreq *ifr, u_long cmd,
 		memset(&reply, 0, sizeof(reply));
 		sx_xlock(&carp_rs_sx);
 		mtx_lock(&carp_rs_mtx);
-		error = carp_rs_clone_ioctl_get(carp_rs_engine,
-		    carp_rs_key(ifp), (const uint8_t *)&carpr, sizeof(carpr),
+		error = carp_rs_clone_ioctl_get(V_carp_rs_engine,
+		    if_getindex(ifp), (const uint8_t *)&carpr, sizeof(carpr),
 		    priv, (uint8_t *)&reply, sizeof(reply), &used);
 		mtx_unlock(&carp_rs_mtx);
 		sx_xunlock(&carp_rs_sx);
@@ -427,7 +431,8 @@ carp_rs_clone_if_ioctl(struct ifnet *ifp, u_long cmd, caddr_t data)
 		if (ifa->ifa_carp != NULL)
 			break;
 		mtx_lock(&carp_rs_mtx);
-		vhid = carp_rs_clone_vhid(carp_rs_engine, carp_rs_key(ifp));
+		vhid = carp_rs_clone_vhid(V_carp_rs_engine,
+		    if_getindex(ifp));
 		mtx_unlock(&carp_rs_mtx);
 		/* The legacy two-step: vhid first, then a plain address. */
 		if (vhid != 0)
@@ -438,8 +443,8 @@ carp_rs_clone_if_ioctl(struct ifnet *ifp, u_long cmd, caddr_t data)
 			break;
 		memset(&out, 0, sizeof(out));
 		mtx_lock(&carp_rs_mtx);
-		error = carp_rs_clone_set_up(carp_rs_engine, carp_rs_now(),
-		    carp_rs_key(ifp), (ifp->if_flags & IFF_UP) != 0, &out);
+		error = carp_rs_clone_set_up(V_carp_rs_engine, carp_rs_now(),
+		    if_getindex(ifp), (ifp->if_flags & IFF_UP) != 0, &out);
 		carp_rs_run_locked();
 		mtx_unlock(&carp_rs_mtx);
 		if (error == 0)
@@ -481,7 +486,8 @@ carp_rs_ifc_create(struct if_clone *ifc, int unit, caddr_t params __unused)
 	bpfattach(ifp, DLT_NULL, sizeof(uint32_t));
 	if ((error = carp_rs_config_begin()) == 0) {
 		mtx_lock(&carp_rs_mtx);
-		error = carp_rs_clone_create(carp_rs_engine, carp_rs_key(ifp));
+		error = carp_rs_clone_create(V_carp_rs_engine,
+		    if_getindex(ifp));
 		mtx_unlock(&carp_rs_mtx);
 		carp_rs_config_end();
 	}
@@ -506,8 +512,8 @@ carp_rs_ifc_destroy(struct ifnet *ifp)
 	carp_rs_apply_begin();
 	memset(&out, 0, sizeof(out));
 	mtx_lock(&carp_rs_mtx);
-	(void)carp_rs_clone_destroy(carp_rs_engine, carp_rs_now(),
-	    carp_rs_key(ifp), &out);
+	(void)carp_rs_clone_destroy(V_carp_rs_engine, carp_rs_now(),
+	    if_getindex(ifp), &out);
 	carp_rs_run_locked();
 	mtx_unlock(&carp_rs_mtx);
 	carp_rs_apply_end();
@@ -521,16 +527,16 @@ int
 carp_rs_clone_init(void)
 {
 
-	carp_rs_cloner = if_clone_simple(carp_rs_clone_name,
+	V_carp_rs_cloner = if_clone_simple(carp_rs_clone_name,
 	    carp_rs_ifc_create, carp_rs_ifc_destroy, 0);
-	return (carp_rs_cloner == NULL ? EEXIST : 0);
+	return (V_carp_rs_cloner == NULL ? EEXIST : 0);
 }
 
 void
 carp_rs_clone_fini(void)
 {
 
-	if (carp_rs_cloner != NULL)
-		if_clone_detach(carp_rs_cloner);
-	carp_rs_cloner = NULL;
+	if (V_carp_rs_cloner != NULL)
+		if_clone_detach(V_carp_rs_cloner);
+	V_carp_rs_cloner = NULL;
 }

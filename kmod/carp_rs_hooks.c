@@ -6,7 +6,10 @@
  *
  * Every decision (is this vhid MASTER, may this request pass, what state
  * follows) is the engine's; the hooks translate kernel structures into
- * engine calls and apply what comes back.
+ * engine calls and apply what comes back.  Each parent record belongs to
+ * the VNET of its interface (cif->vc) and talks to that VNET's engine.
+ * Also here: the ifnet departure handler and teardown (unload, VNET
+ * destruction).
  */
 
 #include "opt_inet.h"
@@ -43,28 +46,25 @@
 #include <netinet6/in6_var.h>
 #include <netinet6/scope6_var.h>
 
-#include <netinet/in.h>
-#include <netinet/in_var.h>
 #include <netinet/ip_var.h>
 #include <netinet6/ip6_var.h>
 
 #include "carp_rs_ffi.h"
 #include "carp_rs_var.h"
 
-static bool carp_rs_dying;		/* unloading; under carp_rs_sx */
-
 /*
  * Every configuration request (ioctl, netlink, address attach, carpN
- * create and ioctl) starts here: the sx lock, then the dying flag is
- * checked under it (teardown sets it under the same lock, so nothing
- * configured after teardown can survive it), then the applier token.
+ * create and ioctl) starts here: the sx lock, then the dying flag and
+ * curvnet's state are checked under it (teardown runs under the same
+ * lock, so nothing configured after teardown can survive it), then the
+ * applier token.
  */
 int
 carp_rs_config_begin(void)
 {
 
 	sx_xlock(&carp_rs_sx);
-	if (carp_rs_dying) {
+	if (carp_rs_dying != 0 || V_carp_rs_vnet == NULL) {
 		sx_xunlock(&carp_rs_sx);
 		return (ENXIO);
 	}
@@ -110,7 +110,8 @@ carp_rs_if_get(struct ifnet *ifp)
 		return (CARP_RS_CIF(ifp));
 	cif = malloc(sizeof(*cif), M_CARP_RS, M_WAITOK | M_ZERO);
 	cif->ifp = ifp;
-	cif->index = carp_rs_key(ifp);
+	cif->vc = V_carp_rs_vnet;
+	cif->index = if_getindex(ifp);
 	TAILQ_INIT(&cif->addrs);
 	if_ref(ifp);
 	if ((error = ifpromisc(ifp, 1)) != 0)
@@ -151,7 +152,7 @@ carp_rs_if_put(struct carp_rs_if *cif)
 	sx_assert(&carp_rs_sx, SA_XLOCKED);
 	mtx_lock(&carp_rs_mtx);
 	busy = !TAILQ_EMPTY(&cif->addrs) || cif->nlegacy > 0 ||
-	    carp_rs_iface_vhids(carp_rs_engine, cif->index) > 0;
+	    carp_rs_iface_vhids(cif->vc->engine, cif->index) > 0;
 	mtx_unlock(&carp_rs_mtx);
 	if (!busy)
 		carp_rs_if_drop(cif);
@@ -168,6 +169,7 @@ carp_rs_if_drop(struct carp_rs_if *cif)
 	LIST_REMOVE(cif, link);
 	mtx_unlock(&carp_rs_mtx);
 	ifp = cif->ifp;
+	CURVNET_SET(ifp->if_vnet);
 	carp_rs_mcast_leave(cif, CARP_RS_AF_INET);
 	carp_rs_mcast_leave(cif, CARP_RS_AF_INET6);
 	IF_ADDR_WLOCK(ifp);
@@ -175,6 +177,7 @@ carp_rs_if_drop(struct carp_rs_if *cif)
 	IF_ADDR_WUNLOCK(ifp);
 	if (cif->promisc)
 		(void)ifpromisc(ifp, 0);
+	CURVNET_RESTORE();
 	if_rele(ifp);
 	NET_EPOCH_CALL(carp_rs_if_free, &cif->epoch_ctx);
 }
@@ -311,10 +314,10 @@ carp_rs_refresh_parent(struct carp_rs_if *cif)
 	up = (if_getflags(ifp) & IFF_UP) != 0 &&
 	    ifp->if_link_state == LINK_STATE_UP;
 	mtx_lock(&carp_rs_mtx);
-	(void)carp_rs_iface_addrs(carp_rs_engine, cif->index,
+	(void)carp_rs_iface_addrs(cif->vc->engine, cif->index,
 	    has4 ? (const uint8_t *)&v4 : NULL,
 	    has6 ? (const uint8_t *)&v6 : NULL);
-	carp_rs_link_state(carp_rs_engine, carp_rs_now(), cif->index, up);
+	carp_rs_link_state(cif->vc->engine, carp_rs_now(), cif->index, up);
 	carp_rs_run_locked();
 	mtx_unlock(&carp_rs_mtx);
 }
@@ -407,23 +410,22 @@ carp_rs_addr_unlink(struct carp_rs_addr *ra)
 	TAILQ_REMOVE(&cif->addrs, ra, link);
 	left = ra->af == CARP_RS_AF_INET ? --cif->naddrs4 : --cif->naddrs6;
 	mtx_unlock(&carp_rs_mtx);
-	if (ra->routed) {
-		CURVNET_SET(cif->ifp->if_vnet);
+	CURVNET_SET(cif->ifp->if_vnet);
+	if (ra->routed)
 		carp_rs_delroute(ra);
-		CURVNET_RESTORE();
-		ra->routed = false;
-	}
+	ra->routed = false;
 	ifa->ifa_carp = NULL;
 	ifa_free(ifa);
 	if (left == 0)
 		carp_rs_mcast_leave(cif, ra->af);
+	CURVNET_RESTORE();
 	NET_EPOCH_CALL(carp_rs_addr_free, &ra->epoch_ctx);
 }
 
 /* ---- Hooks. */
 
 static int
-carp_rs_hook_attach(struct ifaddr *ifa, int vhid)
+carp_rs_attach(struct ifaddr *ifa, int vhid)
 {
 	struct ifnet *ifp = ifa->ifa_ifp;
 	struct carp_rs_if *cif;
@@ -451,7 +453,7 @@ carp_rs_hook_attach(struct ifaddr *ifa, int vhid)
 	error = carp_rs_mcast_join(cif, af);
 	if (error == 0) {
 		mtx_lock(&carp_rs_mtx);
-		error = carp_rs_addr_attach(carp_rs_engine, carp_rs_now(),
+		error = carp_rs_addr_attach(cif->vc->engine, carp_rs_now(),
 		    cif->index, (uint8_t)vhid, af, addr, &id);
 		carp_rs_run_locked();
 		mtx_unlock(&carp_rs_mtx);
@@ -469,10 +471,11 @@ carp_rs_hook_attach(struct ifaddr *ifa, int vhid)
 
 /*
  * ifa_carp is read only under the sx lock: teardown (unload) may unlink
- * the record at any time before.
+ * the record at any time before.  Not refused when dying: the stack
+ * removes the address either way, and the record must go with it.
  */
 static void
-carp_rs_hook_detach(struct ifaddr *ifa, bool keep_cif)
+carp_rs_detach(struct ifaddr *ifa, bool keep_cif)
 {
 	struct carp_rs_addr *ra;
 	struct carp_rs_if *cif;
@@ -493,7 +496,7 @@ carp_rs_hook_detach(struct ifaddr *ifa, bool keep_cif)
 	carp_rs_apply_begin();
 	cif = ra->cif;
 	mtx_lock(&carp_rs_mtx);
-	(void)carp_rs_addr_detach(carp_rs_engine, carp_rs_now(), ra->id,
+	(void)carp_rs_addr_detach(cif->vc->engine, carp_rs_now(), ra->id,
 	    ra->af, ra->addr, keep_cif, &destroyed);
 	carp_rs_run_locked();
 	mtx_unlock(&carp_rs_mtx);
@@ -508,17 +511,36 @@ carp_rs_hook_detach(struct ifaddr *ifa, bool keep_cif)
 	sx_xunlock(&carp_rs_sx);
 }
 
+/* The counted hooks: nothing of ours runs before carp_rs_enter(). */
+static int
+carp_rs_hook_attach(struct ifaddr *ifa, int vhid)
+{
+	int error;
+
+	error = carp_rs_enter() ? carp_rs_attach(ifa, vhid) : ENOPROTOOPT;
+	carp_rs_exit();
+	return (error);
+}
+
+static void
+carp_rs_hook_detach(struct ifaddr *ifa, bool keep_cif)
+{
+
+	(void)carp_rs_enter();
+	carp_rs_detach(ifa, keep_cif);
+	carp_rs_exit();
+}
+
 /*
  * Hooks called from other subsystems' contexts only record and enqueue
  * (as carp_demote_adj() does upstream): pfsync calls carp_demote_adj_p
  * holding PFSYNC_LOCK, which its own output path takes again, so nothing
- * may be sent from there.  The task applies what was recorded.
+ * may be sent from there.  The VNET's task applies what was recorded.
+ * Both are called in the VNET concerned (pfsync's, do_link_state_change's
+ * CURVNET_SET), so a jail's demotion never reaches the host's engine.
  */
-static struct task carp_rs_task;
 static eventhandler_tag carp_rs_departure_tag;
 static void	carp_rs_ifdeparture(void *, struct ifnet *);
-static volatile u_int carp_rs_demote_acc[CARP_RS_DEMOTE_REASONS];
-static volatile u_int carp_rs_link_dirty;
 
 static bool
 carp_rs_if_up(struct ifnet *ifp)
@@ -528,39 +550,43 @@ carp_rs_if_up(struct ifnet *ifp)
 	    ifp->if_link_state == LINK_STATE_UP);
 }
 
-static void
-carp_rs_hook_task(void *arg __unused, int pending __unused)
+void
+carp_rs_hook_task(void *arg, int pending __unused)
 {
+	struct carp_rs_vnet *vc = arg;
 	struct carp_rs_if *cif;
 	u_int r;
 	int adj;
 
+	CURVNET_SET(vc->vnet);
 	mtx_lock(&carp_rs_mtx);
-	if (carp_rs_engine == NULL) {
-		mtx_unlock(&carp_rs_mtx);
-		return;
-	}
 	for (r = 0; r < CARP_RS_DEMOTE_REASONS; r++)
 		if ((adj = (int)atomic_readandclear_int(
-		    &carp_rs_demote_acc[r])) != 0)
-			(void)carp_rs_demote_adj_id(carp_rs_engine,
+		    &vc->demote_acc[r])) != 0)
+			(void)carp_rs_demote_adj_id(vc->engine,
 			    carp_rs_now(), adj, r);
 	/* Link state is idempotent in the engine: every parent is re-read. */
-	if (atomic_readandclear_int(&carp_rs_link_dirty) != 0)
+	if (atomic_readandclear_int(&vc->link_dirty) != 0)
 		LIST_FOREACH(cif, &carp_rs_ifs, link)
-			carp_rs_link_state(carp_rs_engine, carp_rs_now(),
-			    cif->index, carp_rs_if_up(cif->ifp));
+			if (cif->vc == vc)
+				carp_rs_link_state(vc->engine, carp_rs_now(),
+				    cif->index, carp_rs_if_up(cif->ifp));
 	carp_rs_run_locked();
 	mtx_unlock(&carp_rs_mtx);
 	carp_rs_process();
+	CURVNET_RESTORE();
 }
 
 static void
 carp_rs_hook_linkstate(struct ifnet *ifp __unused)
 {
+	struct carp_rs_vnet *vc;
 
-	atomic_store_rel_int(&carp_rs_link_dirty, 1);
-	taskqueue_enqueue(taskqueue_swi, &carp_rs_task);
+	if (carp_rs_enter() && (vc = V_carp_rs_vnet) != NULL) {
+		atomic_store_rel_int(&vc->link_dirty, 1);
+		taskqueue_enqueue(taskqueue_swi, &vc->task);
+	}
+	carp_rs_exit();
 }
 
 /*
@@ -571,14 +597,18 @@ carp_rs_hook_linkstate(struct ifnet *ifp __unused)
 static void
 carp_rs_hook_demote_adj(int adj, char *reason)
 {
+	struct carp_rs_vnet *vc;
 	u_int r;
 
-	r = carp_rs_demote_reason_id((const uint8_t *)reason,
-	    reason != NULL ? strnlen(reason, 64) : 0);
-	if (r >= CARP_RS_DEMOTE_REASONS)
-		r = CARP_RS_DEMOTE_REASONS - 1;
-	atomic_add_int(&carp_rs_demote_acc[r], (u_int)adj);
-	taskqueue_enqueue(taskqueue_swi, &carp_rs_task);
+	if (carp_rs_enter() && (vc = V_carp_rs_vnet) != NULL) {
+		r = carp_rs_demote_reason_id((const uint8_t *)reason,
+		    reason != NULL ? strnlen(reason, 64) : 0);
+		if (r >= CARP_RS_DEMOTE_REASONS)
+			r = CARP_RS_DEMOTE_REASONS - 1;
+		atomic_add_int(&vc->demote_acc[r], (u_int)adj);
+		taskqueue_enqueue(taskqueue_swi, &vc->task);
+	}
+	carp_rs_exit();
 }
 
 static int
@@ -590,7 +620,7 @@ carp_rs_hook_master(struct ifaddr *ifa)
 	if (ra == NULL)
 		return (0);
 	mtx_lock(&carp_rs_mtx);
-	m = carp_rs_is_master(carp_rs_engine, ra->parent, ra->vhid);
+	m = carp_rs_is_master(ra->cif->vc->engine, ra->parent, ra->vhid);
 	mtx_unlock(&carp_rs_mtx);
 	return (m);
 }
@@ -598,13 +628,14 @@ carp_rs_hook_master(struct ifaddr *ifa)
 static int
 carp_rs_hook_forus(struct ifnet *ifp, u_char *dhost)
 {
+	struct carp_rs_if *cif = CARP_RS_CIF(ifp);
 	int r;
 
 	if (dhost[0] || dhost[1] || dhost[2] != 0x5e || dhost[3] ||
-	    dhost[4] != 1)
+	    dhost[4] != 1 || cif == NULL)
 		return (0);
 	mtx_lock(&carp_rs_mtx);
-	r = carp_rs_forus(carp_rs_engine, carp_rs_key(ifp), dhost);
+	r = carp_rs_forus(cif->vc->engine, cif->index, dhost);
 	mtx_unlock(&carp_rs_mtx);
 	return (r);
 }
@@ -711,7 +742,7 @@ carp_rs_hook_macmatch6(struct ifnet *ifp, struct mbuf *m,
 		    sizeof(int) + ETHER_ADDR_LEN, M_NOWAIT);
 		if (mtag == NULL) {
 			mtx_lock(&carp_rs_mtx);
-			carp_rs_count(carp_rs_engine, 1);
+			carp_rs_count(ra->cif->vc->engine, 1);
 			mtx_unlock(&carp_rs_mtx);
 			return (NULL);
 		}
@@ -730,7 +761,7 @@ carp_rs_hook_macmatch6(struct ifnet *ifp, struct mbuf *m,
 /* ---- SIOCSVH / SIOCGVH. */
 
 static int
-carp_rs_hook_ioctl(struct ifreq *ifr, u_long cmd, struct thread *td)
+carp_rs_ioctl(struct ifreq *ifr, u_long cmd, struct thread *td)
 {
 	struct carp_rs_ifinfo ii, *iip;
 	struct carp_rs_setres res;
@@ -759,7 +790,7 @@ carp_rs_hook_ioctl(struct ifreq *ifr, u_long cmd, struct thread *td)
 		if ((error = carp_rs_config_begin()) != 0)
 			break;
 		mtx_lock(&carp_rs_mtx);
-		error = carp_rs_ioctl_set(carp_rs_engine, carp_rs_now(), iip,
+		error = carp_rs_ioctl_set(V_carp_rs_engine, carp_rs_now(), iip,
 		    (const uint8_t *)&carpr, sizeof(carpr), priv, &res);
 		carp_rs_run_locked();
 		mtx_unlock(&carp_rs_mtx);
@@ -773,14 +804,14 @@ carp_rs_hook_ioctl(struct ifreq *ifr, u_long cmd, struct thread *td)
 		    M_WAITOK | M_ZERO);
 		used = 0;
 		sx_xlock(&carp_rs_sx);
-		if (carp_rs_dying) {
+		if (carp_rs_dying != 0 || V_carp_rs_vnet == NULL) {
 			sx_xunlock(&carp_rs_sx);
 			free(out, M_CARP_RS);
 			error = ENXIO;
 			break;
 		}
 		mtx_lock(&carp_rs_mtx);
-		error = carp_rs_ioctl_get(carp_rs_engine, iip,
+		error = carp_rs_ioctl_get(V_carp_rs_engine, iip,
 		    (const uint8_t *)&carpr, sizeof(carpr), priv, out,
 		    CARP_MAXVHID * sizeof(carpr), &used);
 		mtx_unlock(&carp_rs_mtx);
@@ -797,6 +828,16 @@ carp_rs_hook_ioctl(struct ifreq *ifr, u_long cmd, struct thread *td)
 	return (error);
 }
 
+static int
+carp_rs_hook_ioctl(struct ifreq *ifr, u_long cmd, struct thread *td)
+{
+	int error;
+
+	error = carp_rs_enter() ? carp_rs_ioctl(ifr, cmd, td) : ENXIO;
+	carp_rs_exit();
+	return (error);
+}
+
 /* ---- Registration and teardown. */
 
 int
@@ -809,10 +850,6 @@ carp_rs_hooks_init(void)
 	    carp_forus_p != NULL || carp_output_p != NULL ||
 	    carp_get_vhid_p != NULL)
 		return (EEXIST);
-	sx_xlock(&carp_rs_sx);
-	carp_rs_dying = false;
-	sx_xunlock(&carp_rs_sx);
-	TASK_INIT(&carp_rs_task, 0, carp_rs_hook_task, NULL);
 	carp_rs_departure_tag = EVENTHANDLER_REGISTER(ifnet_departure_event,
 	    carp_rs_ifdeparture, NULL, EVENTHANDLER_PRI_ANY);
 	carp_forus_p = carp_rs_hook_forus;
@@ -873,15 +910,21 @@ carp_rs_ifdeparture(void *arg __unused, struct ifnet *ifp)
 	struct carp_rs_if *cif;
 	struct carp_rs_addr *ra;
 
+	if (!carp_rs_enter()) {
+		carp_rs_exit();
+		return;
+	}
 	sx_xlock(&carp_rs_sx);
-	if (carp_rs_dying || (cif = CARP_RS_CIF(ifp)) == NULL ||
+	if (carp_rs_dying != 0 || (cif = CARP_RS_CIF(ifp)) == NULL ||
 	    cif->nlegacy > 0) {
 		sx_xunlock(&carp_rs_sx);
+		carp_rs_exit();
 		return;
 	}
 	carp_rs_apply_begin();
 	mtx_lock(&carp_rs_mtx);
-	(void)carp_rs_iface_depart(carp_rs_engine, carp_rs_now(), cif->index);
+	(void)carp_rs_iface_depart(cif->vc->engine, carp_rs_now(),
+	    cif->index);
 	carp_rs_run_locked();
 	mtx_unlock(&carp_rs_mtx);
 	carp_rs_apply_flush();
@@ -896,17 +939,7 @@ carp_rs_ifdeparture(void *arg __unused, struct ifnet *ifp)
 	carp_rs_if_drop(cif);
 	carp_rs_apply_end();
 	sx_xunlock(&carp_rs_sx);
-}
-
-/* After the hooks are gone and the epoch has passed: no task is left. */
-void
-carp_rs_hooks_drain(void)
-{
-
-	taskqueue_drain(taskqueue_swi, &carp_rs_task);
-	for (u_int r = 0; r < CARP_RS_DEMOTE_REASONS; r++)
-		carp_rs_demote_acc[r] = 0;
-	carp_rs_link_dirty = 0;
+	carp_rs_exit();
 }
 
 /* A VIP to take away after teardown (without our locks: in.c's come first). */
@@ -968,36 +1001,44 @@ carp_rs_remove_vip(const struct carp_rs_gone *g)
 }
 
 /*
- * Module unload with live vhids: every vhid is removed from the engine
- * (a MASTER queues its bow-out advert, sent here), every address record
- * is unlinked and every parent record dropped; then every VIP goes from
- * its interface, so that no host answers for it without CARP (stock
- * carp(4) refuses to unload instead).  The dying flag, set under the sx
- * lock, turns every later configuration request away.
+ * Module unload with live vhids (only == NULL: every VNET), or one VNET
+ * destroyed: every vhid is removed from the engine (a MASTER queues its
+ * bow-out advert, sent here), every address record is unlinked and every
+ * parent record dropped; then every VIP goes from its interface, so that
+ * no host answers for it without CARP (stock carp(4) refuses to unload
+ * instead).  A destroyed VNET's state is unlinked under the same sx hold,
+ * so no request can configure it in between; at unload the dying flag
+ * does that.
  */
 void
-carp_rs_teardown(void)
+carp_rs_teardown(struct carp_rs_vnet *only)
 {
 	struct carp_rs_gone *gone;
-	struct carp_rs_if *cif;
+	struct carp_rs_vnet *vc;
+	struct carp_rs_if *cif, *next;
 	struct carp_rs_addr *ra;
 	uint64_t ids[16];
 	size_t n, i, ngone, maxgone;
 
 	sx_xlock(&carp_rs_sx);
-	carp_rs_dying = true;
 	carp_rs_apply_begin();
-	do {
-		mtx_lock(&carp_rs_mtx);
-		n = carp_rs_vhid_list(carp_rs_engine, ids, nitems(ids));
-		for (i = 0; i < MIN(n, nitems(ids)); i++)
-			(void)carp_rs_vhid_remove(carp_rs_engine,
-			    carp_rs_now(), ids[i]);
-		carp_rs_run_locked();
-		mtx_unlock(&carp_rs_mtx);
-		carp_rs_apply_flush();
-	} while (n > nitems(ids));
-	/* Only this thread changes the records now (sx, token, dying). */
+	LIST_FOREACH(vc, &carp_rs_vnets, link) {
+		if (only != NULL && vc != only)
+			continue;
+		CURVNET_SET(vc->vnet);
+		do {
+			mtx_lock(&carp_rs_mtx);
+			n = carp_rs_vhid_list(vc->engine, ids, nitems(ids));
+			for (i = 0; i < MIN(n, nitems(ids)); i++)
+				(void)carp_rs_vhid_remove(vc->engine,
+				    carp_rs_now(), ids[i]);
+			carp_rs_run_locked();
+			mtx_unlock(&carp_rs_mtx);
+			carp_rs_apply_flush();
+		} while (n > nitems(ids));
+		CURVNET_RESTORE();
+	}
+	/* Only this thread changes the records now (sx, token). */
 	maxgone = 0;
 	mtx_lock(&carp_rs_mtx);
 	LIST_FOREACH(cif, &carp_rs_ifs, link)
@@ -1006,26 +1047,30 @@ carp_rs_teardown(void)
 	gone = malloc(sizeof(*gone) * MAX(maxgone, 1), M_CARP_RS,
 	    M_WAITOK | M_ZERO);
 	ngone = 0;
-	for (;;) {
-		mtx_lock(&carp_rs_mtx);
-		cif = LIST_FIRST(&carp_rs_ifs);
-		ra = cif != NULL ? TAILQ_FIRST(&cif->addrs) : NULL;
-		mtx_unlock(&carp_rs_mtx);
-		if (cif == NULL)
-			break;
-		if (ra == NULL) {
-			carp_rs_if_drop(cif);
+	for (cif = LIST_FIRST(&carp_rs_ifs); cif != NULL; cif = next) {
+		next = LIST_NEXT(cif, link);
+		if (only != NULL && cif->vc != only)
 			continue;
+		while ((ra = TAILQ_FIRST(&cif->addrs)) != NULL) {
+			/* carpN's addresses went with carpN (cloner gone). */
+			if (!ra->legacy && ngone < maxgone) {
+				if_ref(ra->ifa->ifa_ifp);
+				gone[ngone].ifp = ra->ifa->ifa_ifp;
+				gone[ngone].af = ra->af;
+				memcpy(gone[ngone].addr, ra->addr,
+				    sizeof(ra->addr));
+				ngone++;
+			}
+			carp_rs_addr_unlink(ra);
 		}
-		/* carpN's addresses went with carpN (the cloner is gone). */
-		if (!ra->legacy && ngone < maxgone) {
-			if_ref(ra->ifa->ifa_ifp);
-			gone[ngone].ifp = ra->ifa->ifa_ifp;
-			gone[ngone].af = ra->af;
-			memcpy(gone[ngone].addr, ra->addr, sizeof(ra->addr));
-			ngone++;
-		}
-		carp_rs_addr_unlink(ra);
+		carp_rs_if_drop(cif);
+	}
+	if (only != NULL) {
+		mtx_lock(&carp_rs_mtx);
+		LIST_REMOVE(only, link);
+		V_carp_rs_vnet = NULL;
+		callout_stop(&only->callout);
+		mtx_unlock(&carp_rs_mtx);
 	}
 	carp_rs_apply_end();
 	sx_xunlock(&carp_rs_sx);

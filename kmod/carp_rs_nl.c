@@ -87,8 +87,8 @@ carp_rs_nl_clone_set(struct ifnet *ifp, const uint8_t *genl, size_t len,
 	if ((error = carp_rs_config_begin()) != 0)
 		return (error);
 	mtx_lock(&carp_rs_mtx);
-	error = carp_rs_clone_nl_set(carp_rs_engine, carp_rs_now(),
-	    carp_rs_key(ifp), genl, len, priv, &out);
+	error = carp_rs_clone_nl_set(V_carp_rs_engine, carp_rs_now(),
+	    if_getindex(ifp), genl, len, priv, &out);
 	carp_rs_run_locked();
 	mtx_unlock(&carp_rs_mtx);
 	if (error == 0)
@@ -98,7 +98,7 @@ carp_rs_nl_clone_set(struct ifnet *ifp, const uint8_t *genl, size_t len,
 }
 
 static int
-carp_rs_nl_set_cb(struct nlmsghdr *hdr, struct nl_pstate *npt)
+carp_rs_nl_set_req(struct nlmsghdr *hdr, struct nl_pstate *npt)
 {
 	struct carp_rs_ifinfo ii, *iip = NULL;
 	struct carp_rs_setres res;
@@ -125,7 +125,7 @@ carp_rs_nl_set_cb(struct nlmsghdr *hdr, struct nl_pstate *npt)
 	/* The dying flag is checked under the lock: no parent after teardown. */
 	if ((error = carp_rs_config_begin()) == 0) {
 		mtx_lock(&carp_rs_mtx);
-		error = carp_rs_nl_set(carp_rs_engine, carp_rs_now(), genl,
+		error = carp_rs_nl_set(V_carp_rs_engine, carp_rs_now(), genl,
 		    len, iip, nlp_has_priv(npt->nlp, PRIV_NETINET_CARP), &res);
 		carp_rs_run_locked();
 		mtx_unlock(&carp_rs_mtx);
@@ -139,7 +139,7 @@ carp_rs_nl_set_cb(struct nlmsghdr *hdr, struct nl_pstate *npt)
 }
 
 static int
-carp_rs_nl_get_cb(struct nlmsghdr *hdr, struct nl_pstate *npt)
+carp_rs_nl_get_req(struct nlmsghdr *hdr, struct nl_pstate *npt)
 {
 	struct carp_rs_ifinfo ii, *iip = NULL;
 	struct carp_rs_nlreq r;
@@ -162,7 +162,8 @@ carp_rs_nl_get_cb(struct nlmsghdr *hdr, struct nl_pstate *npt)
 	out = malloc(CARP_MAXVHID * CARP_RS_NL_REPLY, M_CARP_RS, M_WAITOK);
 	used = 0;
 	mtx_lock(&carp_rs_mtx);
-	error = carp_rs_nl_get(carp_rs_engine, genl, len, iip,
+	error = V_carp_rs_vnet == NULL ? ENXIO : carp_rs_nl_get(
+	    V_carp_rs_engine, genl, len, iip,
 	    nlp_has_priv(npt->nlp, PRIV_NETINET_CARP), hdr->nlmsg_type,
 	    hdr->nlmsg_seq, hdr->nlmsg_pid, out,
 	    CARP_MAXVHID * CARP_RS_NL_REPLY, &used);
@@ -190,6 +191,27 @@ carp_rs_nl_get_cb(struct nlmsghdr *hdr, struct nl_pstate *npt)
 	free(out, M_CARP_RS);
 	if (error == 0 || error == ENOENT)
 		(void)nlmsg_end_dump(npt->nw, error, hdr);
+	return (error);
+}
+
+/* Counted in flight (carp_rs_enter()); refused when unloading. */
+static int
+carp_rs_nl_set_cb(struct nlmsghdr *hdr, struct nl_pstate *npt)
+{
+	int error;
+
+	error = carp_rs_enter() ? carp_rs_nl_set_req(hdr, npt) : ENXIO;
+	carp_rs_exit();
+	return (error);
+}
+
+static int
+carp_rs_nl_get_cb(struct nlmsghdr *hdr, struct nl_pstate *npt)
+{
+	int error;
+
+	error = carp_rs_enter() ? carp_rs_nl_get_req(hdr, npt) : ENXIO;
+	carp_rs_exit();
 	return (error);
 }
 
