@@ -82,6 +82,7 @@ void	fk_assert_sleepable(const char *what);
 
 /* ---- threads (concurrent scenarios; see fk_kern.c) ---- */
 extern bool fk_threaded;
+extern volatile int fk_copyin_gate, fk_copyin_gated;
 void	fk_preempt(void);		/* a point where threads may switch */
 void	fk_wait_for(volatile uintptr_t *word, uintptr_t free,
 	    const char *name, const char *op);

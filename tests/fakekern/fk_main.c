@@ -2069,6 +2069,7 @@ static const struct {
 	{ "conc_stress", s_conc_stress },
 	{ "conc_unload", s_conc_unload },
 	{ "ifnet_departure", s_ifnet_departure },
+	{ "unload_inflight", s_unload_inflight },
 };
 
 /* Proves the sanitizers are live (run.py expects these to be caught). */
