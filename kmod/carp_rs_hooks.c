@@ -281,56 +281,12 @@ carp_rs_mcast_leave(struct carp_rs_if *cif, uint8_t af)
 #endif
 }
 
-/*
- * Tells the engine the parent's link state and its own best addresses
- * (the first non-vhid address of each family: the advert source).
- */
-void
-carp_rs_refresh_parent(struct carp_rs_if *cif)
+static bool
+carp_rs_if_up(struct ifnet *ifp)
 {
-	struct epoch_tracker et;
-	struct ifnet *ifp = cif->ifp;
-	struct ifaddr *ifa;
-	struct in_addr v4;
-	struct in6_addr v6;
-	bool has4 = false, has6 = false;
-	int up;
 
-	NET_EPOCH_ENTER(et);
-	CK_STAILQ_FOREACH(ifa, &ifp->if_addrhead, ifa_link) {
-		if (ifa->ifa_carp != NULL)
-			continue;
-		if (ifa->ifa_addr->sa_family == AF_INET && !has4) {
-			v4 = ((struct sockaddr_in *)ifa->ifa_addr)->sin_addr;
-			has4 = true;
-		}
-		if (ifa->ifa_addr->sa_family == AF_INET6 && !has6) {
-			v6 = ((struct sockaddr_in6 *)ifa->ifa_addr)->sin6_addr;
-			in6_clearscope(&v6);
-			has6 = true;
-		}
-	}
-	NET_EPOCH_EXIT(et);
-	up = (if_getflags(ifp) & IFF_UP) != 0 &&
-	    ifp->if_link_state == LINK_STATE_UP;
-	mtx_lock(&carp_rs_mtx);
-	(void)carp_rs_iface_addrs(cif->vc->engine, cif->index,
-	    has4 ? (const uint8_t *)&v4 : NULL,
-	    has6 ? (const uint8_t *)&v6 : NULL);
-	carp_rs_link_state(cif->vc->engine, carp_rs_now(), cif->index, up);
-	carp_rs_run_locked();
-	mtx_unlock(&carp_rs_mtx);
-}
-
-/* ---- Address records. */
-
-static void
-carp_rs_addr_free(epoch_context_t ctx)
-{
-	struct carp_rs_addr *ra;
-
-	ra = __containerof(ctx, struct carp_rs_addr, epoch_ctx);
-	free(ra, M_CARP_RS);
+	return ((if_getflags(ifp) & IFF_UP) != 0 &&
+	    ifp->if_link_state == LINK_STATE_UP);
 }
 
 static int
@@ -357,6 +313,49 @@ carp_rs_ifa_af(struct ifaddr *ifa, uint8_t *addr)
 	default:
 		return (0);
 	}
+}
+
+/*
+ * Tells the engine the parent's link state and its own best addresses
+ * (the first non-vhid address of each family: the advert source).
+ */
+void
+carp_rs_refresh_parent(struct carp_rs_if *cif)
+{
+	struct epoch_tracker et;
+	struct ifaddr *ifa;
+	uint8_t a[2][16], buf[16] = { 0 };
+	bool has[2] = { false, false };
+	int i;
+
+	NET_EPOCH_ENTER(et);
+	CK_STAILQ_FOREACH(ifa, &cif->ifp->if_addrhead, ifa_link) {
+		if (ifa->ifa_carp != NULL || (i = carp_rs_ifa_af(ifa, buf)) == 0)
+			continue;
+		i = i == CARP_RS_AF_INET6;	/* a[0]: IPv4, a[1]: IPv6 */
+		if (!has[i])
+			memcpy(a[i], buf, sizeof(buf));
+		has[i] = true;
+	}
+	NET_EPOCH_EXIT(et);
+	mtx_lock(&carp_rs_mtx);
+	(void)carp_rs_iface_addrs(cif->vc->engine, cif->index,
+	    has[0] ? a[0] : NULL, has[1] ? a[1] : NULL);
+	carp_rs_link_state(cif->vc->engine, carp_rs_now(), cif->index,
+	    carp_rs_if_up(cif->ifp));
+	carp_rs_run_locked();
+	mtx_unlock(&carp_rs_mtx);
+}
+
+/* ---- Address records. */
+
+static void
+carp_rs_addr_free(epoch_context_t ctx)
+{
+	struct carp_rs_addr *ra;
+
+	ra = __containerof(ctx, struct carp_rs_addr, epoch_ctx);
+	free(ra, M_CARP_RS);
 }
 
 /*
@@ -542,14 +541,6 @@ carp_rs_hook_detach(struct ifaddr *ifa, bool keep_cif)
 static eventhandler_tag carp_rs_departure_tag;
 static void	carp_rs_ifdeparture(void *, struct ifnet *);
 
-static bool
-carp_rs_if_up(struct ifnet *ifp)
-{
-
-	return ((if_getflags(ifp) & IFF_UP) != 0 &&
-	    ifp->if_link_state == LINK_STATE_UP);
-}
-
 void
 carp_rs_hook_task(void *arg, int pending __unused)
 {
@@ -664,11 +655,7 @@ carp_rs_hook_output(struct ifnet *ifp, struct mbuf *m, const struct sockaddr *sa
 	case IFT_BRIDGE:
 	case IFT_L2VLAN:
 		eh = mtod(m, struct ether_header *);
-		eh->ether_shost[0] = 0;
-		eh->ether_shost[1] = 0;
-		eh->ether_shost[2] = 0x5e;
-		eh->ether_shost[3] = 0;
-		eh->ether_shost[4] = 1;
+		memcpy(eh->ether_shost, "\0\0\x5e\0\x01", 5);
 		eh->ether_shost[5] = vhid;
 		return (0);
 	default:
@@ -840,34 +827,46 @@ carp_rs_hook_ioctl(struct ifreq *ifr, u_long cmd, struct thread *td)
 
 /* ---- Registration and teardown. */
 
+/*
+ * Every carp(4) hook pointer of the stack with ours (X-macro): installed
+ * only when all are free (another carp owns them otherwise), cleared at
+ * unload before the grace periods of carp_rs_unload().
+ */
+#ifdef INET
+#define	CARP_RS_HOOKS4(X)	X(carp_iamatch_p, carp_rs_hook_iamatch)
+#else
+#define	CARP_RS_HOOKS4(X)
+#endif
+#ifdef INET6
+#define	CARP_RS_HOOKS6(X)	X(carp_iamatch6_p, carp_rs_hook_iamatch6) \
+				X(carp_macmatch6_p, carp_rs_hook_macmatch6)
+#else
+#define	CARP_RS_HOOKS6(X)
+#endif
+#define	CARP_RS_HOOKS(X)						\
+	X(carp_ioctl_p, carp_rs_hook_ioctl)				\
+	X(carp_attach_p, carp_rs_hook_attach)				\
+	X(carp_detach_p, carp_rs_hook_detach)				\
+	X(carp_linkstate_p, carp_rs_hook_linkstate)			\
+	X(carp_demote_adj_p, carp_rs_hook_demote_adj)			\
+	X(carp_master_p, carp_rs_hook_master)				\
+	X(carp_forus_p, carp_rs_hook_forus)				\
+	X(carp_output_p, carp_rs_hook_output)				\
+	X(carp_get_vhid_p, carp_rs_hook_get_vhid)			\
+	CARP_RS_HOOKS4(X) CARP_RS_HOOKS6(X)
+#define	CARP_RS_HOOK_BUSY(p, f)		|| (p) != NULL
+#define	CARP_RS_HOOK_SET(p, f)		(p) = (f);
+#define	CARP_RS_HOOK_CLEAR(p, f)	(p) = NULL;
+
 int
 carp_rs_hooks_init(void)
 {
 
-	if (carp_ioctl_p != NULL || carp_attach_p != NULL ||
-	    carp_detach_p != NULL || carp_linkstate_p != NULL ||
-	    carp_demote_adj_p != NULL || carp_master_p != NULL ||
-	    carp_forus_p != NULL || carp_output_p != NULL ||
-	    carp_get_vhid_p != NULL)
+	if (false CARP_RS_HOOKS(CARP_RS_HOOK_BUSY))
 		return (EEXIST);
 	carp_rs_departure_tag = EVENTHANDLER_REGISTER(ifnet_departure_event,
 	    carp_rs_ifdeparture, NULL, EVENTHANDLER_PRI_ANY);
-	carp_forus_p = carp_rs_hook_forus;
-	carp_output_p = carp_rs_hook_output;
-	carp_linkstate_p = carp_rs_hook_linkstate;
-	carp_attach_p = carp_rs_hook_attach;
-	carp_detach_p = carp_rs_hook_detach;
-	carp_demote_adj_p = carp_rs_hook_demote_adj;
-	carp_master_p = carp_rs_hook_master;
-	carp_get_vhid_p = carp_rs_hook_get_vhid;
-#ifdef INET6
-	carp_iamatch6_p = carp_rs_hook_iamatch6;
-	carp_macmatch6_p = carp_rs_hook_macmatch6;
-#endif
-#ifdef INET
-	carp_iamatch_p = carp_rs_hook_iamatch;
-#endif
-	carp_ioctl_p = carp_rs_hook_ioctl;
+	CARP_RS_HOOKS(CARP_RS_HOOK_SET)
 	return (0);
 }
 
@@ -879,22 +878,7 @@ carp_rs_hooks_fini(void)
 		EVENTHANDLER_DEREGISTER(ifnet_departure_event,
 		    carp_rs_departure_tag);
 	carp_rs_departure_tag = NULL;
-	carp_ioctl_p = NULL;
-	carp_attach_p = NULL;
-	carp_detach_p = NULL;
-	carp_linkstate_p = NULL;
-	carp_demote_adj_p = NULL;
-	carp_master_p = NULL;
-	carp_forus_p = NULL;
-	carp_output_p = NULL;
-	carp_get_vhid_p = NULL;
-#ifdef INET6
-	carp_iamatch6_p = NULL;
-	carp_macmatch6_p = NULL;
-#endif
-#ifdef INET
-	carp_iamatch_p = NULL;
-#endif
+	CARP_RS_HOOKS(CARP_RS_HOOK_CLEAR)
 }
 
 /*
