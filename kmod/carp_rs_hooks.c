@@ -689,23 +689,31 @@ carp_rs_hook_iamatch(struct ifaddr *ifa, uint8_t **enaddr)
 #endif
 
 #ifdef INET6
+/* The IPv6 address taddr of ifp, or NULL.  Net epoch. */
+static struct ifaddr *
+carp_rs_ifa6(struct ifnet *ifp, const struct in6_addr *taddr)
+{
+	struct ifaddr *ifa;
+
+	NET_EPOCH_ASSERT();
+	CK_STAILQ_FOREACH(ifa, &ifp->if_addrhead, ifa_link)
+		if (ifa->ifa_addr->sa_family == AF_INET6 &&
+		    IN6_ARE_ADDR_EQUAL(taddr, IFA_IN6(ifa)))
+			return (ifa);
+	return (NULL);
+}
+
 static struct ifaddr *
 carp_rs_hook_iamatch6(struct ifnet *ifp, struct in6_addr *taddr)
 {
 	struct ifaddr *ifa;
 
-	NET_EPOCH_ASSERT();
-	CK_STAILQ_FOREACH(ifa, &ifp->if_addrhead, ifa_link) {
-		if (ifa->ifa_addr->sa_family != AF_INET6)
-			continue;
-		if (!IN6_ARE_ADDR_EQUAL(taddr, IFA_IN6(ifa)))
-			continue;
-		if (ifa->ifa_carp != NULL && !carp_rs_hook_master(ifa))
-			return (NULL);
-		ifa_ref(ifa);
-		return (ifa);
-	}
-	return (NULL);
+	ifa = carp_rs_ifa6(ifp, taddr);
+	if (ifa == NULL || (ifa->ifa_carp != NULL &&
+	    !carp_rs_hook_master(ifa)))
+		return (NULL);
+	ifa_ref(ifa);
+	return (ifa);
 }
 
 static char *
@@ -715,33 +723,25 @@ carp_rs_hook_macmatch6(struct ifnet *ifp, struct mbuf *m,
 	struct carp_rs_addr *ra;
 	struct ifaddr *ifa;
 	struct m_tag *mtag;
-	char *mac;
 	int vhid;
 
-	NET_EPOCH_ASSERT();
-	CK_STAILQ_FOREACH(ifa, &ifp->if_addrhead, ifa_link) {
-		if (ifa->ifa_addr->sa_family != AF_INET6 ||
-		    !IN6_ARE_ADDR_EQUAL(taddr, IFA_IN6(ifa)))
-			continue;
-		if ((ra = CARP_RS_ADDR(ifa)) == NULL)
-			return (NULL);
-		mtag = m_tag_get(PACKET_TAG_CARP,
-		    sizeof(int) + ETHER_ADDR_LEN, M_NOWAIT);
-		if (mtag == NULL) {
-			mtx_lock(&carp_rs_mtx);
-			carp_rs_count(ra->cif->vc->engine, 1);
-			mtx_unlock(&carp_rs_mtx);
-			return (NULL);
-		}
-		/* carp_output expects the vhid first. */
-		vhid = ra->vhid;
-		bcopy(&vhid, mtag + 1, sizeof(vhid));
-		mac = (char *)(mtag + 1) + sizeof(vhid);
-		bcopy(ra->vmac, mac, ETHER_ADDR_LEN);
-		m_tag_prepend(m, mtag);
-		return (mac);
+	if ((ifa = carp_rs_ifa6(ifp, taddr)) == NULL ||
+	    (ra = CARP_RS_ADDR(ifa)) == NULL)
+		return (NULL);
+	mtag = m_tag_get(PACKET_TAG_CARP, sizeof(int) + ETHER_ADDR_LEN,
+	    M_NOWAIT);
+	if (mtag == NULL) {
+		mtx_lock(&carp_rs_mtx);
+		carp_rs_count(ra->cif->vc->engine, 1);
+		mtx_unlock(&carp_rs_mtx);
+		return (NULL);
 	}
-	return (NULL);
+	/* carp_output expects the vhid first, then the MAC. */
+	vhid = ra->vhid;
+	bcopy(&vhid, mtag + 1, sizeof(vhid));
+	bcopy(ra->vmac, (char *)(mtag + 1) + sizeof(vhid), ETHER_ADDR_LEN);
+	m_tag_prepend(m, mtag);
+	return ((char *)(mtag + 1) + sizeof(vhid));
 }
 #endif
 
