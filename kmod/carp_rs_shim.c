@@ -334,10 +334,6 @@ carp_rs_stats_sysctl(SYSCTL_HANDLER_ARGS)
 	mtx_unlock(&carp_rs_mtx);
 	return (0);
 }
-SYSCTL_PROC(_net_inet_carp, OID_AUTO, stats,
-    CTLTYPE_OPAQUE | CTLFLAG_VNET | CTLFLAG_RW | CTLFLAG_MPSAFE, NULL, 0,
-    carp_rs_stats_sysctl, "S,carpstats",
-    "CARP statistics (struct carpstats, netinet/ip_carp.h)");
 
 /*
  * The integer knobs, one set per VNET (curvnet is the requester's): the
@@ -372,35 +368,6 @@ carp_rs_knob_sysctl(SYSCTL_HANDLER_ARGS)
 	carp_rs_process();
 	return (error);
 }
-
-#define	CARP_RS_KNOB(name, knob, flags, descr)				\
-	SYSCTL_PROC(_net_inet_carp, OID_AUTO, name,			\
-	    CTLTYPE_INT | CTLFLAG_VNET | CTLFLAG_MPSAFE | (flags), NULL,	\
-	    knob,							\
-	    carp_rs_knob_sysctl, "I", descr)
-
-/* A loader tunable too, fetched per VNET by carp_rs_vnet_init(). */
-CARP_RS_KNOB(allow, CARP_RS_SYSCTL_ALLOW, CTLFLAG_RWTUN | CTLFLAG_NOFETCH,
-    "Accept incoming CARP packets");
-CARP_RS_KNOB(preempt, CARP_RS_SYSCTL_PREEMPT, CTLFLAG_RW,
-    "High-priority backup preemption mode");
-CARP_RS_KNOB(log, CARP_RS_SYSCTL_LOG, CTLFLAG_RW, "CARP log level");
-CARP_RS_KNOB(demotion, CARP_RS_SYSCTL_DEMOTION, CTLFLAG_RW,
-    "Adjust demotion factor (skew of advskew)");
-CARP_RS_KNOB(senderr_demotion_factor, CARP_RS_SYSCTL_SENDERR, CTLFLAG_RW,
-    "Send error demotion factor adjustment");
-CARP_RS_KNOB(ifdown_demotion_factor, CARP_RS_SYSCTL_IFDOWN, CTLFLAG_RW,
-    "Interface down demotion factor adjustment");
-CARP_RS_KNOB(dscp, CARP_RS_SYSCTL_DSCP, CTLFLAG_RW,
-    "DSCP value for carp packets");
-CARP_RS_KNOB(arpbalance, CARP_RS_SYSCTL_ARPBALANCE, CTLFLAG_RW,
-    "balance arp responses");
-CARP_RS_KNOB(suppress_preempt, CARP_RS_SYSCTL_SUPPRESS, CTLFLAG_RD,
-    "Preemption is suppressed");
-CARP_RS_KNOB(replay_check, CARP_RS_SYSCTL_REPLAY, CTLFLAG_RW,
-    "Drop advertisements whose counter does not advance");
-CARP_RS_KNOB(garp_interval, CARP_RS_SYSCTL_GARP, CTLFLAG_RW,
-    "Seconds between a MASTER's gratuitous ARP/NA (0 off)");
 
 /*
  * The text sysctls (arg2: CARP_RS_STATUS_*).  The engine formats under
@@ -440,14 +407,76 @@ carp_rs_status_sysctl(SYSCTL_HANDLER_ARGS)
 	free(buf, M_CARP_RS);
 	return (error);
 }
-SYSCTL_PROC(_net_inet_carp, OID_AUTO, demotion_sources,
-    CTLTYPE_STRING | CTLFLAG_VNET | CTLFLAG_RD | CTLFLAG_MPSAFE, NULL,
-    CARP_RS_STATUS_DEMOTION_SOURCES, carp_rs_status_sysctl, "A",
-    "Contributions to the demotion, one per line (sum = demotion)");
-SYSCTL_PROC(_net_inet_carp, OID_AUTO, vhids,
-    CTLTYPE_STRING | CTLFLAG_VNET | CTLFLAG_RD | CTLFLAG_MPSAFE, NULL,
-    CARP_RS_STATUS_VHIDS, carp_rs_status_sysctl, "A",
-    "Per vhid: state, since when and why, adverts, errors");
+/*
+ * The leaves of net.inet.carp, one set per VNET (CTLFLAG_VNET: curvnet is
+ * the requester's, and a vnet jail may write its own).  Dynamic, unlike
+ * the node: the kernel counts a dynamic oid's running handlers and
+ * sysctl_ctx_free() waits for them, so no handler is left inside the
+ * module when it goes (a static oid is not waited for).  arg2 is the knob
+ * or text number.
+ */
+static struct sysctl_ctx_list carp_rs_sysctl_ctx;
+static const struct carp_rs_oid {
+	const char	*name;
+	int		kind;		/* CTLTYPE_*, CTLFLAG_RD/RW/TUN */
+	int		arg2;
+	int		(*handler)(SYSCTL_HANDLER_ARGS);
+	const char	*fmt;
+	const char	*descr;
+} carp_rs_oids[] = {
+	/* A loader tunable too, fetched per VNET by carp_rs_vnet_init(). */
+	{ "allow", CTLTYPE_INT | CTLFLAG_RWTUN | CTLFLAG_NOFETCH,
+	    CARP_RS_SYSCTL_ALLOW, carp_rs_knob_sysctl, "I",
+	    "Accept incoming CARP packets" },
+	{ "preempt", CTLTYPE_INT | CTLFLAG_RW, CARP_RS_SYSCTL_PREEMPT,
+	    carp_rs_knob_sysctl, "I", "High-priority backup preemption mode" },
+	{ "log", CTLTYPE_INT | CTLFLAG_RW, CARP_RS_SYSCTL_LOG,
+	    carp_rs_knob_sysctl, "I", "CARP log level" },
+	{ "demotion", CTLTYPE_INT | CTLFLAG_RW, CARP_RS_SYSCTL_DEMOTION,
+	    carp_rs_knob_sysctl, "I",
+	    "Adjust demotion factor (skew of advskew)" },
+	{ "senderr_demotion_factor", CTLTYPE_INT | CTLFLAG_RW,
+	    CARP_RS_SYSCTL_SENDERR, carp_rs_knob_sysctl, "I",
+	    "Send error demotion factor adjustment" },
+	{ "ifdown_demotion_factor", CTLTYPE_INT | CTLFLAG_RW,
+	    CARP_RS_SYSCTL_IFDOWN, carp_rs_knob_sysctl, "I",
+	    "Interface down demotion factor adjustment" },
+	{ "dscp", CTLTYPE_INT | CTLFLAG_RW, CARP_RS_SYSCTL_DSCP,
+	    carp_rs_knob_sysctl, "I", "DSCP value for carp packets" },
+	{ "arpbalance", CTLTYPE_INT | CTLFLAG_RW, CARP_RS_SYSCTL_ARPBALANCE,
+	    carp_rs_knob_sysctl, "I", "balance arp responses" },
+	{ "suppress_preempt", CTLTYPE_INT | CTLFLAG_RD,
+	    CARP_RS_SYSCTL_SUPPRESS, carp_rs_knob_sysctl, "I",
+	    "Preemption is suppressed" },
+	{ "replay_check", CTLTYPE_INT | CTLFLAG_RW, CARP_RS_SYSCTL_REPLAY,
+	    carp_rs_knob_sysctl, "I",
+	    "Drop advertisements whose counter does not advance" },
+	{ "garp_interval", CTLTYPE_INT | CTLFLAG_RW, CARP_RS_SYSCTL_GARP,
+	    carp_rs_knob_sysctl, "I",
+	    "Seconds between a MASTER's gratuitous ARP/NA (0 off)" },
+	{ "stats", CTLTYPE_OPAQUE | CTLFLAG_RW, 0, carp_rs_stats_sysctl,
+	    "S,carpstats",
+	    "CARP statistics (struct carpstats, netinet/ip_carp.h)" },
+	{ "demotion_sources", CTLTYPE_STRING | CTLFLAG_RD,
+	    CARP_RS_STATUS_DEMOTION_SOURCES, carp_rs_status_sysctl, "A",
+	    "Contributions to the demotion, one per line (sum = demotion)" },
+	{ "vhids", CTLTYPE_STRING | CTLFLAG_RD, CARP_RS_STATUS_VHIDS,
+	    carp_rs_status_sysctl, "A",
+	    "Per vhid: state, since when and why, adverts, errors" },
+};
+
+static void
+carp_rs_sysctl_init(void)
+{
+	const struct carp_rs_oid *o;
+
+	sysctl_ctx_init(&carp_rs_sysctl_ctx);
+	for (o = carp_rs_oids; o < carp_rs_oids + nitems(carp_rs_oids); o++)
+		(void)sysctl_add_oid(&carp_rs_sysctl_ctx,
+		    SYSCTL_STATIC_CHILDREN(_net_inet_carp), OID_AUTO, o->name,
+		    o->kind | CTLFLAG_VNET | CTLFLAG_MPSAFE, NULL, o->arg2,
+		    o->handler, o->fmt, o->descr, NULL);
+}
 
 /*
  * VNET_SYSINIT, for every VNET at load and then for each new one (a vnet
@@ -563,6 +592,7 @@ carp_rs_load(void)
 		mtx_unlock(&carp_rs_mtx);
 		goto fail_nl;
 	}
+	carp_rs_sysctl_init();
 	if (bootverbose)
 		printf("carp_rs: CARP engine loaded\n");
 	return (0);
@@ -609,6 +639,8 @@ carp_rs_unload(void)
 	if (!carp_rs_loaded)
 		return (0);
 	atomic_store_rel_int(&carp_rs_dying, 1);
+	/* Waits for the sysctl handlers still running. */
+	sysctl_ctx_free(&carp_rs_sysctl_ctx);
 	VNET_LIST_RLOCK();
 	VNET_FOREACH(vnet_iter) {
 		CURVNET_SET(vnet_iter);

@@ -1662,6 +1662,8 @@ fk_kld_load(void)
 	if (fk_file_loaded)
 		return (EEXIST);
 	fk_nmods = 0;
+	/* linker_load_file: sysctls (disabled) before the SYSINITs. */
+	fk_sysctl_register_set();
 	if (SET_BEGIN(sysinit_set) != NULL) {
 		n = fk_sorted(SET_BEGIN(sysinit_set), SET_LIMIT(sysinit_set),
 		    si, 256);
@@ -1676,11 +1678,11 @@ fk_kld_load(void)
 		error = ENOEXEC;
 	}
 	if (error != 0) {
+		fk_sysctl_unregister_set();
 		fk_run_sysuninits();
 		fk_nmods = 0;
 		return (error);
 	}
-	fk_sysctl_register_set();
 	fk_file_loaded = true;
 	return (0);
 }
