@@ -2070,6 +2070,7 @@ static const struct {
 	{ "conc_unload", s_conc_unload },
 	{ "ifnet_departure", s_ifnet_departure },
 	{ "unload_inflight", s_unload_inflight },
+	{ "vnet_sysctls", s_vnet_sysctls },
 };
 
 /* Proves the sanitizers are live (run.py expects these to be caught). */

@@ -500,3 +500,42 @@ s_unload_inflight(void)
 	    "%ld malloc(9) block(s) leaked", fk_malloc_outstanding() -
 	    base_malloc);
 }
+
+/*
+ * Issue 11 (defects 5 and 7): every net.inet.carp leaf is per VNET
+ * (CTLFLAG_VNET: a vnet jail reads and writes its own), and `allow' is a
+ * loader tunable (CTLFLAG_TUN) whose kenv value the engine starts with.
+ */
+void
+s_vnet_sysctls(void)
+{
+	static const char *const leaves[] = { "allow", "preempt", "log",
+	    "demotion", "senderr_demotion_factor", "ifdown_demotion_factor",
+	    "dscp", "arpbalance", "suppress_preempt", "replay_check",
+	    "garp_interval", "stats", "demotion_sources", "vhids" };
+	struct sysctl_oid *oid;
+	char name[64];
+	size_t len;
+	int v = -1;
+
+	fk_kenv_name = "net.inet.carp.allow";
+	fk_kenv_val = 0;
+	if (load() != 0) {
+		fk_kenv_name = NULL;
+		return;
+	}
+	fk_kenv_name = NULL;
+	for (size_t i = 0; i < nitems(leaves); i++) {
+		snprintf(name, sizeof(name), "net.inet.carp.%s", leaves[i]);
+		oid = fk_sysctl_find(name);
+		CHECK(oid != NULL && (oid->oid_kind & CTLFLAG_VNET) != 0,
+		    "%s is not per VNET (CTLFLAG_VNET)", name);
+	}
+	oid = fk_sysctl_find("net.inet.carp.allow");
+	CHECK(oid != NULL && (oid->oid_kind & CTLFLAG_TUN) != 0,
+	    "net.inet.carp.allow is not a loader tunable (CTLFLAG_TUN)");
+	len = sizeof(v);
+	CHECK(fk_sysctl("net.inet.carp.allow", &v, &len, NULL, 0) == 0 &&
+	    v == 0, "kenv net.inet.carp.allow=0 not applied at load: %d", v);
+	unload();
+}
