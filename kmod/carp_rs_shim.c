@@ -617,8 +617,13 @@ fail:
 /*
  * Unload works with live vhids (carp(4) says EBUSY): every MASTER bows
  * out, then every CARP address is removed from its interface (logged), so
- * that no host answers for a VIP without CARP; multicast groups are left
- * and parents leave promiscuous mode (carp_rs_teardown()).
+ * that no host answers for a VIP without CARP; multicast groups are left,
+ * published entries withdrawn and parents leave promiscuous mode
+ * (carp_rs_teardown()).  carpN interfaces, whose VIPs are answered only
+ * through those published entries, go with their VNET's cloner in
+ * carp_rs_vnet_uninit(), which the kernel runs for every VNET right after
+ * (detaching a cloner here, under the VNET list lock, would reverse the
+ * kernel's ifnet_detach_sx -> vnet_sxlock order).
  *
  * Then nothing of ours may run once this returns: the dying flag turns
  * new requests away (carp_rs_enter(), and again under the sx lock), the
@@ -632,7 +637,6 @@ fail:
 static int
 carp_rs_unload(void)
 {
-	VNET_ITERATOR_DECL(vnet_iter);
 	struct carp_rs_vnet *vc;
 
 	/* Also called after a failed MOD_LOAD, which has cleaned up. */
@@ -641,13 +645,6 @@ carp_rs_unload(void)
 	atomic_store_rel_int(&carp_rs_dying, 1);
 	/* Waits for the sysctl handlers still running. */
 	sysctl_ctx_free(&carp_rs_sysctl_ctx);
-	VNET_LIST_RLOCK();
-	VNET_FOREACH(vnet_iter) {
-		CURVNET_SET(vnet_iter);
-		carp_rs_clone_fini();
-		CURVNET_RESTORE();
-	}
-	VNET_LIST_RUNLOCK();
 	carp_rs_nl_fini();
 	/* Bow-out adverts leave while the hooks still tag them. */
 	carp_rs_teardown(NULL);
