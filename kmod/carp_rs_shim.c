@@ -536,6 +536,10 @@ carp_rs_vnet_uninit(const void *unused __unused)
 
 	if (vc == NULL)
 		return;
+	sx_xlock(&carp_rs_sx);
+	while (vc->pins > 0)
+		sx_sleep(&vc->pins, &carp_rs_sx, 0, "carppin", 0);
+	sx_xunlock(&carp_rs_sx);
 	carp_rs_clone_fini();
 	carp_rs_teardown(vc);
 	/* Epoch readers may still hold a dropped parent record's vc. */
@@ -544,6 +548,35 @@ carp_rs_vnet_uninit(const void *unused __unused)
 	taskqueue_drain(taskqueue_swi, &vc->task);
 	carp_rs_engine_free(vc->engine);
 	free(vc, M_CARP_RS);
+}
+
+/*
+ * At unload, before teardown: every VNET's carpN cloner goes (destroying
+ * carpN), with none of our locks held (carpN's destruction takes the sx)
+ * and not under the VNET list lock either (that would reverse the
+ * kernel's ifnet_detach_sx -> vnet_sxlock order, as the VNET_SYSUNINIT of
+ * a cloner does at kldunload).  Each VNET's state is pinned instead: a
+ * vnet jail destroyed meanwhile waits in carp_rs_vnet_uninit().
+ */
+static void
+carp_rs_cloners_fini(void)
+{
+	struct carp_rs_vnet *vc, *next;
+
+	sx_xlock(&carp_rs_sx);
+	LIST_FOREACH(vc, &carp_rs_vnets, link)
+		vc->pins++;
+	for (vc = LIST_FIRST(&carp_rs_vnets); vc != NULL; vc = next) {
+		sx_xunlock(&carp_rs_sx);
+		CURVNET_SET(vc->vnet);
+		carp_rs_clone_fini();
+		CURVNET_RESTORE();
+		sx_xlock(&carp_rs_sx);
+		next = LIST_NEXT(vc, link);
+		if (--vc->pins == 0)
+			wakeup(&vc->pins);
+	}
+	sx_xunlock(&carp_rs_sx);
 }
 
 /*
@@ -619,11 +652,7 @@ fail:
  * out, then every CARP address is removed from its interface (logged), so
  * that no host answers for a VIP without CARP; multicast groups are left,
  * published entries withdrawn and parents leave promiscuous mode
- * (carp_rs_teardown()).  carpN interfaces, whose VIPs are answered only
- * through those published entries, go with their VNET's cloner in
- * carp_rs_vnet_uninit(), which the kernel runs for every VNET right after
- * (detaching a cloner here, under the VNET list lock, would reverse the
- * kernel's ifnet_detach_sx -> vnet_sxlock order).
+ * (carp_rs_teardown()); carpN interfaces go first, with their cloners.
  *
  * Then nothing of ours may run once this returns: the dying flag turns
  * new requests away (carp_rs_enter(), and again under the sx lock), the
@@ -646,6 +675,7 @@ carp_rs_unload(void)
 	/* Waits for the sysctl handlers still running. */
 	sysctl_ctx_free(&carp_rs_sysctl_ctx);
 	carp_rs_nl_fini();
+	carp_rs_cloners_fini();
 	/* Bow-out adverts leave while the hooks still tag them. */
 	carp_rs_teardown(NULL);
 	carp_rs_hooks_fini();

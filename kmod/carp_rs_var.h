@@ -41,6 +41,7 @@ struct carp_rs_vnet {
 	struct task	task;
 	volatile u_int	demote_acc[CARP_RS_DEMOTE_REASONS];
 	volatile u_int	link_dirty;
+	int		pins;			/* carp_rs_cloners_fini; sx */
 };
 
 /*
