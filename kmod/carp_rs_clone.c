@@ -56,7 +56,9 @@ _Static_assert(CARP_RS_IFT_CARP != IFT_WIREGUARD &&
     CARP_RS_IFT_CARP != IFT_GIF, "carpN's interface type is taken");
 
 static const char carp_rs_clone_name[] = "carp";
-static struct if_clone *carp_rs_cloner;
+/* Every VNET has its own cloner (carp_rs_vnet_init). */
+VNET_DEFINE_STATIC(struct if_clone *, carp_rs_cloner);
+#define	V_carp_rs_cloner	VNET(carp_rs_cloner)
 
 #define	CARP_RS_MAXCANDS	64
 
@@ -110,7 +112,7 @@ carp_rs_cands(struct ifnet *self, int family, struct carp_rs_cand *c,
 			    ifa->ifa_carp != NULL)
 				continue;
 			memset(&c[n], 0, sizeof(c[n]));
-			c[n].ifindex = carp_rs_key(ifp);
+			c[n].ifindex = if_getindex(ifp);
 			c[n].flags = if_getflags(ifp);
 			c[n].if_type = ifp->if_type;
 			c[n].af = carp_rs_ifa_af(ifa, c[n].addr);
@@ -202,8 +204,8 @@ carp_rs_clone_attach(struct ifaddr *ifa, int vhid)
 	}
 	memset(&out, 0, sizeof(out));
 	mtx_lock(&carp_rs_mtx);
-	error = carp_rs_clone_add_addr(carp_rs_engine, carp_rs_now(),
-	    carp_rs_key(cifp), (uint8_t)vhid, af, addr, cands, n, &out);
+	error = carp_rs_clone_add_addr(V_carp_rs_engine, carp_rs_now(),
+	    if_getindex(cifp), (uint8_t)vhid, af, addr, cands, n, &out);
 	carp_rs_run_locked();
 	mtx_unlock(&carp_rs_mtx);
 	free(cands, M_CARP_RS);
@@ -214,7 +216,7 @@ carp_rs_clone_attach(struct ifaddr *ifa, int vhid)
 		return (error);
 	}
 	NET_EPOCH_ENTER(et);
-	pifp = carp_rs_key_ifnet(out.parent);
+	pifp = ifnet_byindex(out.parent);
 	if (pifp != NULL)
 		if_ref(pifp);
 	NET_EPOCH_EXIT(et);
@@ -253,8 +255,8 @@ carp_rs_clone_detach(struct ifaddr *ifa)
 	cif = ra->cif;
 	memset(&out, 0, sizeof(out));
 	mtx_lock(&carp_rs_mtx);
-	(void)carp_rs_clone_remove_addr(carp_rs_engine, carp_rs_now(),
-	    carp_rs_key(ifa->ifa_ifp), ra->af, ra->addr, &out);
+	(void)carp_rs_clone_remove_addr(V_carp_rs_engine, carp_rs_now(),
+	    if_getindex(ifa->ifa_ifp), ra->af, ra->addr, &out);
 	carp_rs_run_locked();
 	mtx_unlock(&carp_rs_mtx);
 	/*
@@ -294,8 +296,8 @@ carp_rs_clone_if_ioctl(struct ifnet *ifp, u_long cmd, caddr_t data)
 			break;
 		memset(&out, 0, sizeof(out));
 		mtx_lock(&carp_rs_mtx);
-		error = carp_rs_clone_set_up(carp_rs_engine, carp_rs_now(),
-		    carp_rs_key(ifp), (ifp->if_flags & IFF_UP) != 0, &out);
+		error = carp_rs_clone_set_up(V_carp_rs_engine, carp_rs_now(),
+		    if_getindex(ifp), (ifp->if_flags & IFF_UP) != 0, &out);
 		carp_rs_run_locked();
 		mtx_unlock(&carp_rs_mtx);
 		if (error == 0)
@@ -337,7 +339,8 @@ carp_rs_ifc_create(struct if_clone *ifc, int unit, caddr_t params __unused)
 	bpfattach(ifp, DLT_NULL, sizeof(uint32_t));
 	if ((error = carp_rs_config_begin()) == 0) {
 		mtx_lock(&carp_rs_mtx);
-		error = carp_rs_clone_create(carp_rs_engine, carp_rs_key(ifp));
+		error = carp_rs_clone_create(V_carp_rs_engine,
+		    if_getindex(ifp));
 		mtx_unlock(&carp_rs_mtx);
 		carp_rs_config_end();
 	}
@@ -362,8 +365,8 @@ carp_rs_ifc_destroy(struct ifnet *ifp)
 	carp_rs_apply_begin();
 	memset(&out, 0, sizeof(out));
 	mtx_lock(&carp_rs_mtx);
-	(void)carp_rs_clone_destroy(carp_rs_engine, carp_rs_now(),
-	    carp_rs_key(ifp), &out);
+	(void)carp_rs_clone_destroy(V_carp_rs_engine, carp_rs_now(),
+	    if_getindex(ifp), &out);
 	carp_rs_run_locked();
 	mtx_unlock(&carp_rs_mtx);
 	carp_rs_apply_end();
@@ -377,16 +380,16 @@ int
 carp_rs_clone_init(void)
 {
 
-	carp_rs_cloner = if_clone_simple(carp_rs_clone_name,
+	V_carp_rs_cloner = if_clone_simple(carp_rs_clone_name,
 	    carp_rs_ifc_create, carp_rs_ifc_destroy, 0);
-	return (carp_rs_cloner == NULL ? EEXIST : 0);
+	return (V_carp_rs_cloner == NULL ? EEXIST : 0);
 }
 
 void
 carp_rs_clone_fini(void)
 {
 
-	if (carp_rs_cloner != NULL)
-		if_clone_detach(carp_rs_cloner);
-	carp_rs_cloner = NULL;
+	if (V_carp_rs_cloner != NULL)
+		if_clone_detach(V_carp_rs_cloner);
+	V_carp_rs_cloner = NULL;
 }

@@ -6,7 +6,10 @@
  *
  * Every decision (is this vhid MASTER, may this request pass, what state
  * follows) is the engine's; the hooks translate kernel structures into
- * engine calls and apply what comes back.
+ * engine calls and apply what comes back.  Each parent record belongs to
+ * the VNET of its interface (cif->vc) and talks to that VNET's engine.
+ * Also here: the ifnet departure handler and teardown (unload, VNET
+ * destruction).
  */
 
 #include "opt_inet.h"
@@ -43,28 +46,25 @@
 #include <netinet6/in6_var.h>
 #include <netinet6/scope6_var.h>
 
-#include <netinet/in.h>
-#include <netinet/in_var.h>
 #include <netinet/ip_var.h>
 #include <netinet6/ip6_var.h>
 
 #include "carp_rs_ffi.h"
 #include "carp_rs_var.h"
 
-static bool carp_rs_dying;		/* unloading; under carp_rs_sx */
-
 /*
  * Every configuration request (ioctl, netlink, address attach, carpN
- * create and ioctl) starts here: the sx lock, then the dying flag is
- * checked under it (teardown sets it under the same lock, so nothing
- * configured after teardown can survive it), then the applier token.
+ * create and ioctl) starts here: the sx lock, then the dying flag and
+ * curvnet's state are checked under it (teardown runs under the same
+ * lock, so nothing configured after teardown can survive it), then the
+ * applier token.
  */
 int
 carp_rs_config_begin(void)
 {
 
 	sx_xlock(&carp_rs_sx);
-	if (carp_rs_dying) {
+	if (carp_rs_dying != 0 || V_carp_rs_vnet == NULL) {
 		sx_xunlock(&carp_rs_sx);
 		return (ENXIO);
 	}
@@ -110,7 +110,8 @@ carp_rs_if_get(struct ifnet *ifp)
 		return (CARP_RS_CIF(ifp));
 	cif = malloc(sizeof(*cif), M_CARP_RS, M_WAITOK | M_ZERO);
 	cif->ifp = ifp;
-	cif->index = carp_rs_key(ifp);
+	cif->vc = V_carp_rs_vnet;
+	cif->index = if_getindex(ifp);
 	TAILQ_INIT(&cif->addrs);
 	if_ref(ifp);
 	if ((error = ifpromisc(ifp, 1)) != 0)
@@ -151,7 +152,7 @@ carp_rs_if_put(struct carp_rs_if *cif)
 	sx_assert(&carp_rs_sx, SA_XLOCKED);
 	mtx_lock(&carp_rs_mtx);
 	busy = !TAILQ_EMPTY(&cif->addrs) || cif->nlegacy > 0 ||
-	    carp_rs_iface_vhids(carp_rs_engine, cif->index) > 0;
+	    carp_rs_iface_vhids(cif->vc->engine, cif->index) > 0;
 	mtx_unlock(&carp_rs_mtx);
 	if (!busy)
 		carp_rs_if_drop(cif);
@@ -168,6 +169,7 @@ carp_rs_if_drop(struct carp_rs_if *cif)
 	LIST_REMOVE(cif, link);
 	mtx_unlock(&carp_rs_mtx);
 	ifp = cif->ifp;
+	CURVNET_SET(ifp->if_vnet);
 	carp_rs_mcast_leave(cif, CARP_RS_AF_INET);
 	carp_rs_mcast_leave(cif, CARP_RS_AF_INET6);
 	IF_ADDR_WLOCK(ifp);
@@ -175,6 +177,7 @@ carp_rs_if_drop(struct carp_rs_if *cif)
 	IF_ADDR_WUNLOCK(ifp);
 	if (cif->promisc)
 		(void)ifpromisc(ifp, 0);
+	CURVNET_RESTORE();
 	if_rele(ifp);
 	NET_EPOCH_CALL(carp_rs_if_free, &cif->epoch_ctx);
 }
@@ -278,56 +281,12 @@ carp_rs_mcast_leave(struct carp_rs_if *cif, uint8_t af)
 #endif
 }
 
-/*
- * Tells the engine the parent's link state and its own best addresses
- * (the first non-vhid address of each family: the advert source).
- */
-void
-carp_rs_refresh_parent(struct carp_rs_if *cif)
+static bool
+carp_rs_if_up(struct ifnet *ifp)
 {
-	struct epoch_tracker et;
-	struct ifnet *ifp = cif->ifp;
-	struct ifaddr *ifa;
-	struct in_addr v4;
-	struct in6_addr v6;
-	bool has4 = false, has6 = false;
-	int up;
 
-	NET_EPOCH_ENTER(et);
-	CK_STAILQ_FOREACH(ifa, &ifp->if_addrhead, ifa_link) {
-		if (ifa->ifa_carp != NULL)
-			continue;
-		if (ifa->ifa_addr->sa_family == AF_INET && !has4) {
-			v4 = ((struct sockaddr_in *)ifa->ifa_addr)->sin_addr;
-			has4 = true;
-		}
-		if (ifa->ifa_addr->sa_family == AF_INET6 && !has6) {
-			v6 = ((struct sockaddr_in6 *)ifa->ifa_addr)->sin6_addr;
-			in6_clearscope(&v6);
-			has6 = true;
-		}
-	}
-	NET_EPOCH_EXIT(et);
-	up = (if_getflags(ifp) & IFF_UP) != 0 &&
-	    ifp->if_link_state == LINK_STATE_UP;
-	mtx_lock(&carp_rs_mtx);
-	(void)carp_rs_iface_addrs(carp_rs_engine, cif->index,
-	    has4 ? (const uint8_t *)&v4 : NULL,
-	    has6 ? (const uint8_t *)&v6 : NULL);
-	carp_rs_link_state(carp_rs_engine, carp_rs_now(), cif->index, up);
-	carp_rs_run_locked();
-	mtx_unlock(&carp_rs_mtx);
-}
-
-/* ---- Address records. */
-
-static void
-carp_rs_addr_free(epoch_context_t ctx)
-{
-	struct carp_rs_addr *ra;
-
-	ra = __containerof(ctx, struct carp_rs_addr, epoch_ctx);
-	free(ra, M_CARP_RS);
+	return ((if_getflags(ifp) & IFF_UP) != 0 &&
+	    ifp->if_link_state == LINK_STATE_UP);
 }
 
 /* The address of ifa into addr (scope cleared); its CARP_RS_AF_*, or 0. */
@@ -355,6 +314,49 @@ carp_rs_ifa_af(struct ifaddr *ifa, uint8_t *addr)
 	default:
 		return (0);
 	}
+}
+
+/*
+ * Tells the engine the parent's link state and its own best addresses
+ * (the first non-vhid address of each family: the advert source).
+ */
+void
+carp_rs_refresh_parent(struct carp_rs_if *cif)
+{
+	struct epoch_tracker et;
+	struct ifaddr *ifa;
+	uint8_t a[2][16], buf[16] = { 0 };
+	bool has[2] = { false, false };
+	int i;
+
+	NET_EPOCH_ENTER(et);
+	CK_STAILQ_FOREACH(ifa, &cif->ifp->if_addrhead, ifa_link) {
+		if (ifa->ifa_carp != NULL || (i = carp_rs_ifa_af(ifa, buf)) == 0)
+			continue;
+		i = i == CARP_RS_AF_INET6;	/* a[0]: IPv4, a[1]: IPv6 */
+		if (!has[i])
+			memcpy(a[i], buf, sizeof(buf));
+		has[i] = true;
+	}
+	NET_EPOCH_EXIT(et);
+	mtx_lock(&carp_rs_mtx);
+	(void)carp_rs_iface_addrs(cif->vc->engine, cif->index,
+	    has[0] ? a[0] : NULL, has[1] ? a[1] : NULL);
+	carp_rs_link_state(cif->vc->engine, carp_rs_now(), cif->index,
+	    carp_rs_if_up(cif->ifp));
+	carp_rs_run_locked();
+	mtx_unlock(&carp_rs_mtx);
+}
+
+/* ---- Address records. */
+
+static void
+carp_rs_addr_free(epoch_context_t ctx)
+{
+	struct carp_rs_addr *ra;
+
+	ra = __containerof(ctx, struct carp_rs_addr, epoch_ctx);
+	free(ra, M_CARP_RS);
 }
 
 /*
@@ -408,23 +410,22 @@ carp_rs_addr_unlink(struct carp_rs_addr *ra)
 	TAILQ_REMOVE(&cif->addrs, ra, link);
 	left = ra->af == CARP_RS_AF_INET ? --cif->naddrs4 : --cif->naddrs6;
 	mtx_unlock(&carp_rs_mtx);
-	if (ra->routed) {
-		CURVNET_SET(cif->ifp->if_vnet);
+	CURVNET_SET(cif->ifp->if_vnet);
+	if (ra->routed)
 		carp_rs_delroute(ra);
-		CURVNET_RESTORE();
-		ra->routed = false;
-	}
+	ra->routed = false;
 	ifa->ifa_carp = NULL;
 	ifa_free(ifa);
 	if (left == 0)
 		carp_rs_mcast_leave(cif, ra->af);
+	CURVNET_RESTORE();
 	NET_EPOCH_CALL(carp_rs_addr_free, &ra->epoch_ctx);
 }
 
 /* ---- Hooks. */
 
 static int
-carp_rs_hook_attach(struct ifaddr *ifa, int vhid)
+carp_rs_attach(struct ifaddr *ifa, int vhid)
 {
 	struct ifnet *ifp = ifa->ifa_ifp;
 	struct carp_rs_if *cif;
@@ -452,7 +453,7 @@ carp_rs_hook_attach(struct ifaddr *ifa, int vhid)
 	error = carp_rs_mcast_join(cif, af);
 	if (error == 0) {
 		mtx_lock(&carp_rs_mtx);
-		error = carp_rs_addr_attach(carp_rs_engine, carp_rs_now(),
+		error = carp_rs_addr_attach(cif->vc->engine, carp_rs_now(),
 		    cif->index, (uint8_t)vhid, af, addr, &id);
 		carp_rs_run_locked();
 		mtx_unlock(&carp_rs_mtx);
@@ -470,10 +471,11 @@ carp_rs_hook_attach(struct ifaddr *ifa, int vhid)
 
 /*
  * ifa_carp is read only under the sx lock: teardown (unload) may unlink
- * the record at any time before.
+ * the record at any time before.  Not refused when dying: the stack
+ * removes the address either way, and the record must go with it.
  */
 static void
-carp_rs_hook_detach(struct ifaddr *ifa, bool keep_cif)
+carp_rs_detach(struct ifaddr *ifa, bool keep_cif)
 {
 	struct carp_rs_addr *ra;
 	struct carp_rs_if *cif;
@@ -494,7 +496,7 @@ carp_rs_hook_detach(struct ifaddr *ifa, bool keep_cif)
 	carp_rs_apply_begin();
 	cif = ra->cif;
 	mtx_lock(&carp_rs_mtx);
-	(void)carp_rs_addr_detach(carp_rs_engine, carp_rs_now(), ra->id,
+	(void)carp_rs_addr_detach(cif->vc->engine, carp_rs_now(), ra->id,
 	    ra->af, ra->addr, keep_cif, &destroyed);
 	carp_rs_run_locked();
 	mtx_unlock(&carp_rs_mtx);
@@ -509,59 +511,74 @@ carp_rs_hook_detach(struct ifaddr *ifa, bool keep_cif)
 	sx_xunlock(&carp_rs_sx);
 }
 
+/* The counted hooks: nothing of ours runs before carp_rs_enter(). */
+static int
+carp_rs_hook_attach(struct ifaddr *ifa, int vhid)
+{
+	int error;
+
+	error = carp_rs_enter() ? carp_rs_attach(ifa, vhid) : ENOPROTOOPT;
+	carp_rs_exit();
+	return (error);
+}
+
+static void
+carp_rs_hook_detach(struct ifaddr *ifa, bool keep_cif)
+{
+
+	(void)carp_rs_enter();
+	carp_rs_detach(ifa, keep_cif);
+	carp_rs_exit();
+}
+
 /*
  * Hooks called from other subsystems' contexts only record and enqueue
  * (as carp_demote_adj() does upstream): pfsync calls carp_demote_adj_p
  * holding PFSYNC_LOCK, which its own output path takes again, so nothing
- * may be sent from there.  The task applies what was recorded.
+ * may be sent from there.  The VNET's task applies what was recorded.
+ * Both are called in the VNET concerned (pfsync's, do_link_state_change's
+ * CURVNET_SET), so a jail's demotion never reaches the host's engine.
  */
-static struct task carp_rs_task;
 static eventhandler_tag carp_rs_departure_tag;
 static void	carp_rs_ifdeparture(void *, struct ifnet *);
-static volatile u_int carp_rs_demote_acc[CARP_RS_DEMOTE_REASONS];
-static volatile u_int carp_rs_link_dirty;
 
-static bool
-carp_rs_if_up(struct ifnet *ifp)
+void
+carp_rs_hook_task(void *arg, int pending __unused)
 {
-
-	return ((if_getflags(ifp) & IFF_UP) != 0 &&
-	    ifp->if_link_state == LINK_STATE_UP);
-}
-
-static void
-carp_rs_hook_task(void *arg __unused, int pending __unused)
-{
+	struct carp_rs_vnet *vc = arg;
 	struct carp_rs_if *cif;
 	u_int r;
 	int adj;
 
+	CURVNET_SET(vc->vnet);
 	mtx_lock(&carp_rs_mtx);
-	if (carp_rs_engine == NULL) {
-		mtx_unlock(&carp_rs_mtx);
-		return;
-	}
 	for (r = 0; r < CARP_RS_DEMOTE_REASONS; r++)
 		if ((adj = (int)atomic_readandclear_int(
-		    &carp_rs_demote_acc[r])) != 0)
-			(void)carp_rs_demote_adj_id(carp_rs_engine,
+		    &vc->demote_acc[r])) != 0)
+			(void)carp_rs_demote_adj_id(vc->engine,
 			    carp_rs_now(), adj, r);
 	/* Link state is idempotent in the engine: every parent is re-read. */
-	if (atomic_readandclear_int(&carp_rs_link_dirty) != 0)
+	if (atomic_readandclear_int(&vc->link_dirty) != 0)
 		LIST_FOREACH(cif, &carp_rs_ifs, link)
-			carp_rs_link_state(carp_rs_engine, carp_rs_now(),
-			    cif->index, carp_rs_if_up(cif->ifp));
+			if (cif->vc == vc)
+				carp_rs_link_state(vc->engine, carp_rs_now(),
+				    cif->index, carp_rs_if_up(cif->ifp));
 	carp_rs_run_locked();
 	mtx_unlock(&carp_rs_mtx);
 	carp_rs_process();
+	CURVNET_RESTORE();
 }
 
 static void
 carp_rs_hook_linkstate(struct ifnet *ifp __unused)
 {
+	struct carp_rs_vnet *vc;
 
-	atomic_store_rel_int(&carp_rs_link_dirty, 1);
-	taskqueue_enqueue(taskqueue_swi, &carp_rs_task);
+	if (carp_rs_enter() && (vc = V_carp_rs_vnet) != NULL) {
+		atomic_store_rel_int(&vc->link_dirty, 1);
+		taskqueue_enqueue(taskqueue_swi, &vc->task);
+	}
+	carp_rs_exit();
 }
 
 /*
@@ -572,14 +589,18 @@ carp_rs_hook_linkstate(struct ifnet *ifp __unused)
 static void
 carp_rs_hook_demote_adj(int adj, char *reason)
 {
+	struct carp_rs_vnet *vc;
 	u_int r;
 
-	r = carp_rs_demote_reason_id((const uint8_t *)reason,
-	    reason != NULL ? strnlen(reason, 64) : 0);
-	if (r >= CARP_RS_DEMOTE_REASONS)
-		r = CARP_RS_DEMOTE_REASONS - 1;
-	atomic_add_int(&carp_rs_demote_acc[r], (u_int)adj);
-	taskqueue_enqueue(taskqueue_swi, &carp_rs_task);
+	if (carp_rs_enter() && (vc = V_carp_rs_vnet) != NULL) {
+		r = carp_rs_demote_reason_id((const uint8_t *)reason,
+		    reason != NULL ? strnlen(reason, 64) : 0);
+		if (r >= CARP_RS_DEMOTE_REASONS)
+			r = CARP_RS_DEMOTE_REASONS - 1;
+		atomic_add_int(&vc->demote_acc[r], (u_int)adj);
+		taskqueue_enqueue(taskqueue_swi, &vc->task);
+	}
+	carp_rs_exit();
 }
 
 static int
@@ -591,7 +612,7 @@ carp_rs_hook_master(struct ifaddr *ifa)
 	if (ra == NULL)
 		return (0);
 	mtx_lock(&carp_rs_mtx);
-	m = carp_rs_is_master(carp_rs_engine, ra->parent, ra->vhid);
+	m = carp_rs_is_master(ra->cif->vc->engine, ra->parent, ra->vhid);
 	mtx_unlock(&carp_rs_mtx);
 	return (m);
 }
@@ -599,13 +620,14 @@ carp_rs_hook_master(struct ifaddr *ifa)
 static int
 carp_rs_hook_forus(struct ifnet *ifp, u_char *dhost)
 {
+	struct carp_rs_if *cif = CARP_RS_CIF(ifp);
 	int r;
 
 	if (dhost[0] || dhost[1] || dhost[2] != 0x5e || dhost[3] ||
-	    dhost[4] != 1)
+	    dhost[4] != 1 || cif == NULL)
 		return (0);
 	mtx_lock(&carp_rs_mtx);
-	r = carp_rs_forus(carp_rs_engine, carp_rs_key(ifp), dhost);
+	r = carp_rs_forus(cif->vc->engine, cif->index, dhost);
 	mtx_unlock(&carp_rs_mtx);
 	return (r);
 }
@@ -634,11 +656,7 @@ carp_rs_hook_output(struct ifnet *ifp, struct mbuf *m, const struct sockaddr *sa
 	case IFT_BRIDGE:
 	case IFT_L2VLAN:
 		eh = mtod(m, struct ether_header *);
-		eh->ether_shost[0] = 0;
-		eh->ether_shost[1] = 0;
-		eh->ether_shost[2] = 0x5e;
-		eh->ether_shost[3] = 0;
-		eh->ether_shost[4] = 1;
+		memcpy(eh->ether_shost, "\0\0\x5e\0\x01", 5);
 		eh->ether_shost[5] = vhid;
 		return (0);
 	default:
@@ -672,23 +690,31 @@ carp_rs_hook_iamatch(struct ifaddr *ifa, uint8_t **enaddr)
 #endif
 
 #ifdef INET6
+/* The IPv6 address taddr of ifp, or NULL.  Net epoch. */
+static struct ifaddr *
+carp_rs_ifa6(struct ifnet *ifp, const struct in6_addr *taddr)
+{
+	struct ifaddr *ifa;
+
+	NET_EPOCH_ASSERT();
+	CK_STAILQ_FOREACH(ifa, &ifp->if_addrhead, ifa_link)
+		if (ifa->ifa_addr->sa_family == AF_INET6 &&
+		    IN6_ARE_ADDR_EQUAL(taddr, IFA_IN6(ifa)))
+			return (ifa);
+	return (NULL);
+}
+
 static struct ifaddr *
 carp_rs_hook_iamatch6(struct ifnet *ifp, struct in6_addr *taddr)
 {
 	struct ifaddr *ifa;
 
-	NET_EPOCH_ASSERT();
-	CK_STAILQ_FOREACH(ifa, &ifp->if_addrhead, ifa_link) {
-		if (ifa->ifa_addr->sa_family != AF_INET6)
-			continue;
-		if (!IN6_ARE_ADDR_EQUAL(taddr, IFA_IN6(ifa)))
-			continue;
-		if (ifa->ifa_carp != NULL && !carp_rs_hook_master(ifa))
-			return (NULL);
-		ifa_ref(ifa);
-		return (ifa);
-	}
-	return (NULL);
+	ifa = carp_rs_ifa6(ifp, taddr);
+	if (ifa == NULL || (ifa->ifa_carp != NULL &&
+	    !carp_rs_hook_master(ifa)))
+		return (NULL);
+	ifa_ref(ifa);
+	return (ifa);
 }
 
 static char *
@@ -698,40 +724,32 @@ carp_rs_hook_macmatch6(struct ifnet *ifp, struct mbuf *m,
 	struct carp_rs_addr *ra;
 	struct ifaddr *ifa;
 	struct m_tag *mtag;
-	char *mac;
 	int vhid;
 
-	NET_EPOCH_ASSERT();
-	CK_STAILQ_FOREACH(ifa, &ifp->if_addrhead, ifa_link) {
-		if (ifa->ifa_addr->sa_family != AF_INET6 ||
-		    !IN6_ARE_ADDR_EQUAL(taddr, IFA_IN6(ifa)))
-			continue;
-		if ((ra = CARP_RS_ADDR(ifa)) == NULL)
-			return (NULL);
-		mtag = m_tag_get(PACKET_TAG_CARP,
-		    sizeof(int) + ETHER_ADDR_LEN, M_NOWAIT);
-		if (mtag == NULL) {
-			mtx_lock(&carp_rs_mtx);
-			carp_rs_count(carp_rs_engine, 1);
-			mtx_unlock(&carp_rs_mtx);
-			return (NULL);
-		}
-		/* carp_output expects the vhid first. */
-		vhid = ra->vhid;
-		bcopy(&vhid, mtag + 1, sizeof(vhid));
-		mac = (char *)(mtag + 1) + sizeof(vhid);
-		bcopy(ra->vmac, mac, ETHER_ADDR_LEN);
-		m_tag_prepend(m, mtag);
-		return (mac);
+	if ((ifa = carp_rs_ifa6(ifp, taddr)) == NULL ||
+	    (ra = CARP_RS_ADDR(ifa)) == NULL)
+		return (NULL);
+	mtag = m_tag_get(PACKET_TAG_CARP, sizeof(int) + ETHER_ADDR_LEN,
+	    M_NOWAIT);
+	if (mtag == NULL) {
+		mtx_lock(&carp_rs_mtx);
+		carp_rs_count(ra->cif->vc->engine, 1);
+		mtx_unlock(&carp_rs_mtx);
+		return (NULL);
 	}
-	return (NULL);
+	/* carp_output expects the vhid first, then the MAC. */
+	vhid = ra->vhid;
+	bcopy(&vhid, mtag + 1, sizeof(vhid));
+	bcopy(ra->vmac, (char *)(mtag + 1) + sizeof(vhid), ETHER_ADDR_LEN);
+	m_tag_prepend(m, mtag);
+	return ((char *)(mtag + 1) + sizeof(vhid));
 }
 #endif
 
 /* ---- SIOCSVH / SIOCGVH. */
 
 static int
-carp_rs_hook_ioctl(struct ifreq *ifr, u_long cmd, struct thread *td)
+carp_rs_ioctl(struct ifreq *ifr, u_long cmd, struct thread *td)
 {
 	struct carp_rs_ifinfo ii, *iip;
 	struct carp_rs_legacy_out lout;
@@ -756,7 +774,7 @@ carp_rs_hook_ioctl(struct ifreq *ifr, u_long cmd, struct thread *td)
 		if ((error = carp_rs_config_begin()) != 0)
 			break;
 		mtx_lock(&carp_rs_mtx);
-		error = carp_rs_ioctl_set(carp_rs_engine, carp_rs_now(), iip,
+		error = carp_rs_ioctl_set(V_carp_rs_engine, carp_rs_now(), iip,
 		    (const uint8_t *)&carpr, sizeof(carpr), priv, &res, &lout);
 		carp_rs_run_locked();
 		mtx_unlock(&carp_rs_mtx);
@@ -772,14 +790,14 @@ carp_rs_hook_ioctl(struct ifreq *ifr, u_long cmd, struct thread *td)
 		    M_WAITOK | M_ZERO);
 		used = 0;
 		sx_xlock(&carp_rs_sx);
-		if (carp_rs_dying) {
+		if (carp_rs_dying != 0 || V_carp_rs_vnet == NULL) {
 			sx_xunlock(&carp_rs_sx);
 			free(out, M_CARP_RS);
 			error = ENXIO;
 			break;
 		}
 		mtx_lock(&carp_rs_mtx);
-		error = carp_rs_ioctl_get(carp_rs_engine, iip,
+		error = carp_rs_ioctl_get(V_carp_rs_engine, iip,
 		    (const uint8_t *)&carpr, sizeof(carpr), priv, out,
 		    CARP_MAXVHID * sizeof(carpr), &used);
 		mtx_unlock(&carp_rs_mtx);
@@ -796,40 +814,58 @@ carp_rs_hook_ioctl(struct ifreq *ifr, u_long cmd, struct thread *td)
 	return (error);
 }
 
+static int
+carp_rs_hook_ioctl(struct ifreq *ifr, u_long cmd, struct thread *td)
+{
+	int error;
+
+	error = carp_rs_enter() ? carp_rs_ioctl(ifr, cmd, td) : ENXIO;
+	carp_rs_exit();
+	return (error);
+}
+
 /* ---- Registration and teardown. */
+
+/*
+ * Every carp(4) hook pointer of the stack with ours (X-macro): installed
+ * only when all are free (another carp owns them otherwise), cleared at
+ * unload before the grace periods of carp_rs_unload().
+ */
+#ifdef INET
+#define	CARP_RS_HOOKS4(X)	X(carp_iamatch_p, carp_rs_hook_iamatch)
+#else
+#define	CARP_RS_HOOKS4(X)
+#endif
+#ifdef INET6
+#define	CARP_RS_HOOKS6(X)	X(carp_iamatch6_p, carp_rs_hook_iamatch6) \
+				X(carp_macmatch6_p, carp_rs_hook_macmatch6)
+#else
+#define	CARP_RS_HOOKS6(X)
+#endif
+#define	CARP_RS_HOOKS(X)						\
+	X(carp_ioctl_p, carp_rs_hook_ioctl)				\
+	X(carp_attach_p, carp_rs_hook_attach)				\
+	X(carp_detach_p, carp_rs_hook_detach)				\
+	X(carp_linkstate_p, carp_rs_hook_linkstate)			\
+	X(carp_demote_adj_p, carp_rs_hook_demote_adj)			\
+	X(carp_master_p, carp_rs_hook_master)				\
+	X(carp_forus_p, carp_rs_hook_forus)				\
+	X(carp_output_p, carp_rs_hook_output)				\
+	X(carp_get_vhid_p, carp_rs_hook_get_vhid)			\
+	CARP_RS_HOOKS4(X) CARP_RS_HOOKS6(X)
+#define	CARP_RS_HOOK_BUSY(p, f)		|| (p) != NULL
+#define	CARP_RS_HOOK_SET(p, f)		(p) = (f);
+#define	CARP_RS_HOOK_CLEAR(p, f)	(p) = NULL;
 
 int
 carp_rs_hooks_init(void)
 {
 
-	if (carp_ioctl_p != NULL || carp_attach_p != NULL ||
-	    carp_detach_p != NULL || carp_linkstate_p != NULL ||
-	    carp_demote_adj_p != NULL || carp_master_p != NULL ||
-	    carp_forus_p != NULL || carp_output_p != NULL ||
-	    carp_get_vhid_p != NULL)
+	if (false CARP_RS_HOOKS(CARP_RS_HOOK_BUSY))
 		return (EEXIST);
-	sx_xlock(&carp_rs_sx);
-	carp_rs_dying = false;
-	sx_xunlock(&carp_rs_sx);
-	TASK_INIT(&carp_rs_task, 0, carp_rs_hook_task, NULL);
 	carp_rs_departure_tag = EVENTHANDLER_REGISTER(ifnet_departure_event,
 	    carp_rs_ifdeparture, NULL, EVENTHANDLER_PRI_ANY);
-	carp_forus_p = carp_rs_hook_forus;
-	carp_output_p = carp_rs_hook_output;
-	carp_linkstate_p = carp_rs_hook_linkstate;
-	carp_attach_p = carp_rs_hook_attach;
-	carp_detach_p = carp_rs_hook_detach;
-	carp_demote_adj_p = carp_rs_hook_demote_adj;
-	carp_master_p = carp_rs_hook_master;
-	carp_get_vhid_p = carp_rs_hook_get_vhid;
-#ifdef INET6
-	carp_iamatch6_p = carp_rs_hook_iamatch6;
-	carp_macmatch6_p = carp_rs_hook_macmatch6;
-#endif
-#ifdef INET
-	carp_iamatch_p = carp_rs_hook_iamatch;
-#endif
-	carp_ioctl_p = carp_rs_hook_ioctl;
+	CARP_RS_HOOKS(CARP_RS_HOOK_SET)
 	return (0);
 }
 
@@ -841,22 +877,7 @@ carp_rs_hooks_fini(void)
 		EVENTHANDLER_DEREGISTER(ifnet_departure_event,
 		    carp_rs_departure_tag);
 	carp_rs_departure_tag = NULL;
-	carp_ioctl_p = NULL;
-	carp_attach_p = NULL;
-	carp_detach_p = NULL;
-	carp_linkstate_p = NULL;
-	carp_demote_adj_p = NULL;
-	carp_master_p = NULL;
-	carp_forus_p = NULL;
-	carp_output_p = NULL;
-	carp_get_vhid_p = NULL;
-#ifdef INET6
-	carp_iamatch6_p = NULL;
-	carp_macmatch6_p = NULL;
-#endif
-#ifdef INET
-	carp_iamatch_p = NULL;
-#endif
+	CARP_RS_HOOKS(CARP_RS_HOOK_CLEAR)
 }
 
 /*
@@ -872,15 +893,21 @@ carp_rs_ifdeparture(void *arg __unused, struct ifnet *ifp)
 	struct carp_rs_if *cif;
 	struct carp_rs_addr *ra;
 
+	if (!carp_rs_enter()) {
+		carp_rs_exit();
+		return;
+	}
 	sx_xlock(&carp_rs_sx);
-	if (carp_rs_dying || (cif = CARP_RS_CIF(ifp)) == NULL ||
+	if (carp_rs_dying != 0 || (cif = CARP_RS_CIF(ifp)) == NULL ||
 	    cif->nlegacy > 0) {
 		sx_xunlock(&carp_rs_sx);
+		carp_rs_exit();
 		return;
 	}
 	carp_rs_apply_begin();
 	mtx_lock(&carp_rs_mtx);
-	(void)carp_rs_iface_depart(carp_rs_engine, carp_rs_now(), cif->index);
+	(void)carp_rs_iface_depart(cif->vc->engine, carp_rs_now(),
+	    cif->index);
 	carp_rs_run_locked();
 	mtx_unlock(&carp_rs_mtx);
 	carp_rs_apply_flush();
@@ -895,17 +922,7 @@ carp_rs_ifdeparture(void *arg __unused, struct ifnet *ifp)
 	carp_rs_if_drop(cif);
 	carp_rs_apply_end();
 	sx_xunlock(&carp_rs_sx);
-}
-
-/* After the hooks are gone and the epoch has passed: no task is left. */
-void
-carp_rs_hooks_drain(void)
-{
-
-	taskqueue_drain(taskqueue_swi, &carp_rs_task);
-	for (u_int r = 0; r < CARP_RS_DEMOTE_REASONS; r++)
-		carp_rs_demote_acc[r] = 0;
-	carp_rs_link_dirty = 0;
+	carp_rs_exit();
 }
 
 /* A VIP to take away after teardown (without our locks: in.c's come first). */
@@ -967,36 +984,44 @@ carp_rs_remove_vip(const struct carp_rs_gone *g)
 }
 
 /*
- * Module unload with live vhids: every vhid is removed from the engine
- * (a MASTER queues its bow-out advert, sent here), every address record
- * is unlinked and every parent record dropped; then every VIP goes from
- * its interface, so that no host answers for it without CARP (stock
- * carp(4) refuses to unload instead).  The dying flag, set under the sx
- * lock, turns every later configuration request away.
+ * Module unload with live vhids (only == NULL: every VNET), or one VNET
+ * destroyed: every vhid is removed from the engine (a MASTER queues its
+ * bow-out advert, sent here), every address record is unlinked and every
+ * parent record dropped; then every VIP goes from its interface, so that
+ * no host answers for it without CARP (stock carp(4) refuses to unload
+ * instead).  A destroyed VNET's state is unlinked under the same sx hold,
+ * so no request can configure it in between; at unload the dying flag
+ * does that.
  */
 void
-carp_rs_teardown(void)
+carp_rs_teardown(struct carp_rs_vnet *only)
 {
 	struct carp_rs_gone *gone;
-	struct carp_rs_if *cif;
+	struct carp_rs_vnet *vc;
+	struct carp_rs_if *cif, *next;
 	struct carp_rs_addr *ra;
 	uint64_t ids[16];
 	size_t n, i, ngone, maxgone;
 
 	sx_xlock(&carp_rs_sx);
-	carp_rs_dying = true;
 	carp_rs_apply_begin();
-	do {
-		mtx_lock(&carp_rs_mtx);
-		n = carp_rs_vhid_list(carp_rs_engine, ids, nitems(ids));
-		for (i = 0; i < MIN(n, nitems(ids)); i++)
-			(void)carp_rs_vhid_remove(carp_rs_engine,
-			    carp_rs_now(), ids[i]);
-		carp_rs_run_locked();
-		mtx_unlock(&carp_rs_mtx);
-		carp_rs_apply_flush();
-	} while (n > nitems(ids));
-	/* Only this thread changes the records now (sx, token, dying). */
+	LIST_FOREACH(vc, &carp_rs_vnets, link) {
+		if (only != NULL && vc != only)
+			continue;
+		CURVNET_SET(vc->vnet);
+		do {
+			mtx_lock(&carp_rs_mtx);
+			n = carp_rs_vhid_list(vc->engine, ids, nitems(ids));
+			for (i = 0; i < MIN(n, nitems(ids)); i++)
+				(void)carp_rs_vhid_remove(vc->engine,
+				    carp_rs_now(), ids[i]);
+			carp_rs_run_locked();
+			mtx_unlock(&carp_rs_mtx);
+			carp_rs_apply_flush();
+		} while (n > nitems(ids));
+		CURVNET_RESTORE();
+	}
+	/* Only this thread changes the records now (sx, token). */
 	maxgone = 0;
 	mtx_lock(&carp_rs_mtx);
 	LIST_FOREACH(cif, &carp_rs_ifs, link)
@@ -1005,26 +1030,30 @@ carp_rs_teardown(void)
 	gone = malloc(sizeof(*gone) * MAX(maxgone, 1), M_CARP_RS,
 	    M_WAITOK | M_ZERO);
 	ngone = 0;
-	for (;;) {
-		mtx_lock(&carp_rs_mtx);
-		cif = LIST_FIRST(&carp_rs_ifs);
-		ra = cif != NULL ? TAILQ_FIRST(&cif->addrs) : NULL;
-		mtx_unlock(&carp_rs_mtx);
-		if (cif == NULL)
-			break;
-		if (ra == NULL) {
-			carp_rs_if_drop(cif);
+	for (cif = LIST_FIRST(&carp_rs_ifs); cif != NULL; cif = next) {
+		next = LIST_NEXT(cif, link);
+		if (only != NULL && cif->vc != only)
 			continue;
+		while ((ra = TAILQ_FIRST(&cif->addrs)) != NULL) {
+			/* carpN's addresses went with carpN (cloner gone). */
+			if (!ra->legacy && ngone < maxgone) {
+				if_ref(ra->ifa->ifa_ifp);
+				gone[ngone].ifp = ra->ifa->ifa_ifp;
+				gone[ngone].af = ra->af;
+				memcpy(gone[ngone].addr, ra->addr,
+				    sizeof(ra->addr));
+				ngone++;
+			}
+			carp_rs_addr_unlink(ra);
 		}
-		/* carpN's addresses went with carpN (the cloner is gone). */
-		if (!ra->legacy && ngone < maxgone) {
-			if_ref(ra->ifa->ifa_ifp);
-			gone[ngone].ifp = ra->ifa->ifa_ifp;
-			gone[ngone].af = ra->af;
-			memcpy(gone[ngone].addr, ra->addr, sizeof(ra->addr));
-			ngone++;
-		}
-		carp_rs_addr_unlink(ra);
+		carp_rs_if_drop(cif);
+	}
+	if (only != NULL) {
+		mtx_lock(&carp_rs_mtx);
+		LIST_REMOVE(only, link);
+		V_carp_rs_vnet = NULL;
+		callout_stop(&only->callout);
+		mtx_unlock(&carp_rs_mtx);
 	}
 	carp_rs_apply_end();
 	sx_xunlock(&carp_rs_sx);

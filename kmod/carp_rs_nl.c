@@ -80,7 +80,7 @@ carp_rs_nl_ifp(const struct carp_rs_nlreq *r)
  * ctl/netlink.rs or ctl/legacy.rs decides which from the interface.
  */
 static int
-carp_rs_nl_set_cb(struct nlmsghdr *hdr, struct nl_pstate *npt)
+carp_rs_nl_set_req(struct nlmsghdr *hdr, struct nl_pstate *npt)
 {
 	struct carp_rs_ifinfo ii, *iip = NULL;
 	struct carp_rs_legacy_out out;
@@ -102,7 +102,7 @@ carp_rs_nl_set_cb(struct nlmsghdr *hdr, struct nl_pstate *npt)
 	/* The dying flag is checked under the lock: no parent after unload. */
 	if ((error = carp_rs_config_begin()) == 0) {
 		mtx_lock(&carp_rs_mtx);
-		error = carp_rs_nl_set(carp_rs_engine, carp_rs_now(), genl,
+		error = carp_rs_nl_set(V_carp_rs_engine, carp_rs_now(), genl,
 		    len, iip, nlp_has_priv(npt->nlp, PRIV_NETINET_CARP), &res,
 		    &out);
 		carp_rs_run_locked();
@@ -119,7 +119,7 @@ carp_rs_nl_set_cb(struct nlmsghdr *hdr, struct nl_pstate *npt)
 }
 
 static int
-carp_rs_nl_get_cb(struct nlmsghdr *hdr, struct nl_pstate *npt)
+carp_rs_nl_get_req(struct nlmsghdr *hdr, struct nl_pstate *npt)
 {
 	struct carp_rs_ifinfo ii, *iip = NULL;
 	struct carp_rs_nlreq r;
@@ -142,7 +142,8 @@ carp_rs_nl_get_cb(struct nlmsghdr *hdr, struct nl_pstate *npt)
 	out = malloc(CARP_MAXVHID * CARP_RS_NL_REPLY, M_CARP_RS, M_WAITOK);
 	used = 0;
 	mtx_lock(&carp_rs_mtx);
-	error = carp_rs_nl_get(carp_rs_engine, genl, len, iip,
+	error = V_carp_rs_vnet == NULL ? ENXIO : carp_rs_nl_get(
+	    V_carp_rs_engine, genl, len, iip,
 	    nlp_has_priv(npt->nlp, PRIV_NETINET_CARP), hdr->nlmsg_type,
 	    hdr->nlmsg_seq, hdr->nlmsg_pid, out,
 	    CARP_MAXVHID * CARP_RS_NL_REPLY, &used);
@@ -170,6 +171,27 @@ carp_rs_nl_get_cb(struct nlmsghdr *hdr, struct nl_pstate *npt)
 	free(out, M_CARP_RS);
 	if (error == 0 || error == ENOENT)
 		(void)nlmsg_end_dump(npt->nw, error, hdr);
+	return (error);
+}
+
+/* Counted in flight (carp_rs_enter()); refused when unloading. */
+static int
+carp_rs_nl_set_cb(struct nlmsghdr *hdr, struct nl_pstate *npt)
+{
+	int error;
+
+	error = carp_rs_enter() ? carp_rs_nl_set_req(hdr, npt) : ENXIO;
+	carp_rs_exit();
+	return (error);
+}
+
+static int
+carp_rs_nl_get_cb(struct nlmsghdr *hdr, struct nl_pstate *npt)
+{
+	int error;
+
+	error = carp_rs_enter() ? carp_rs_nl_get_req(hdr, npt) : ENXIO;
+	carp_rs_exit();
 	return (error);
 }
 

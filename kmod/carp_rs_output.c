@@ -197,7 +197,7 @@ carp_rs_ifname(void *arg __unused, uint32_t index, char *buf, size_t len)
 	mtx_assert(&carp_rs_mtx, MA_OWNED);
 	NET_EPOCH_ASSERT();
 	cif = carp_rs_if_lookup(index);
-	ifp = cif != NULL ? cif->ifp : carp_rs_key_ifnet(index);
+	ifp = cif != NULL ? cif->ifp : ifnet_byindex(index);
 	if (ifp == NULL)
 		return (0);
 	name = if_name(ifp);
@@ -240,7 +240,10 @@ carp_rs_srcaddr(void *arg __unused, uint32_t index, uint8_t *v4, uint8_t *v6)
 	return (got);
 }
 
-/* Copies out the live addresses of vhid `id` (referenced).  Mutex held. */
+/*
+ * Copies out the live addresses of vhid `id` of curvnet's engine
+ * (referenced).  Mutex held.
+ */
 static void
 carp_rs_gather(uint64_t id, struct carp_rs_vaddrs *va)
 {
@@ -251,7 +254,8 @@ carp_rs_gather(uint64_t id, struct carp_rs_vaddrs *va)
 	va->n = 0;
 	LIST_FOREACH(cif, &carp_rs_ifs, link)
 		TAILQ_FOREACH(ra, &cif->addrs, link) {
-			if (ra->id != id || va->n >= (int)nitems(va->ra))
+			if (ra->id != id || cif->vc != V_carp_rs_vnet ||
+			    va->n >= (int)nitems(va->ra))
 				continue;
 			ifa_ref(ra->ifa);
 			va->ifa[va->n] = ra->ifa;
@@ -390,7 +394,7 @@ carp_rs_on_state(const struct carp_rs_event *ev)
 	}
 	carp_rs_release(va);
 	if (ev->legacy_ifindex != 0 && ev->legacy_link >= 0) {
-		ifp = carp_rs_key_ifnet(ev->legacy_ifindex);
+		ifp = ifnet_byindex(ev->legacy_ifindex);
 		if (ifp != NULL)
 			if_link_state_change(ifp, ev->legacy_link);
 	}
@@ -467,49 +471,47 @@ carp_rs_on_event(const struct carp_rs_event *ev)
 }
 
 /*
- * Applies the engine's queued packets and events in order until none is
- * left.  Token held; mutex held on entry and on return, dropped around
- * every call into the stack; inside the net epoch.  A packet whose mbuf
- * cannot be had is counted (onomem) and reported as a send error, as
- * carp_send_ad_error() does; nothing else allocates.
+ * Applies curvnet's engine's queued packets and events in order until
+ * none is left; true if there was any.  Token held; mutex held on entry
+ * and on return, dropped around every call into the stack; inside the
+ * net epoch.  A packet whose mbuf cannot be had is counted (onomem) and
+ * reported as a send error, as carp_send_ad_error() does; nothing else
+ * allocates.
  */
-static void
-carp_rs_apply_queued(void)
+static bool
+carp_rs_apply_vnet(struct carp_rs_engine *eng)
 {
 	struct carp_rs_if *cif;
 	struct carp_rs_tx tx;
 	struct mbuf *m;
+	bool any = false;
 	int error;
 
 	mtx_assert(&carp_rs_mtx, MA_OWNED);
 	NET_EPOCH_ASSERT();
 	KASSERT(carp_rs_applying, ("%s: token not held", __func__));
-	while (carp_rs_engine != NULL) {
-		if (carp_rs_engine_transmit(carp_rs_engine, carp_rs_srcaddr,
-		    NULL, carp_rs_txbuf, sizeof(carp_rs_txbuf), &tx) ==
-		    CARP_RS_OK) {
+	for (;; any = true) {
+		if (carp_rs_engine_transmit(eng, carp_rs_srcaddr, NULL,
+		    carp_rs_txbuf, sizeof(carp_rs_txbuf), &tx) == CARP_RS_OK) {
 			if (tx.len > sizeof(carp_rs_txbuf) ||
-			    (cif = carp_rs_if_lookup(tx.ifindex)) == NULL)
+			    (cif = carp_rs_if_lookup(tx.ifindex)) == NULL ||
+			    cif->vc != V_carp_rs_vnet)
 				continue;
 			m = carp_rs_mkpkt(&tx, cif);
 			if (m == NULL) {
-				carp_rs_count(carp_rs_engine, 1);
-				carp_rs_tx_result(carp_rs_engine,
-				    carp_rs_now(), tx.ifindex, tx.vhid, 0);
+				carp_rs_count(eng, 1);
+				carp_rs_tx_result(eng, carp_rs_now(),
+				    tx.ifindex, tx.vhid, 0);
 				continue;
 			}
 			mtx_unlock(&carp_rs_mtx);
-			CURVNET_SET(cif->ifp->if_vnet);
 			error = carp_rs_send(m, cif, tx.af);
-			CURVNET_RESTORE();
 			mtx_lock(&carp_rs_mtx);
-			if (carp_rs_engine != NULL)
-				carp_rs_tx_result(carp_rs_engine,
-				    carp_rs_now(), tx.ifindex, tx.vhid,
-				    error == 0);
+			carp_rs_tx_result(eng, carp_rs_now(), tx.ifindex,
+			    tx.vhid, error == 0);
 			continue;
 		}
-		if (carp_rs_engine_event(carp_rs_engine, carp_rs_ifname, NULL,
+		if (carp_rs_engine_event(eng, carp_rs_ifname, NULL,
 		    &carp_rs_ev) != CARP_RS_OK)
 			break;
 		mtx_unlock(&carp_rs_mtx);
@@ -517,6 +519,29 @@ carp_rs_apply_queued(void)
 		mtx_lock(&carp_rs_mtx);
 	}
 	carp_rs_run_locked();
+	return (any);
+}
+
+/*
+ * Every VNET's engine, each in its VNET, until a whole pass finds nothing
+ * (a thread that could not take the token left its work in its engine;
+ * the pass that sees every engine empty holds the mutex throughout).  The
+ * list cannot lose an entry meanwhile: that takes the token.
+ */
+static void
+carp_rs_apply_queued(void)
+{
+	struct carp_rs_vnet *vc;
+	bool again;
+
+	do {
+		again = false;
+		LIST_FOREACH(vc, &carp_rs_vnets, link) {
+			CURVNET_SET(vc->vnet);
+			again |= carp_rs_apply_vnet(vc->engine);
+			CURVNET_RESTORE();
+		}
+	} while (again);
 }
 
 /*

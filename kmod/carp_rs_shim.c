@@ -7,9 +7,10 @@
  * knows nothing of mbufs, ifnets, locks or clocks.  This file owns those:
  * it registers the module (named "carp", so the kernel refuses to load it
  * next to carp.ko or "device carp"), IP protocol 112 for IPv4 and IPv6,
- * the net.inet.carp sysctl tree, the malloc type, one mutex that
- * serializes every engine call and one callout for the engine's next
- * deadline.  Packets are handed to the engine as plain bytes.
+ * the per-VNET net.inet.carp sysctl tree, the malloc type, the locks, the
+ * per-VNET state (engine, callout, task: VNET_SYSINIT/VNET_SYSUNINIT) and
+ * the unload protocol (dying flag, in-flight count).  Packets are handed
+ * to the engine as plain bytes.
  */
 
 #include "opt_inet.h"
@@ -29,6 +30,7 @@
 #include <sys/socket.h>
 #include <sys/sx.h>
 #include <sys/sysctl.h>
+#include <sys/taskqueue.h>
 #include <sys/time.h>
 
 #include <net/ethernet.h>
@@ -67,11 +69,13 @@ MALLOC_DEFINE(M_CARP_RS, "carp_rs", "CARP (carp_rs engine)");
 /* Guarded by carp_rs_mtx once the module is loaded. */
 struct mtx carp_rs_mtx;
 struct sx carp_rs_sx;
-struct carp_rs_engine *carp_rs_engine;
 struct carp_rs_if_list carp_rs_ifs = LIST_HEAD_INITIALIZER(carp_rs_ifs);
-static struct callout carp_rs_callout;
+struct carp_rs_vnet_list carp_rs_vnets = LIST_HEAD_INITIALIZER(carp_rs_vnets);
+VNET_DEFINE(struct carp_rs_vnet *, carp_rs_vnet);
 static uint8_t *carp_rs_rxbuf;
 static bool carp_rs_loaded;
+volatile u_int carp_rs_dying;
+static volatile u_int carp_rs_inflight;
 
 /*
  * The locks live as long as the file, not the module: a sysctl handler
@@ -84,6 +88,29 @@ static void	carp_rs_tick(void *);
 
 SYSCTL_NODE(_net_inet, IPPROTO_CARP, carp,
     CTLFLAG_RW | CTLFLAG_MPSAFE, 0, "CARP");
+
+/*
+ * Entry points that may sleep (ioctl, netlink, address attach/detach,
+ * link state and demotion hooks, interface departure) count themselves
+ * in flight before anything else, so that unload can wait until no
+ * thread is inside the module's text; false when unloading (the caller
+ * still calls carp_rs_exit()).  Hooks that run inside the net epoch are
+ * covered by the NET_EPOCH_WAIT() of unload instead.
+ */
+bool
+carp_rs_enter(void)
+{
+
+	atomic_add_acq_int(&carp_rs_inflight, 1);
+	return (atomic_load_acq_int(&carp_rs_dying) == 0);
+}
+
+void
+carp_rs_exit(void)
+{
+
+	atomic_subtract_rel_int(&carp_rs_inflight, 1);
+}
 
 /*
  * Allocator and panic entry points for the Rust side.  M_NOWAIT because
@@ -125,100 +152,56 @@ carp_rs_now(void)
 	return (sbttons(sbinuptime()));
 }
 
-/*
- * The engine's interface key: the ifindex, qualified by the VNET in the
- * upper bits, because each VNET numbers its interfaces from 1 (two vnet
- * jails each have an index 2).  vnet0 is slot 0, so there the key is the
- * plain ifindex.  Slots are claimed lock-free on first use and never
- * reused; 0 means "no key" (index out of range, table full).
- */
-#define	CARP_RS_NVNETS	256
-static struct vnet *carp_rs_vnets[CARP_RS_NVNETS];
-
-uint32_t
-carp_rs_key(struct ifnet *ifp)
-{
-	struct vnet *v = ifp->if_vnet;
-	uint32_t idx = if_getindex(ifp);
-	u_int i;
-
-	if (idx == 0 || idx > 0xffff)
-		return (0);
-	for (i = 0; i < CARP_RS_NVNETS; i++) {
-		if (atomic_load_ptr(&carp_rs_vnets[i]) == v)
-			return ((i << 16) | idx);
-		if (atomic_load_ptr(&carp_rs_vnets[i]) == NULL &&
-		    (atomic_cmpset_ptr((volatile uintptr_t *)&carp_rs_vnets[i],
-		    (uintptr_t)NULL, (uintptr_t)v) ||
-		    atomic_load_ptr(&carp_rs_vnets[i]) == v))
-			return ((i << 16) | idx);
-	}
-	return (0);
-}
-
-/* The ifnet of a key.  Net epoch. */
-struct ifnet *
-carp_rs_key_ifnet(uint32_t key)
-{
-	struct vnet *v;
-	struct ifnet *ifp;
-
-	NET_EPOCH_ASSERT();
-	if ((key >> 16) >= CARP_RS_NVNETS ||
-	    (v = atomic_load_ptr(&carp_rs_vnets[key >> 16])) == NULL)
-		return (NULL);
-	CURVNET_SET(v);
-	ifp = ifnet_byindex(key & 0xffff);
-	CURVNET_RESTORE();
-	return (ifp);
-}
-
 /* What the control plane needs to know of an ifnet. */
 void
 carp_rs_ifinfo(struct ifnet *ifp, struct carp_rs_ifinfo *ii)
 {
 
 	memset(ii, 0, sizeof(*ii));
-	ii->index = carp_rs_key(ifp);
+	ii->index = if_getindex(ifp);
 	ii->flags = if_getflags(ifp);
 	ii->if_type = if_gettype(ifp);
 }
 
 /*
- * Re-arms the callout for the engine's next deadline (ns of sbinuptime).
- * Called after every engine call, with the mutex held.
+ * Re-arms curvnet's callout for its engine's next deadline (ns of
+ * sbinuptime).  Called after every engine call, with the mutex held.
  */
 void
 carp_rs_run_locked(void)
 {
+	struct carp_rs_vnet *vc = V_carp_rs_vnet;
 	uint64_t deadline;
 
 	mtx_assert(&carp_rs_mtx, MA_OWNED);
-	if (!carp_rs_loaded)
+	if (!carp_rs_loaded || vc == NULL)
 		return;
-	deadline = carp_rs_engine_deadline(carp_rs_engine);
+	deadline = carp_rs_engine_deadline(vc->engine);
 	if (deadline == 0)
-		callout_stop(&carp_rs_callout);
+		callout_stop(&vc->callout);
 	else
-		callout_reset_sbt(&carp_rs_callout, nstosbt(deadline), 0,
-		    carp_rs_tick, NULL, C_ABSOLUTE);
+		callout_reset_sbt(&vc->callout, nstosbt(deadline), 0,
+		    carp_rs_tick, vc, C_ABSOLUTE);
 }
 
+/* A callout runs in no VNET: the one it was armed for is set here. */
 static void
-carp_rs_tick(void *arg __unused)
+carp_rs_tick(void *arg)
 {
+	struct carp_rs_vnet *vc = arg;
 
 	mtx_assert(&carp_rs_mtx, MA_OWNED);
-	if (callout_pending(&carp_rs_callout) ||
-	    !callout_active(&carp_rs_callout)) {
+	if (callout_pending(&vc->callout) || !callout_active(&vc->callout)) {
 		mtx_unlock(&carp_rs_mtx);
 		return;
 	}
-	callout_deactivate(&carp_rs_callout);
-	(void)carp_rs_engine_timeout(carp_rs_engine, carp_rs_now());
+	callout_deactivate(&vc->callout);
+	CURVNET_SET(vc->vnet);
+	(void)carp_rs_engine_timeout(vc->engine, carp_rs_now());
 	carp_rs_run_locked();
 	mtx_unlock(&carp_rs_mtx);
 	carp_rs_process();
+	CURVNET_RESTORE();
 }
 
 /*
@@ -239,9 +222,9 @@ carp_rs_input_common(struct mbuf *m, int off, uint8_t af, const void *src,
 		m_freem(m);
 		return;
 	}
-	ifindex = carp_rs_key(m->m_pkthdr.rcvif);
+	ifindex = if_getindex(m->m_pkthdr.rcvif);
 	mtx_lock(&carp_rs_mtx);
-	if (!carp_rs_loaded) {
+	if (!carp_rs_loaded || V_carp_rs_vnet == NULL) {
 		mtx_unlock(&carp_rs_mtx);
 		m_freem(m);
 		return;
@@ -252,7 +235,7 @@ carp_rs_input_common(struct mbuf *m, int off, uint8_t af, const void *src,
 		m_copydata(m, off, len, (caddr_t)carp_rs_rxbuf);
 		payload = carp_rs_rxbuf;
 	}
-	(void)carp_rs_engine_input(carp_rs_engine, carp_rs_now(), ifindex,
+	(void)carp_rs_engine_input(V_carp_rs_engine, carp_rs_now(), ifindex,
 	    af, src, dst, ttl, payload, (size_t)len);
 	carp_rs_run_locked();
 	mtx_unlock(&carp_rs_mtx);
@@ -299,8 +282,8 @@ carp_rs_input6(struct mbuf **mp, int *offp, int proto __unused)
 	 */
 	if (m->m_pkthdr.rcvif == NULL || m->m_pkthdr.rcvif->if_carp == NULL) {
 		mtx_lock(&carp_rs_mtx);
-		if (carp_rs_loaded)
-			(void)carp_rs_input_badif6(carp_rs_engine);
+		if (carp_rs_loaded && V_carp_rs_vnet != NULL)
+			(void)carp_rs_input_badif6(V_carp_rs_engine);
 		mtx_unlock(&carp_rs_mtx);
 		m_freem(m);
 		return (IPPROTO_DONE);
@@ -329,27 +312,24 @@ carp_rs_stats_sysctl(SYSCTL_HANDLER_ARGS)
 
 	memset(&cs, 0, sizeof(cs));
 	mtx_lock(&carp_rs_mtx);
-	if (carp_rs_loaded)
-		(void)carp_rs_engine_stats(carp_rs_engine, (uint64_t *)&cs,
+	if (V_carp_rs_vnet != NULL)
+		(void)carp_rs_engine_stats(V_carp_rs_engine, (uint64_t *)&cs,
 		    CARP_RS_NSTATS);
 	mtx_unlock(&carp_rs_mtx);
 	error = SYSCTL_OUT(req, &cs, sizeof(cs));
 	if (error != 0 || req->newptr == NULL)
 		return (error);
 	mtx_lock(&carp_rs_mtx);
-	if (carp_rs_loaded)
-		carp_rs_engine_stats_reset(carp_rs_engine);
+	if (V_carp_rs_vnet != NULL)
+		carp_rs_engine_stats_reset(V_carp_rs_engine);
 	mtx_unlock(&carp_rs_mtx);
 	return (0);
 }
-SYSCTL_PROC(_net_inet_carp, OID_AUTO, stats,
-    CTLTYPE_OPAQUE | CTLFLAG_RW | CTLFLAG_MPSAFE, NULL, 0,
-    carp_rs_stats_sysctl, "S,carpstats",
-    "CARP statistics (struct carpstats, netinet/ip_carp.h)");
 
 /*
- * The integer knobs: the engine holds the value and its meaning
- * (ctl/sysctl.rs); arg2 is the knob number.
+ * The integer knobs, one set per VNET (curvnet is the requester's): the
+ * engine holds the value and its meaning (ctl/sysctl.rs); arg2 is the
+ * knob number.
  */
 static int
 carp_rs_knob_sysctl(SYSCTL_HANDLER_ARGS)
@@ -359,8 +339,8 @@ carp_rs_knob_sysctl(SYSCTL_HANDLER_ARGS)
 
 	old = 0;
 	mtx_lock(&carp_rs_mtx);
-	if (carp_rs_loaded)
-		old = carp_rs_sysctl_read(carp_rs_engine, arg2);
+	if (V_carp_rs_vnet != NULL)
+		old = carp_rs_sysctl_read(V_carp_rs_engine, arg2);
 	mtx_unlock(&carp_rs_mtx);
 	v = old;
 	error = sysctl_handle_int(oidp, &v, 0, req);
@@ -368,44 +348,17 @@ carp_rs_knob_sysctl(SYSCTL_HANDLER_ARGS)
 		return (error);
 	new = v;
 	mtx_lock(&carp_rs_mtx);
-	if (!carp_rs_loaded) {
+	if (V_carp_rs_vnet == NULL) {
 		mtx_unlock(&carp_rs_mtx);
 		return (ENXIO);
 	}
-	error = carp_rs_sysctl(carp_rs_engine, carp_rs_now(), arg2, &new,
+	error = carp_rs_sysctl(V_carp_rs_engine, carp_rs_now(), arg2, &new,
 	    &old);
 	carp_rs_run_locked();
 	mtx_unlock(&carp_rs_mtx);
 	carp_rs_process();
 	return (error);
 }
-
-#define	CARP_RS_KNOB(name, knob, flags, descr)				\
-	SYSCTL_PROC(_net_inet_carp, OID_AUTO, name,			\
-	    CTLTYPE_INT | CTLFLAG_MPSAFE | (flags), NULL, knob,		\
-	    carp_rs_knob_sysctl, "I", descr)
-
-CARP_RS_KNOB(allow, CARP_RS_SYSCTL_ALLOW, CTLFLAG_RW,
-    "Accept incoming CARP packets");
-CARP_RS_KNOB(preempt, CARP_RS_SYSCTL_PREEMPT, CTLFLAG_RW,
-    "High-priority backup preemption mode");
-CARP_RS_KNOB(log, CARP_RS_SYSCTL_LOG, CTLFLAG_RW, "CARP log level");
-CARP_RS_KNOB(demotion, CARP_RS_SYSCTL_DEMOTION, CTLFLAG_RW,
-    "Adjust demotion factor (skew of advskew)");
-CARP_RS_KNOB(senderr_demotion_factor, CARP_RS_SYSCTL_SENDERR, CTLFLAG_RW,
-    "Send error demotion factor adjustment");
-CARP_RS_KNOB(ifdown_demotion_factor, CARP_RS_SYSCTL_IFDOWN, CTLFLAG_RW,
-    "Interface down demotion factor adjustment");
-CARP_RS_KNOB(dscp, CARP_RS_SYSCTL_DSCP, CTLFLAG_RW,
-    "DSCP value for carp packets");
-CARP_RS_KNOB(arpbalance, CARP_RS_SYSCTL_ARPBALANCE, CTLFLAG_RW,
-    "balance arp responses");
-CARP_RS_KNOB(suppress_preempt, CARP_RS_SYSCTL_SUPPRESS, CTLFLAG_RD,
-    "Preemption is suppressed");
-CARP_RS_KNOB(replay_check, CARP_RS_SYSCTL_REPLAY, CTLFLAG_RW,
-    "Drop advertisements whose counter does not advance");
-CARP_RS_KNOB(garp_interval, CARP_RS_SYSCTL_GARP, CTLFLAG_RW,
-    "Seconds between a MASTER's gratuitous ARP/NA (0 off)");
 
 /*
  * The text sysctls (arg2: CARP_RS_STATUS_*).  The engine formats under
@@ -427,8 +380,9 @@ carp_rs_status_sysctl(SYSCTL_HANDLER_ARGS)
 		buf = malloc(len, M_CARP_RS, M_WAITOK);
 		NET_EPOCH_ENTER(et);
 		mtx_lock(&carp_rs_mtx);
-		need = carp_rs_loaded ? carp_rs_status_text(carp_rs_engine,
-		    carp_rs_now(), arg2, carp_rs_ifname, NULL, buf, len) : 0;
+		need = V_carp_rs_vnet != NULL ? carp_rs_status_text(
+		    V_carp_rs_engine, carp_rs_now(), arg2, carp_rs_ifname,
+		    NULL, buf, len) : 0;
 		mtx_unlock(&carp_rs_mtx);
 		NET_EPOCH_EXIT(et);
 		if (need < len)
@@ -444,23 +398,176 @@ carp_rs_status_sysctl(SYSCTL_HANDLER_ARGS)
 	free(buf, M_CARP_RS);
 	return (error);
 }
-SYSCTL_PROC(_net_inet_carp, OID_AUTO, demotion_sources,
-    CTLTYPE_STRING | CTLFLAG_RD | CTLFLAG_MPSAFE, NULL,
-    CARP_RS_STATUS_DEMOTION_SOURCES, carp_rs_status_sysctl, "A",
-    "Contributions to the demotion, one per line (sum = demotion)");
-SYSCTL_PROC(_net_inet_carp, OID_AUTO, vhids,
-    CTLTYPE_STRING | CTLFLAG_RD | CTLFLAG_MPSAFE, NULL,
-    CARP_RS_STATUS_VHIDS, carp_rs_status_sysctl, "A",
-    "Per vhid: state, since when and why, adverts, errors");
+/*
+ * The leaves of net.inet.carp, one set per VNET (CTLFLAG_VNET: curvnet is
+ * the requester's, and a vnet jail may write its own).  Dynamic, unlike
+ * the node: the kernel counts a dynamic oid's running handlers and
+ * sysctl_ctx_free() waits for them, so no handler is left inside the
+ * module when it goes (a static oid is not waited for).  arg2 is the knob
+ * or text number.
+ */
+static struct sysctl_ctx_list carp_rs_sysctl_ctx;
+static const struct carp_rs_oid {
+	const char	*name;
+	int		kind;		/* CTLTYPE_*, CTLFLAG_RD/RW/TUN */
+	int		arg2;
+	int		(*handler)(SYSCTL_HANDLER_ARGS);
+	const char	*fmt;
+	const char	*descr;
+} carp_rs_oids[] = {
+	/* A loader tunable too, fetched per VNET by carp_rs_vnet_init(). */
+	{ "allow", CTLTYPE_INT | CTLFLAG_RWTUN | CTLFLAG_NOFETCH,
+	    CARP_RS_SYSCTL_ALLOW, carp_rs_knob_sysctl, "I",
+	    "Accept incoming CARP packets" },
+	{ "preempt", CTLTYPE_INT | CTLFLAG_RW, CARP_RS_SYSCTL_PREEMPT,
+	    carp_rs_knob_sysctl, "I", "High-priority backup preemption mode" },
+	{ "log", CTLTYPE_INT | CTLFLAG_RW, CARP_RS_SYSCTL_LOG,
+	    carp_rs_knob_sysctl, "I", "CARP log level" },
+	{ "demotion", CTLTYPE_INT | CTLFLAG_RW, CARP_RS_SYSCTL_DEMOTION,
+	    carp_rs_knob_sysctl, "I",
+	    "Adjust demotion factor (skew of advskew)" },
+	{ "senderr_demotion_factor", CTLTYPE_INT | CTLFLAG_RW,
+	    CARP_RS_SYSCTL_SENDERR, carp_rs_knob_sysctl, "I",
+	    "Send error demotion factor adjustment" },
+	{ "ifdown_demotion_factor", CTLTYPE_INT | CTLFLAG_RW,
+	    CARP_RS_SYSCTL_IFDOWN, carp_rs_knob_sysctl, "I",
+	    "Interface down demotion factor adjustment" },
+	{ "dscp", CTLTYPE_INT | CTLFLAG_RW, CARP_RS_SYSCTL_DSCP,
+	    carp_rs_knob_sysctl, "I", "DSCP value for carp packets" },
+	{ "arpbalance", CTLTYPE_INT | CTLFLAG_RW, CARP_RS_SYSCTL_ARPBALANCE,
+	    carp_rs_knob_sysctl, "I", "balance arp responses" },
+	{ "suppress_preempt", CTLTYPE_INT | CTLFLAG_RD,
+	    CARP_RS_SYSCTL_SUPPRESS, carp_rs_knob_sysctl, "I",
+	    "Preemption is suppressed" },
+	{ "replay_check", CTLTYPE_INT | CTLFLAG_RW, CARP_RS_SYSCTL_REPLAY,
+	    carp_rs_knob_sysctl, "I",
+	    "Drop advertisements whose counter does not advance" },
+	{ "garp_interval", CTLTYPE_INT | CTLFLAG_RW, CARP_RS_SYSCTL_GARP,
+	    carp_rs_knob_sysctl, "I",
+	    "Seconds between a MASTER's gratuitous ARP/NA (0 off)" },
+	{ "stats", CTLTYPE_OPAQUE | CTLFLAG_RW, 0, carp_rs_stats_sysctl,
+	    "S,carpstats",
+	    "CARP statistics (struct carpstats, netinet/ip_carp.h)" },
+	{ "demotion_sources", CTLTYPE_STRING | CTLFLAG_RD,
+	    CARP_RS_STATUS_DEMOTION_SOURCES, carp_rs_status_sysctl, "A",
+	    "Contributions to the demotion, one per line (sum = demotion)" },
+	{ "vhids", CTLTYPE_STRING | CTLFLAG_RD, CARP_RS_STATUS_VHIDS,
+	    carp_rs_status_sysctl, "A",
+	    "Per vhid: state, since when and why, adverts, errors" },
+};
 
 static void
-carp_rs_free_all(void)
+carp_rs_sysctl_init(void)
 {
+	const struct carp_rs_oid *o;
 
-	carp_rs_engine_free(carp_rs_engine);
-	carp_rs_engine = NULL;
-	free(carp_rs_rxbuf, M_CARP_RS);
-	carp_rs_rxbuf = NULL;
+	sysctl_ctx_init(&carp_rs_sysctl_ctx);
+	for (o = carp_rs_oids; o < carp_rs_oids + nitems(carp_rs_oids); o++)
+		(void)sysctl_add_oid(&carp_rs_sysctl_ctx,
+		    SYSCTL_STATIC_CHILDREN(_net_inet_carp), OID_AUTO, o->name,
+		    o->kind | CTLFLAG_VNET | CTLFLAG_MPSAFE, NULL, o->arg2,
+		    o->handler, o->fmt, o->descr, NULL);
+}
+
+/*
+ * VNET_SYSINIT, for every VNET at load and then for each new one (a vnet
+ * jail): its engine, callout, task and carpN cloner.  Nothing when the
+ * module was refused or is unloading.  `allow' starts from the loader
+ * tunable net.inet.carp.allow, as CTLFLAG_RWTUN does upstream.
+ */
+static void
+carp_rs_vnet_init(const void *unused __unused)
+{
+	struct carp_rs_vnet *vc;
+	int32_t allow, old;
+
+	if (!carp_rs_loaded)
+		return;
+	vc = malloc(sizeof(*vc), M_CARP_RS, M_WAITOK | M_ZERO);
+	vc->vnet = curvnet;
+	vc->engine = carp_rs_engine_new();
+	if (vc->engine == NULL) {
+		printf("carp_rs: cannot allocate the CARP engine\n");
+		free(vc, M_CARP_RS);
+		return;
+	}
+	carp_rs_seed(vc->engine, ((uint64_t)arc4random() << 32) |
+	    arc4random());
+	if (TUNABLE_INT_FETCH("net.inet.carp.allow", &allow))
+		(void)carp_rs_sysctl(vc->engine, carp_rs_now(),
+		    CARP_RS_SYSCTL_ALLOW, &allow, &old);
+	callout_init_mtx(&vc->callout, &carp_rs_mtx, CALLOUT_RETURNUNLOCKED);
+	TASK_INIT(&vc->task, 0, carp_rs_hook_task, vc);
+	sx_xlock(&carp_rs_sx);
+	if (atomic_load_acq_int(&carp_rs_dying) != 0) {
+		sx_xunlock(&carp_rs_sx);
+		carp_rs_engine_free(vc->engine);
+		free(vc, M_CARP_RS);
+		return;
+	}
+	mtx_lock(&carp_rs_mtx);
+	LIST_INSERT_HEAD(&carp_rs_vnets, vc, link);
+	V_carp_rs_vnet = vc;
+	mtx_unlock(&carp_rs_mtx);
+	sx_xunlock(&carp_rs_sx);
+	if (carp_rs_clone_init() != 0)
+		printf("carp_rs: cannot register the carp cloner\n");
+}
+
+/*
+ * VNET_SYSUNINIT: a vnet jail is destroyed, or the module unloads (after
+ * MOD_UNLOAD, for every VNET).  carpN goes, then every vhid and record of
+ * this VNET as at unload (carp_rs_teardown() also unlinks this state), then
+ * the engine: nothing of the VNET is left behind.
+ */
+static void
+carp_rs_vnet_uninit(const void *unused __unused)
+{
+	struct carp_rs_vnet *vc = V_carp_rs_vnet;
+
+	if (vc == NULL)
+		return;
+	sx_xlock(&carp_rs_sx);
+	while (vc->pins > 0)
+		sx_sleep(&vc->pins, &carp_rs_sx, 0, "carppin", 0);
+	sx_xunlock(&carp_rs_sx);
+	carp_rs_clone_fini();
+	carp_rs_teardown(vc);
+	/* Epoch readers may still hold a dropped parent record's vc. */
+	NET_EPOCH_WAIT();
+	callout_drain(&vc->callout);
+	taskqueue_drain(taskqueue_swi, &vc->task);
+	carp_rs_engine_free(vc->engine);
+	free(vc, M_CARP_RS);
+}
+
+/*
+ * At unload, before teardown: every VNET's carpN cloner goes (destroying
+ * carpN), with none of our locks held (carpN's destruction takes the sx)
+ * and not under the VNET list lock either (that would reverse the
+ * kernel's ifnet_detach_sx -> vnet_sxlock order, as the VNET_SYSUNINIT of
+ * a cloner does at kldunload).  Each VNET's state is pinned instead: a
+ * vnet jail destroyed meanwhile waits in carp_rs_vnet_uninit().
+ */
+static void
+carp_rs_cloners_fini(void)
+{
+	struct carp_rs_vnet *vc, *next;
+
+	sx_xlock(&carp_rs_sx);
+	LIST_FOREACH(vc, &carp_rs_vnets, link)
+		vc->pins++;
+	for (vc = LIST_FIRST(&carp_rs_vnets); vc != NULL; vc = next) {
+		sx_xunlock(&carp_rs_sx);
+		CURVNET_SET(vc->vnet);
+		carp_rs_clone_fini();
+		CURVNET_RESTORE();
+		sx_xlock(&carp_rs_sx);
+		next = LIST_NEXT(vc, link);
+		if (--vc->pins == 0)
+			wakeup(&vc->pins);
+	}
+	sx_xunlock(&carp_rs_sx);
 }
 
 /*
@@ -468,25 +575,15 @@ carp_rs_free_all(void)
  * succeeded; then the protocol registrations double as the exclusivity
  * check (ipproto_register fails with EEXIST while another handler owns
  * protocol 112).  Each later step is undone in reverse order on failure,
- * so a refused load leaves nothing registered.
+ * so a refused load leaves nothing registered.  The engines come after,
+ * from carp_rs_vnet_init().
  */
 static int
 carp_rs_load(void)
 {
 	int error;
 
-	callout_init_mtx(&carp_rs_callout, &carp_rs_mtx,
-	    CALLOUT_RETURNUNLOCKED);
-	carp_rs_vnets[0] = vnet0;
-	carp_rs_engine = carp_rs_engine_new();
 	carp_rs_rxbuf = malloc(CARP_RS_RXBUF, M_CARP_RS, M_WAITOK);
-	if (carp_rs_engine == NULL) {
-		printf("carp_rs: cannot allocate the CARP engine\n");
-		error = ENOMEM;
-		goto fail;
-	}
-	carp_rs_seed(carp_rs_engine,
-	    ((uint64_t)arc4random() << 32) | arc4random());
 #ifdef INET6
 	error = ip6proto_register(IPPROTO_CARP, carp_rs_input6, NULL);
 	if (error != 0) {
@@ -507,12 +604,7 @@ carp_rs_load(void)
 		    "family\n", error);
 		goto fail_inet;
 	}
-	error = carp_rs_clone_init();
-	if (error != 0) {
-		printf("carp_rs: error %d registering the carp cloner\n",
-		    error);
-		goto fail_nl;
-	}
+	atomic_store_rel_int(&carp_rs_dying, 0);
 	mtx_lock(&carp_rs_mtx);
 	carp_rs_loaded = true;
 	mtx_unlock(&carp_rs_mtx);
@@ -522,14 +614,13 @@ carp_rs_load(void)
 		mtx_lock(&carp_rs_mtx);
 		carp_rs_loaded = false;
 		mtx_unlock(&carp_rs_mtx);
-		goto fail_clone;
+		goto fail_nl;
 	}
+	carp_rs_sysctl_init();
 	if (bootverbose)
 		printf("carp_rs: CARP engine loaded\n");
 	return (0);
 
-fail_clone:
-	carp_rs_clone_fini();
 fail_nl:
 	carp_rs_nl_fini();
 fail_inet:
@@ -542,26 +633,42 @@ fail_inet6:
 #endif
 fail:
 	NET_EPOCH_WAIT();
-	carp_rs_free_all();
+	free(carp_rs_rxbuf, M_CARP_RS);
+	carp_rs_rxbuf = NULL;
 	return (error);
 }
 
 /*
  * Unload works with live vhids (carp(4) says EBUSY): every MASTER bows
- * out, addresses are handed back to the stack as plain ones, multicast
- * groups are left and parents leave promiscuous mode.
+ * out, then every CARP address is removed from its interface (logged), so
+ * that no host answers for a VIP without CARP; multicast groups are left,
+ * published entries withdrawn and parents leave promiscuous mode
+ * (carp_rs_teardown()); carpN interfaces go first, with their cloners.
+ *
+ * Then nothing of ours may run once this returns: the dying flag turns
+ * new requests away (carp_rs_enter(), and again under the sx lock), the
+ * hook pointers are cleared, and with none of our locks held we wait for
+ * the net epoch (input and the hooks that run inside it) and for the
+ * in-flight count to drain (a request asleep on our sx wakes up, sees
+ * dying and leaves).  The short pause covers a thread that read a hook
+ * pointer before it was cleared and has not reached carp_rs_enter() yet,
+ * or is between carp_rs_exit() and its return.
  */
 static int
 carp_rs_unload(void)
 {
+	struct carp_rs_vnet *vc;
 
 	/* Also called after a failed MOD_LOAD, which has cleaned up. */
 	if (!carp_rs_loaded)
 		return (0);
-	carp_rs_clone_fini();
+	atomic_store_rel_int(&carp_rs_dying, 1);
+	/* Waits for the sysctl handlers still running. */
+	sysctl_ctx_free(&carp_rs_sysctl_ctx);
 	carp_rs_nl_fini();
+	carp_rs_cloners_fini();
 	/* Bow-out adverts leave while the hooks still tag them. */
-	carp_rs_teardown();
+	carp_rs_teardown(NULL);
 	carp_rs_hooks_fini();
 #ifdef INET
 	(void)ipproto_unregister(IPPROTO_CARP);
@@ -569,17 +676,25 @@ carp_rs_unload(void)
 #ifdef INET6
 	(void)ip6proto_unregister(IPPROTO_CARP);
 #endif
-	/* Input and hooks run in the net epoch: wait for the last one. */
 	NET_EPOCH_WAIT();
-	carp_rs_hooks_drain();
+	while (atomic_load_acq_int(&carp_rs_inflight) != 0)
+		pause("carpdrn", hz / 100 + 1);
+	pause("carpgrc", hz / 10 + 1);
+	sx_xlock(&carp_rs_sx);
 	mtx_lock(&carp_rs_mtx);
 	carp_rs_loaded = false;
-	callout_stop(&carp_rs_callout);
+	LIST_FOREACH(vc, &carp_rs_vnets, link)
+		callout_stop(&vc->callout);
 	mtx_unlock(&carp_rs_mtx);
-	callout_drain(&carp_rs_callout);
+	LIST_FOREACH(vc, &carp_rs_vnets, link) {
+		callout_drain(&vc->callout);
+		taskqueue_drain(taskqueue_swi, &vc->task);
+	}
+	sx_xunlock(&carp_rs_sx);
 	/* Deferred frees of parents and addresses. */
 	NET_EPOCH_DRAIN_CALLBACKS();
-	carp_rs_free_all();
+	free(carp_rs_rxbuf, M_CARP_RS);
+	carp_rs_rxbuf = NULL;
 	return (0);
 }
 
@@ -607,3 +722,8 @@ static moduledata_t carp_rs_mod = {
 
 DECLARE_MODULE(carp, carp_rs_mod, SI_SUB_PROTO_DOMAIN, SI_ORDER_ANY);
 MODULE_VERSION(carp, 1);
+/* After MOD_LOAD (a later subsystem); at unload after MOD_UNLOAD. */
+VNET_SYSINIT(carp_rs_vnet_init, SI_SUB_PROTO_IFATTACHDOMAIN, SI_ORDER_ANY,
+    carp_rs_vnet_init, NULL);
+VNET_SYSUNINIT(carp_rs_vnet_uninit, SI_SUB_PROTO_IFATTACHDOMAIN,
+    SI_ORDER_ANY, carp_rs_vnet_uninit, NULL);

@@ -5,18 +5,44 @@
  * sees these structures.
  *
  * Locking: carp_rs_sx serializes configuration (ioctl, netlink, address
- * attach/detach, cloner, unload) and may sleep; carp_rs_mtx serializes
- * every engine call and the lists below, and is only held around engine
- * calls, list walks and mbuf allocation: packets, routes, log(9) and
- * devctl(4) are handled after it is dropped.  Order: sx, then mtx.
+ * attach/detach, cloner, VNET creation and destruction, unload) and may
+ * sleep; carp_rs_mtx serializes every engine call and the lists below,
+ * and is only held around engine calls, list walks and mbuf allocation:
+ * packets, routes, log(9) and devctl(4) are handled after it is dropped.
+ * Order: sx, then mtx.  Both are global, not per VNET: there is one
+ * applier for all VNETs (so effects stay in one order and one set of
+ * preallocated buffers suffices), the parent records are keyed by the
+ * global if_index in one list, and engine calls are short; a per-VNET
+ * mutex would only add an order between mutexes to the applier.
  */
 
 #ifndef _CARP_RS_VAR_H_
 #define	_CARP_RS_VAR_H_
 
+#include <sys/_callout.h>
+#include <sys/_task.h>
+
 MALLOC_DECLARE(M_CARP_RS);
 
 struct carp_rs_if;
+
+/*
+ * One per VNET (V_carp_rs_vnet), from VNET_SYSINIT to VNET_SYSUNINIT:
+ * that VNET's engine (its vhids, knobs, demotion and statistics), the
+ * callout for the engine's next deadline and the task that applies what
+ * hooks called from foreign locked contexts recorded.  NULL in a VNET
+ * created while the module was refused or unloading.
+ */
+struct carp_rs_vnet {
+	LIST_ENTRY(carp_rs_vnet) link;		/* on carp_rs_vnets */
+	struct vnet	*vnet;
+	struct carp_rs_engine *engine;
+	struct callout	callout;		/* under carp_rs_mtx */
+	struct task	task;
+	volatile u_int	demote_acc[CARP_RS_DEMOTE_REASONS];
+	volatile u_int	link_dirty;
+	int		pins;			/* carp_rs_cloners_fini; sx */
+};
 
 /*
  * One vhid address: ifa->ifa_carp points here (the kernel only tests it
@@ -41,7 +67,8 @@ struct carp_rs_addr {
 struct carp_rs_if {
 	LIST_ENTRY(carp_rs_if) link;
 	struct ifnet	*ifp;			/* referenced */
-	uint32_t	index;
+	struct carp_rs_vnet *vc;		/* owning VNET's state */
+	uint32_t	index;			/* if_index: the engine key */
 	TAILQ_HEAD(, carp_rs_addr) addrs;
 	int		naddrs4;
 	int		naddrs6;
@@ -57,16 +84,23 @@ struct carp_rs_if {
 
 extern struct sx carp_rs_sx;
 extern struct mtx carp_rs_mtx;
-extern struct carp_rs_engine *carp_rs_engine;
 extern LIST_HEAD(carp_rs_if_list, carp_rs_if) carp_rs_ifs;
+/* Every VNET's state; changes only with the sx and the applier token. */
+extern LIST_HEAD(carp_rs_vnet_list, carp_rs_vnet) carp_rs_vnets;
+extern volatile u_int carp_rs_dying;	/* unloading */
+
+VNET_DECLARE(struct carp_rs_vnet *, carp_rs_vnet);
+#define	V_carp_rs_vnet		VNET(carp_rs_vnet)
+/* The engine of curvnet; only where V_carp_rs_vnet was found non-NULL. */
+#define	V_carp_rs_engine	(V_carp_rs_vnet->engine)
 
 #define	CARP_RS_CIF(ifp)	((struct carp_rs_if *)(void *)(ifp)->if_carp)
 #define	CARP_RS_ADDR(ifa)	((struct carp_rs_addr *)(void *)(ifa)->ifa_carp)
 
 /* carp_rs_shim.c */
 uint64_t carp_rs_now(void);
-uint32_t carp_rs_key(struct ifnet *);
-struct ifnet *carp_rs_key_ifnet(uint32_t);
+bool	carp_rs_enter(void);
+void	carp_rs_exit(void);
 void	carp_rs_run_locked(void);
 void	carp_rs_ifinfo(struct ifnet *, struct carp_rs_ifinfo *);
 
@@ -75,14 +109,14 @@ int	carp_rs_config_begin(void);
 void	carp_rs_config_end(void);
 int	carp_rs_hooks_init(void);
 void	carp_rs_hooks_fini(void);
-void	carp_rs_hooks_drain(void);
+void	carp_rs_hook_task(void *, int);
 struct carp_rs_if *carp_rs_if_lookup(uint32_t);
 struct carp_rs_if *carp_rs_if_get(struct ifnet *);
 void	carp_rs_if_put(struct carp_rs_if *);
 int	carp_rs_mcast_join(struct carp_rs_if *, uint8_t);
 void	carp_rs_mcast_leave(struct carp_rs_if *, uint8_t);
 void	carp_rs_refresh_parent(struct carp_rs_if *);
-void	carp_rs_teardown(void);
+void	carp_rs_teardown(struct carp_rs_vnet *);
 struct carp_rs_addr *carp_rs_addr_link(struct carp_rs_if *, struct ifaddr *,
 	    uint64_t, uint8_t, uint8_t, const uint8_t *, bool);
 void	carp_rs_addr_unlink(struct carp_rs_addr *);

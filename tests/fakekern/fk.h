@@ -82,6 +82,9 @@ void	fk_assert_sleepable(const char *what);
 
 /* ---- threads (concurrent scenarios; see fk_kern.c) ---- */
 extern bool fk_threaded;
+extern volatile int fk_copyin_gate, fk_copyin_gated;
+extern const char *fk_kenv_name;	/* getenv_int(9): one variable */
+extern int fk_kenv_val;
 void	fk_preempt(void);		/* a point where threads may switch */
 void	fk_wait_for(volatile uintptr_t *word, uintptr_t free,
 	    const char *name, const char *op);

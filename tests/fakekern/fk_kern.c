@@ -199,6 +199,8 @@ static struct proc fk_proc0;
  */
 static struct vnet fk_vnet0 = { .vnet_magic_n = VNET_MAGIC_N };
 struct vnet *vnet0 = &fk_vnet0;
+struct vnet_list_head vnet_head = LIST_HEAD_INITIALIZER(vnet_head);
+struct sx vnet_sxlock;
 
 void
 fk_kern_init(void)
@@ -207,6 +209,7 @@ fk_kern_init(void)
 	fk_thread0.td_ucred = &fk_cred0;
 	fk_thread0.td_tid = 100001;
 	fk_thread0.td_vnet = vnet0;
+	LIST_INSERT_HEAD(&vnet_head, &fk_vnet0, vnet_le);
 	fk_pcpu0.pc_curthread = &fk_thread0;
 	fk_pcpu0.pc_cpuid = 0;
 	if (fkh_set_gs(&fk_pcpu0) != 0) {
@@ -219,6 +222,7 @@ fk_kern_init(void)
 	}
 	fkh_giant_lock();
 	fk_trec_add(&fk_thread0, fk_edepth_ptr(), fk_eexits_ptr());
+	sx_init(&vnet_sxlock, "vnet_sxlock");
 }
 
 /* --------------------------------------------------------- threads */
@@ -385,7 +389,8 @@ fk_thread_main(void *p)
 	td->td_proc = fk_thread0.td_proc;
 	td->td_ucred = fk_thread0.td_ucred;
 	td->td_tid = 100002 + st.id;
-	td->td_vnet = NULL;
+	/* As the contexts they stand for (netisr, ioctl, netlink). */
+	td->td_vnet = vnet0;
 	pc->pc_curthread = td;
 	pc->pc_cpuid = 1 + st.id;
 	if (fkh_set_gs(pc) != 0)
@@ -1657,6 +1662,8 @@ fk_kld_load(void)
 	if (fk_file_loaded)
 		return (EEXIST);
 	fk_nmods = 0;
+	/* linker_load_file: sysctls (disabled) before the SYSINITs. */
+	fk_sysctl_register_set();
 	if (SET_BEGIN(sysinit_set) != NULL) {
 		n = fk_sorted(SET_BEGIN(sysinit_set), SET_LIMIT(sysinit_set),
 		    si, 256);
@@ -1671,11 +1678,11 @@ fk_kld_load(void)
 		error = ENOEXEC;
 	}
 	if (error != 0) {
+		fk_sysctl_unregister_set();
 		fk_run_sysuninits();
 		fk_nmods = 0;
 		return (error);
 	}
-	fk_sysctl_register_set();
 	fk_file_loaded = true;
 	return (0);
 }
@@ -1763,6 +1770,32 @@ strdup_flags(const char *s, struct malloc_type *type, int flags)
 	if (c != NULL)
 		memcpy(c, s, n);
 	return (c);
+}
+
+/*
+ * pause(9): other threads run (a kernel thread would sleep); the timeout
+ * is not waited for.
+ */
+int
+pause_sbt(const char *wmesg, sbintime_t sbt __unused, sbintime_t pr __unused,
+    int flags __unused)
+{
+	fk_assert_sleepable(wmesg);
+	fk_preempt();
+	return (EWOULDBLOCK);
+}
+
+/* kenv(9): one variable a scenario may set (fk_kenv_int). */
+const char *fk_kenv_name;
+int fk_kenv_val;
+
+int
+getenv_int(const char *name, int *data)
+{
+	if (fk_kenv_name == NULL || strcmp(name, fk_kenv_name) != 0)
+		return (0);
+	*data = fk_kenv_val;
+	return (1);
 }
 
 /* --------------------------------------------------- VNET_SYSINIT */

@@ -2166,6 +2166,8 @@ static const struct {
 	{ "conc_unload", s_conc_unload },
 	{ "ifnet_departure", s_ifnet_departure },
 	{ "advert_per_send", s_advert_per_send },
+	{ "unload_inflight", s_unload_inflight },
+	{ "vnet_sysctls", s_vnet_sysctls },
 };
 
 /* Proves the sanitizers are live (run.py expects these to be caught). */

@@ -434,3 +434,108 @@ s_ifnet_departure(void)
 	CHECK(fk_eh_count() == 0, "%d event handler(s) left registered",
 	    fk_eh_count());
 }
+
+/*
+ * Issue 11, the stress_unload panic: a thread inside carp_ioctl_p
+ * (SIOCGVH; held here in copyin(9), as a page fault or our sx lock would
+ * hold it) while kldunload runs.  kldunload must not return before that
+ * thread has left the module's code (the kernel frees the text right
+ * after: "rip in _end() <- ifioctl"), and the thread gets an error
+ * without touching the engine.
+ */
+static volatile int ui_unload_done, ui_ioctl_done, ui_ioctl_err;
+
+static void
+ui_ioctl(void *arg __unused)
+{
+	struct carpreq cr;
+
+	ui_ioctl_err = siocgvh("em0", 7, &cr, NULL);
+	ui_ioctl_done = 1;
+}
+
+static void
+ui_unload(void *arg __unused)
+{
+	int error;
+
+	error = fk_kld_unload();
+	CHECK(error == 0, "kldunload: error %d", error);
+	ui_unload_done = 1;
+}
+
+void
+s_unload_inflight(void)
+{
+	struct ifnet *ifp;
+	unsigned long th[2], t0;
+
+	if (load() != 0)
+		return;
+	ifp = setup_em0();
+	CHECK(siocsvh("em0", 7, 1, 100, "testpass", 0) == 0, "SIOCSVH 7");
+	ui_unload_done = ui_ioctl_done = 0;
+	fk_copyin_gated = 0;
+	fk_copyin_gate = 1;
+	th[0] = fk_thread_spawn(ui_ioctl, NULL, 0);
+	for (t0 = fkh_wall_ms(); fk_copyin_gated == 0 &&
+	    fkh_wall_ms() - t0 < 5000;)
+		fk_preempt();
+	CHECK(fk_copyin_gated == 1, "the SIOCGVH thread never reached copyin");
+	th[1] = fk_thread_spawn(ui_unload, NULL, 1);
+	for (t0 = fkh_wall_ms(); !ui_unload_done && fkh_wall_ms() - t0 < 300;)
+		fk_preempt();
+	CHECK(!ui_unload_done, "kldunload returned while a thread was still "
+	    "inside carp_ioctl_p (the kernel frees the module's text under it)");
+	fk_copyin_gate = 0;
+	fk_thread_join(th[0]);
+	fk_thread_join(th[1]);
+	fk_threaded = false;
+	CHECK(ui_unload_done && ui_ioctl_done, "a thread did not finish");
+	CHECK(ui_ioctl_err == ENXIO, "SIOCGVH racing with unload: error %d, "
+	    "expected ENXIO", ui_ioctl_err);
+	expect_clean();
+	fk_if_destroy(ifp);
+	CHECK(fk_malloc_outstanding() == base_malloc,
+	    "%ld malloc(9) block(s) leaked", fk_malloc_outstanding() -
+	    base_malloc);
+}
+
+/*
+ * Issue 11 (defects 5 and 7): every net.inet.carp leaf is per VNET
+ * (CTLFLAG_VNET: a vnet jail reads and writes its own), and `allow' is a
+ * loader tunable (CTLFLAG_TUN) whose kenv value the engine starts with.
+ */
+void
+s_vnet_sysctls(void)
+{
+	static const char *const leaves[] = { "allow", "preempt", "log",
+	    "demotion", "senderr_demotion_factor", "ifdown_demotion_factor",
+	    "dscp", "arpbalance", "suppress_preempt", "replay_check",
+	    "garp_interval", "stats", "demotion_sources", "vhids" };
+	struct sysctl_oid *oid;
+	char name[64];
+	size_t len;
+	int v = -1;
+
+	fk_kenv_name = "net.inet.carp.allow";
+	fk_kenv_val = 0;
+	if (load() != 0) {
+		fk_kenv_name = NULL;
+		return;
+	}
+	fk_kenv_name = NULL;
+	for (size_t i = 0; i < nitems(leaves); i++) {
+		snprintf(name, sizeof(name), "net.inet.carp.%s", leaves[i]);
+		oid = fk_sysctl_find(name);
+		CHECK(oid != NULL && (oid->oid_kind & CTLFLAG_VNET) != 0,
+		    "%s is not per VNET (CTLFLAG_VNET)", name);
+	}
+	oid = fk_sysctl_find("net.inet.carp.allow");
+	CHECK(oid != NULL && (oid->oid_kind & CTLFLAG_TUN) != 0,
+	    "net.inet.carp.allow is not a loader tunable (CTLFLAG_TUN)");
+	len = sizeof(v);
+	CHECK(fk_sysctl("net.inet.carp.allow", &v, &len, NULL, 0) == 0 &&
+	    v == 0, "kenv net.inet.carp.allow=0 not applied at load: %d", v);
+	unload();
+}

@@ -68,9 +68,20 @@ arc4rand(void *ptr, u_int len, int reseed __unused)
 		((uint8_t *)ptr)[i] = (uint8_t)arc4random();
 }
 
+/*
+ * fk_copyin_gate: copyin(9) blocks (as on a page fault) until a scenario
+ * clears it; fk_copyin_gated counts the threads that got there.
+ */
+volatile int fk_copyin_gate, fk_copyin_gated;
+
 int
 copyin(const void *udaddr, void *kaddr, size_t len)
 {
+	if (fk_copyin_gate && fk_threaded) {
+		fk_copyin_gated++;
+		while (fk_copyin_gate)
+			fk_preempt();
+	}
 	if (udaddr == NULL)
 		return (EFAULT);
 	memcpy(kaddr, udaddr, len);
