@@ -100,16 +100,12 @@ impl Engine {
         }
         let parent_up = parent.is_none_or(|i| i.up);
         let slot = self.find_vhid(rx, ch.vhid, v6)?;
+        let multicast = self.table.multicast(slot, v6);
         let v = self.table.get_mut(slot).ok_or(Drop::UnknownVhid)?;
         if v.is_vrrp() {
             self.detect_protocol(now, slot, rx.src, Version::Carp);
             return Err(Drop::BadVersion);
         }
-        let multicast = if v6 {
-            v.cfg.multicast6()
-        } else {
-            v.cfg.multicast4()
-        };
         if multicast && rx.ttl != CARP_TTL {
             v.stats.bad_ttl = v.stats.bad_ttl.saturating_add(1);
             return Err(Drop::BadTtl);
@@ -140,7 +136,6 @@ impl Engine {
         }
         v.counter_init = false;
         v.stats.adverts_in = v.stats.adverts_in.saturating_add(1);
-        v.last_peer = Some(rx.src);
         self.carp_elect(now, slot, &ch, v6, parent_up, rx.src);
         Ok(())
     }
@@ -205,7 +200,7 @@ impl Engine {
     /// MASTER hears a better (or equal) master: BACKUP, re-arm master-down.
     fn step_down(&mut self, now: super::Instant, slot: u32) {
         if let Some(v) = self.table.get_mut(slot) {
-            v.ad_at = Deadline::NONE;
+            v.set_ad_at(Deadline::NONE);
             v.stats.dual_master = v.stats.dual_master.saturating_add(1);
         }
         self.set_state(now, slot, State::Backup, Reason::MoreFrequentAdvert);
@@ -250,7 +245,6 @@ impl Engine {
             return Err(Drop::BadTtl);
         }
         v.stats.adverts_in = v.stats.adverts_in.saturating_add(1);
-        v.last_peer = Some(rx.src);
         // The address owner never yields.
         if v.cfg.vrrp_priority == 255 {
             return Ok(());
@@ -281,10 +275,10 @@ impl Engine {
                     let skew = vrrp_skew(v.master_inter, own);
                     let at = now.after_ns(skew);
                     if v.addrs.has_v4() {
-                        v.md4_at = Deadline::at(at);
+                        v.set_md_at(false, Deadline::at(at));
                     }
                     if v.addrs.has_v6() {
-                        v.md6_at = Deadline::at(at);
+                        v.set_md_at(true, Deadline::at(at));
                     }
                 } else if preempt && vh.priority < own {
                     self.stats.preempt = self.stats.preempt.saturating_add(1);

@@ -87,14 +87,15 @@ impl Engine {
         } else {
             0
         };
+        let (peer4, peer6) = self.table.peers(slot);
         let v = self.table.get_mut(slot)?;
         let bowout = v.pending & pending::BOWOUT != 0;
         let (src, dst, multicast) = if v4 {
-            let dst = v.cfg.peer4.unwrap_or(CARP_GROUP_V4);
+            let dst = peer4.unwrap_or(CARP_GROUP_V4);
             let src = IpAddr::V4(src4.unwrap_or(Ipv4Addr::UNSPECIFIED));
             (src, IpAddr::V4(dst), dst.is_multicast())
         } else {
-            let dst = v.cfg.peer6.unwrap_or(CARP_GROUP_V6);
+            let dst = peer6.unwrap_or(CARP_GROUP_V6);
             let src = IpAddr::V6(src6.unwrap_or(Ipv6Addr::UNSPECIFIED));
             (src, IpAddr::V6(dst), dst.is_multicast())
         };
