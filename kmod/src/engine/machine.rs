@@ -279,6 +279,23 @@ impl Engine {
                 self.timers.set(slot, None);
                 continue;
             };
+            if v.state == State::Master && v.ad_at().is_due(now) {
+                // A MASTER's only timer is its advert timer, which is its
+                // heap key `at`: it is due. `carp_send_ad_locked`, re-armed
+                // from the deadline, not from `now`, so a late timer does
+                // not stretch the period; the slot stays at the heap's top
+                // until its new deadline is placed.
+                enqueue(&mut self.txq, slot, v, 0);
+                let k = &self.knobs;
+                let skew = vhid::demoted_skew(v.cfg.advskew, k.demotion, k.suppress_preempt);
+                let next = at.after_ns(advert_interval(v, skew));
+                v.set_ad_at(Deadline::at(next));
+                if k.garp_interval != 0 {
+                    self.garp_refresh(at, slot);
+                }
+                self.timers.reschedule_top(next);
+                continue;
+            }
             // Only the current state's timers exist (see `Vhid::t1`).
             if v.ad_at().is_due(now) {
                 v.set_ad_at(Deadline::NONE);

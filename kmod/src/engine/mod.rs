@@ -145,6 +145,17 @@ pub fn per_vhid_sizes() -> [(&'static str, usize); 12] {
     ]
 }
 
+/// splitmix64 over the engine's generator state: the first advert
+/// counter only needs to be unpredictable enough to not repeat across
+/// restarts, as FreeBSD's arc4random pair.
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 pub struct Engine {
     knobs: Knobs,
     stats: Stats,
@@ -190,16 +201,6 @@ impl Engine {
     /// arc4random output, the simulator its seed).
     pub fn seed_rng(&mut self, seed: u64) {
         self.rng = seed ^ 0x9e37_79b9_7f4a_7c15;
-    }
-
-    /// splitmix64: the counter only needs to be unpredictable enough to not
-    /// repeat across restarts, as FreeBSD's arc4random pair.
-    fn next_random(&mut self) -> u64 {
-        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
     }
 
     // ---- global knobs -------------------------------------------------

@@ -4,10 +4,10 @@
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::io::Transmit;
-use super::vhid::pending;
-use super::{Engine, VhidId};
+use super::vhid::{self, pending};
+use super::{splitmix, Engine, VhidId};
 use crate::wire::{
-    self, CarpPacket, CarpRepr, VrrpPacket, VrrpRepr, CARP_GROUP_V4, CARP_GROUP_V6, CARP_TTL,
+    self, VrrpPacket, VrrpRepr, CARP_GROUP_V4, CARP_GROUP_V6, CARP_HEADER_LEN, CARP_TTL,
 };
 
 impl Engine {
@@ -15,42 +15,46 @@ impl Engine {
     /// when nothing is queued (or `buf` is too small for the advert, which
     /// is then counted as `onomem` and dropped).
     pub fn poll_transmit(&mut self, buf: &mut [u8]) -> Option<Transmit> {
-        loop {
-            let (slot, family_v4, last) = self.next_queued()?;
-            let tx = self.emit_one(slot, family_v4, buf);
-            if last {
-                self.finish_slot(slot);
-            }
-            if tx.is_some() {
-                return tx;
-            }
-            self.stats.onomem = self.stats.onomem.saturating_add(1);
+        let (slot, v4) = self.next_writable(buf.len())?;
+        // Built straight in our return slot: one copy per family, so the
+        // IPv4 one handles 4-byte addresses only.
+        if v4 {
+            self.write_advert::<false>(slot, buf)
+        } else {
+            self.write_advert::<true>(slot, buf)
         }
     }
 
-    /// The next advert to write: its slot, whether it is the IPv4 one, and
-    /// whether it is the slot's last. Takes it out of the slot's pending
-    /// set and skips slots with nothing (left) to send. Kept apart from the
-    /// writing so the loop does not carry a `Transmit` around.
-    #[inline(never)]
-    fn next_queued(&mut self) -> Option<(u32, bool, bool)> {
+    /// The next queued advert that fits in `len` bytes: its slot and
+    /// whether it is the IPv4 one. Skips slots with nothing (left) to send,
+    /// and drops and counts adverts that cannot be written. Kept apart
+    /// from the writing so no `Transmit` is carried around this loop.
+    #[inline(always)]
+    fn next_writable(&mut self, len: usize) -> Option<(u32, bool)> {
         loop {
             let &slot = self.txq.front()?;
             let Some(v) = self.table.get_mut(slot) else {
                 self.txq.pop_front();
                 continue;
             };
-            let bit = if v.pending & pending::ADVERT4 != 0 {
-                pending::ADVERT4
-            } else if v.pending & pending::ADVERT6 != 0 {
-                pending::ADVERT6
-            } else {
+            let v4 = v.pending & pending::ADVERT4 != 0;
+            if !v4 && v.pending & pending::ADVERT6 == 0 {
                 self.finish_slot(slot);
                 continue;
+            }
+            if advert_len(v, v4).is_some_and(|n| n <= len) {
+                return Some((slot, v4));
+            }
+            // It cannot be written: dropped and counted.
+            v.pending &= !if v4 {
+                pending::ADVERT4
+            } else {
+                pending::ADVERT6
             };
-            v.pending &= !bit;
-            let last = v.pending & (pending::ADVERT4 | pending::ADVERT6) == 0;
-            return Some((slot, bit == pending::ADVERT4, last));
+            if v.pending & (pending::ADVERT4 | pending::ADVERT6) == 0 {
+                self.finish_slot(slot);
+            }
+            self.stats.onomem = self.stats.onomem.saturating_add(1);
         }
     }
 
@@ -72,23 +76,28 @@ impl Engine {
         }
     }
 
+    /// Writes the slot's pending advert of one family into `buf` (which
+    /// [`advert_len`] says is long enough) and takes it off the queue.
+    /// The CARP path works on the one record borrowed once (no repeated
+    /// table lookups) and signs straight into the header it then
+    /// checksums.
     #[inline(always)]
-    fn emit_one(&mut self, slot: u32, v4: bool, buf: &mut [u8]) -> Option<Transmit> {
-        let dscp = self.knobs.dscp;
-        let skew = self.table.get(slot).map(|v| self.demoted(v))?;
-        let iface = self.table.get(slot).map(|v| v.iface)?;
-        let (src4, src6) = self
-            .iface(iface)
-            .map(|i| (i.v4, i.v6))
-            .unwrap_or((None, None));
-        // Drawn only for a vhid's first advert: it costs a splitmix round.
-        let first_counter = if self.table.get(slot).is_some_and(|v| v.counter_init) {
-            self.next_random()
-        } else {
-            0
-        };
-        let (peer4, peer6) = self.table.peers(slot);
-        let v = self.table.get_mut(slot)?;
+    fn write_advert<const V6: bool>(&mut self, slot: u32, buf: &mut [u8]) -> Option<Transmit> {
+        let v4 = !V6;
+        let Engine {
+            table,
+            ifaces,
+            knobs,
+            stats,
+            rng,
+            txq,
+            ..
+        } = self;
+        let (v, peer4, peer6) = table.get_mut_with_peers(slot)?;
+        let (src4, src6) = ifaces
+            .iter()
+            .find(|i| i.index == v.iface)
+            .map_or((None, None), |i| (i.v4, i.v6));
         let bowout = v.pending & pending::BOWOUT != 0;
         let (src, dst, multicast) = if v4 {
             let dst = peer4.unwrap_or(CARP_GROUP_V4);
@@ -99,7 +108,7 @@ impl Engine {
             let src = IpAddr::V6(src6.unwrap_or(Ipv6Addr::UNSPECIFIED));
             (src, IpAddr::V6(dst), dst.is_multicast())
         };
-        let len = if v.is_vrrp() {
+        let (len, dst, multicast) = if v.is_vrrp() {
             // VRRP always multicasts to the group (peers are CARP-only).
             let dst = if v4 {
                 IpAddr::V4(CARP_GROUP_V4)
@@ -121,69 +130,81 @@ impl Engine {
             let out = buf.get_mut(..len)?;
             let mut packet = VrrpPacket::new_unchecked(out);
             repr.emit(&mut packet, &src, &dst).ok()?;
-            return Some(self.finish_tx(slot, v4, src, dst, true, len, dscp));
+            (len, dst, true)
         } else {
-            if v.counter_init {
-                v.counter = first_counter;
+            let out: &mut [u8; CARP_HEADER_LEN] =
+                buf.get_mut(..CARP_HEADER_LEN)?.try_into().ok()?;
+            v.counter = if v.counter_init {
+                // Drawn only for a vhid's first advert.
                 v.counter_init = false;
+                splitmix(rng)
             } else {
-                v.counter = v.counter.wrapping_add(1);
-            }
+                v.counter.wrapping_add(1)
+            };
             let (advbase, advskew) = if bowout {
                 (255, 255)
             } else {
+                let skew =
+                    vhid::demoted_skew(v.cfg.advskew, knobs.demotion, knobs.suppress_preempt);
                 (v.cfg.advbase, skew as u8)
             };
-            let repr = CarpRepr {
-                vhid: v.cfg.vhid,
-                advskew,
-                advbase,
-                demote: 0,
-                counter: v.counter,
-                digest: v.addrs.sign(v.counter),
-            };
-            let len = repr.buffer_len();
-            let out = buf.get_mut(..len)?;
-            let mut packet = CarpPacket::new_unchecked(out);
-            repr.emit(&mut packet);
-            len
-        };
-        Some(self.finish_tx(slot, v4, src, dst, multicast, len, dscp))
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn finish_tx(
-        &mut self,
-        slot: u32,
-        v4: bool,
-        src: IpAddr,
-        dst: IpAddr,
-        multicast: bool,
-        len: usize,
-        dscp: u8,
-    ) -> Transmit {
-        if v4 {
-            self.stats.opackets = self.stats.opackets.saturating_add(1);
-        } else {
-            self.stats.opackets6 = self.stats.opackets6.saturating_add(1);
-        }
-        let (vhid, iface, gen) = match self.table.get_mut(slot) {
-            Some(v) => {
-                v.stats.adverts_out = v.stats.adverts_out.saturating_add(1);
-                (v.cfg.vhid, v.iface, v.gen)
+            let digest = wire::carp::emit_header(out, v.cfg.vhid, advskew, advbase, v.counter);
+            if let Some(digest) = digest {
+                v.addrs.sign_into(v.counter, digest);
             }
-            None => (0, 0, 0),
+            wire::carp::fill_header_checksum(out);
+            (CARP_HEADER_LEN, dst, multicast)
         };
-        Transmit {
-            id: VhidId { slot, gen },
-            iface,
+        if v4 {
+            stats.opackets = stats.opackets.saturating_add(1);
+        } else {
+            stats.opackets6 = stats.opackets6.saturating_add(1);
+        }
+        v.stats.adverts_out = v.stats.adverts_out.saturating_add(1);
+        v.pending &= !if v4 {
+            pending::ADVERT4
+        } else {
+            pending::ADVERT6
+        };
+        let last = v.pending & (pending::ADVERT4 | pending::ADVERT6) == 0;
+        let mut dying = false;
+        if last {
+            v.queued = false;
+            v.pending = 0;
+            dying = v.dying;
+            txq.pop_front();
+        }
+        let vhid = v.cfg.vhid;
+        let tx = Transmit {
+            id: VhidId { slot, gen: v.gen },
+            iface: v.iface,
             vhid,
             src,
             dst,
             ttl: CARP_TTL,
-            tos: dscp << 2,
+            tos: knobs.dscp << 2,
             len,
             src_mac: multicast.then(|| wire::virtual_mac(vhid)),
+        };
+        if dying {
+            // Its bow-out is out: the slot can go.
+            table.remove(slot);
         }
+        Some(tx)
     }
+}
+
+/// Bytes the vhid's next advert of this family takes, `None` if it cannot
+/// be written (a VRRP address count beyond its 8-bit field).
+#[inline(always)]
+fn advert_len(v: &vhid::Vhid, v4: bool) -> Option<usize> {
+    if !v.is_vrrp() {
+        return Some(CARP_HEADER_LEN);
+    }
+    let (bytes, each) = if v4 {
+        (v.addrs.v4_bytes().len(), 4)
+    } else {
+        (v.addrs.v6_bytes().len(), 16)
+    };
+    (bytes / each <= usize::from(u8::MAX)).then_some(wire::VRRP_HEADER_LEN + bytes)
 }

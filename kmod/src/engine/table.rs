@@ -159,6 +159,24 @@ impl Table {
             .map_or((None, None), |p| (p.peer4, p.peer6))
     }
 
+    /// The record of `slot` with its peers, in one lookup.
+    #[inline(always)]
+    pub fn get_mut_with_peers(
+        &mut self,
+        slot: u32,
+    ) -> Option<(&mut Vhid, Option<Ipv4Addr>, Option<Ipv6Addr>)> {
+        let v = self.slots.get_mut(slot as usize)?.as_mut()?;
+        if !v.cfg.has_peers {
+            return Some((v, None, None));
+        }
+        let p = self
+            .peers
+            .binary_search_by_key(&slot, |p| p.slot)
+            .ok()
+            .and_then(|i| self.peers.get(i));
+        Some((v, p.and_then(|p| p.peer4), p.and_then(|p| p.peer6)))
+    }
+
     /// Whether adverts of this family go to a multicast group, which decides
     /// the TTL check and the virtual source MAC. Tested in host order (the
     /// FreeBSD PR 284872 mistake was testing network order).

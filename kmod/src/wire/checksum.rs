@@ -29,7 +29,7 @@ fn fold(sum: u64) -> u16 {
 /// is the byte-swapped sum (RFC 1071 §2(A), (B)), so one swap at the end
 /// gives the big-endian 16-bit word sum with an eighth of the additions.
 /// This is on the input and output path of every advert.
-#[inline]
+#[inline(always)]
 pub fn data(bytes: &[u8]) -> u16 {
     let (words, tail) = bytes.as_chunks::<8>();
     let mut sum: u64 = 0;
