@@ -285,11 +285,11 @@ impl Engine {
                 // from the deadline, not from `now`, so a late timer does
                 // not stretch the period; the slot stays at the heap's top
                 // until its new deadline is placed.
-                enqueue(&mut self.txq, slot, v, 0);
                 let k = &self.knobs;
                 let skew = vhid::demoted_skew(v.cfg.advskew, k.demotion, k.suppress_preempt);
                 let next = at.after_ns(advert_interval(v, skew));
                 v.set_ad_at(Deadline::at(next));
+                enqueue(&mut self.txq, slot, v, 0);
                 if k.garp_interval != 0 {
                     self.garp_refresh(at, slot);
                 }

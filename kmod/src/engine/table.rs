@@ -177,19 +177,6 @@ impl Table {
         Some((v, p.and_then(|p| p.peer4), p.and_then(|p| p.peer6)))
     }
 
-    /// Whether adverts of this family go to a multicast group, which decides
-    /// the TTL check and the virtual source MAC. Tested in host order (the
-    /// FreeBSD PR 284872 mistake was testing network order).
-    #[inline(always)]
-    pub fn multicast(&self, slot: u32, v6: bool) -> bool {
-        let (p4, p6) = self.peers(slot);
-        if v6 {
-            p6.is_none_or(|a| a.is_multicast())
-        } else {
-            p4.is_none_or(|a| a.is_multicast())
-        }
-    }
-
     /// The whole configuration of `slot`, peers included.
     pub fn config(&self, slot: u32) -> Option<VhidConfig> {
         let (p4, p6) = self.peers(slot);

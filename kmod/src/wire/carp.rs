@@ -310,11 +310,11 @@ pub fn emit_header(
     out.last_chunk_mut::<DIGEST_LEN>()
 }
 
-/// Fills the checksum of a header whose other fields are written, summing
-/// the fixed-size header with unrolled additions.
+/// Fills the checksum of a header whose other fields are written and whose
+/// checksum field is zero (as [`emit_header`] leaves it), summing the
+/// fixed-size header with unrolled additions.
 #[inline(always)]
 pub fn fill_header_checksum(out: &mut [u8; HEADER_LEN]) {
-    field::set_u16(out, layout::CHECKSUM, 0);
     let sum = checksum::data_array(out);
     field::set_u16(out, layout::CHECKSUM, !sum);
 }
