@@ -279,9 +279,10 @@ impl Engine {
                 self.timers.set(slot, None);
                 continue;
             };
-            if v.state == State::Master && v.ad_at().is_due(now) {
+            if v.state == State::Master && v.ad_at() == Deadline::at(at) {
                 // A MASTER's only timer is its advert timer, which is its
-                // heap key `at`: it is due. `carp_send_ad_locked`, re-armed
+                // heap key `at` (a stale key takes the general path below)
+                // and so is due. `carp_send_ad_locked`, re-armed
                 // from the deadline, not from `now`, so a late timer does
                 // not stretch the period; the slot stays at the heap's top
                 // until its new deadline is placed.
