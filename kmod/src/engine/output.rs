@@ -77,13 +77,12 @@ impl Engine {
     }
 
     /// Writes the slot's pending advert of one family into `buf` (which
-    /// [`advert_len`] says is long enough) and takes it off the queue.
-    /// The CARP path works on the one record borrowed once (no repeated
-    /// table lookups) and signs straight into the header it then
-    /// checksums.
+    /// [`advert_len`] says is long enough) and takes it off the queue
+    /// first, so that even a write that failed (which `advert_len` rules
+    /// out; it would be counted as `onomem`) leaves nothing stuck. The
+    /// vhid's record is borrowed once, with its peers.
     #[inline(always)]
     fn write_advert<const V6: bool>(&mut self, slot: u32, buf: &mut [u8]) -> Option<Transmit> {
-        let v4 = !V6;
         let Engine {
             table,
             ifaces,
@@ -94,104 +93,126 @@ impl Engine {
             ..
         } = self;
         let (v, peer4, peer6) = table.get_mut_with_peers(slot)?;
+        let bowout = v.pending & pending::BOWOUT != 0;
+        v.pending &= !if V6 {
+            pending::ADVERT6
+        } else {
+            pending::ADVERT4
+        };
+        let last = v.pending & (pending::ADVERT4 | pending::ADVERT6) == 0;
+        let dying = last && v.dying;
+        if last {
+            v.queued = false;
+            v.pending = 0;
+            txq.pop_front();
+        }
         let (src4, src6) = ifaces
             .iter()
             .find(|i| i.index == v.iface)
             .map_or((None, None), |i| (i.v4, i.v6));
-        let bowout = v.pending & pending::BOWOUT != 0;
-        let (src, dst, multicast) = if v4 {
-            let dst = peer4.unwrap_or(CARP_GROUP_V4);
-            let src = IpAddr::V4(src4.unwrap_or(Ipv4Addr::UNSPECIFIED));
-            (src, IpAddr::V4(dst), dst.is_multicast())
-        } else {
+        let (src, dst) = if V6 {
             let dst = peer6.unwrap_or(CARP_GROUP_V6);
-            let src = IpAddr::V6(src6.unwrap_or(Ipv6Addr::UNSPECIFIED));
-            (src, IpAddr::V6(dst), dst.is_multicast())
-        };
-        let (len, dst, multicast) = if v.is_vrrp() {
-            // VRRP always multicasts to the group (peers are CARP-only).
-            let dst = if v4 {
-                IpAddr::V4(CARP_GROUP_V4)
-            } else {
-                IpAddr::V6(CARP_GROUP_V6)
-            };
-            let addrs = if v4 {
-                v.addrs.v4_bytes()
-            } else {
-                v.addrs.v6_bytes()
-            };
-            let repr = VrrpRepr {
-                vrid: v.cfg.vhid,
-                priority: if bowout { 0 } else { v.cfg.vrrp_priority },
-                max_adver_int: v.cfg.vrrp_interval,
-                addrs,
-            };
-            let len = repr.buffer_len();
-            let out = buf.get_mut(..len)?;
-            let mut packet = VrrpPacket::new_unchecked(out);
-            repr.emit(&mut packet, &src, &dst).ok()?;
-            (len, dst, true)
+            (
+                IpAddr::V6(src6.unwrap_or(Ipv6Addr::UNSPECIFIED)),
+                IpAddr::V6(dst),
+            )
         } else {
-            let out: &mut [u8; CARP_HEADER_LEN] =
-                buf.get_mut(..CARP_HEADER_LEN)?.try_into().ok()?;
-            v.counter = if v.counter_init {
-                // Drawn only for a vhid's first advert.
-                v.counter_init = false;
-                splitmix(rng)
-            } else {
-                v.counter.wrapping_add(1)
-            };
-            let (advbase, advskew) = if bowout {
-                (255, 255)
-            } else {
-                let skew =
-                    vhid::demoted_skew(v.cfg.advskew, knobs.demotion, knobs.suppress_preempt);
-                (v.cfg.advbase, skew as u8)
-            };
-            let digest = wire::carp::emit_header(out, v.cfg.vhid, advskew, advbase, v.counter);
-            if let Some(digest) = digest {
-                v.addrs.sign_into(v.counter, digest);
-            }
-            wire::carp::fill_header_checksum(out);
-            (CARP_HEADER_LEN, dst, multicast)
+            let dst = peer4.unwrap_or(CARP_GROUP_V4);
+            (
+                IpAddr::V4(src4.unwrap_or(Ipv4Addr::UNSPECIFIED)),
+                IpAddr::V4(dst),
+            )
         };
-        if v4 {
-            stats.opackets = stats.opackets.saturating_add(1);
-        } else {
-            stats.opackets6 = stats.opackets6.saturating_add(1);
+        let tx = write_into::<V6>(v, slot, knobs, stats, rng, bowout, src, dst, buf);
+        if tx.is_none() {
+            stats.onomem = stats.onomem.saturating_add(1);
         }
-        v.stats.adverts_out = v.stats.adverts_out.saturating_add(1);
-        v.pending &= !if v4 {
-            pending::ADVERT4
-        } else {
-            pending::ADVERT6
-        };
-        let last = v.pending & (pending::ADVERT4 | pending::ADVERT6) == 0;
-        let mut dying = false;
-        if last {
-            v.queued = false;
-            v.pending = 0;
-            dying = v.dying;
-            txq.pop_front();
-        }
-        let vhid = v.cfg.vhid;
-        let tx = Transmit {
-            id: VhidId { slot, gen: v.gen },
-            iface: v.iface,
-            vhid,
-            src,
-            dst,
-            ttl: CARP_TTL,
-            tos: knobs.dscp << 2,
-            len,
-            src_mac: multicast.then(|| wire::virtual_mac(vhid)),
-        };
         if dying {
             // Its bow-out is out: the slot can go.
             table.remove(slot);
         }
-        Some(tx)
+        tx
     }
+}
+
+/// The writing half of [`Engine::write_advert`]: the advert itself (CARP
+/// signed straight into the header it then checksums) and its
+/// description.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn write_into<const V6: bool>(
+    v: &mut vhid::Vhid,
+    slot: u32,
+    knobs: &super::Knobs,
+    stats: &mut super::Stats,
+    rng: &mut u64,
+    bowout: bool,
+    src: IpAddr,
+    dst: IpAddr,
+    buf: &mut [u8],
+) -> Option<Transmit> {
+    let (len, dst, multicast) = if v.is_vrrp() {
+        // VRRP always multicasts to the group (peers are CARP-only).
+        let (dst, addrs) = if V6 {
+            (IpAddr::V6(CARP_GROUP_V6), v.addrs.v6_bytes())
+        } else {
+            (IpAddr::V4(CARP_GROUP_V4), v.addrs.v4_bytes())
+        };
+        let repr = VrrpRepr {
+            vrid: v.cfg.vhid,
+            priority: if bowout { 0 } else { v.cfg.vrrp_priority },
+            max_adver_int: v.cfg.vrrp_interval,
+            addrs,
+        };
+        let len = repr.buffer_len();
+        let out = buf.get_mut(..len)?;
+        let mut packet = VrrpPacket::new_unchecked(out);
+        repr.emit(&mut packet, &src, &dst).ok()?;
+        (len, dst, true)
+    } else {
+        let out: &mut [u8; CARP_HEADER_LEN] = buf.get_mut(..CARP_HEADER_LEN)?.try_into().ok()?;
+        v.counter = if v.counter_init {
+            // Drawn only for a vhid's first advert.
+            v.counter_init = false;
+            splitmix(rng)
+        } else {
+            v.counter.wrapping_add(1)
+        };
+        let (advbase, advskew) = if bowout {
+            (255, 255)
+        } else {
+            let skew = vhid::demoted_skew(v.cfg.advskew, knobs.demotion, knobs.suppress_preempt);
+            (v.cfg.advbase, skew as u8)
+        };
+        let digest = wire::carp::emit_header(out, v.cfg.vhid, advskew, advbase, v.counter);
+        if let Some(digest) = digest {
+            v.addrs.sign_into(v.counter, digest);
+        }
+        wire::carp::fill_header_checksum(out);
+        let multicast = match dst {
+            IpAddr::V4(a) => a.is_multicast(),
+            IpAddr::V6(a) => a.is_multicast(),
+        };
+        (CARP_HEADER_LEN, dst, multicast)
+    };
+    if V6 {
+        stats.opackets6 = stats.opackets6.saturating_add(1);
+    } else {
+        stats.opackets = stats.opackets.saturating_add(1);
+    }
+    v.stats.adverts_out = v.stats.adverts_out.saturating_add(1);
+    let vhid = v.cfg.vhid;
+    Some(Transmit {
+        id: VhidId { slot, gen: v.gen },
+        iface: v.iface,
+        vhid,
+        src,
+        dst,
+        ttl: CARP_TTL,
+        tos: knobs.dscp << 2,
+        len,
+        src_mac: multicast.then(|| wire::virtual_mac(vhid)),
+    })
 }
 
 /// Bytes the vhid's next advert of this family takes, `None` if it cannot

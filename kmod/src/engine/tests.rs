@@ -539,6 +539,37 @@ fn unicast_peers_follow_their_vhid() {
     assert_eq!(peers(&e, ids[2]), (None, Some(p6)));
 }
 
+/// A buffer too small for the advert drops it (counted as `onomem`) and
+/// leaves nothing stuck: both families' adverts are dropped in one poll,
+/// the next period's adverts go out, and a dying vhid whose bow-out is
+/// dropped still frees its slot.
+#[test]
+fn too_small_buffer_drops_counts_and_moves_on() {
+    let (mut e, id) = engine_with_vhid(b"pw");
+    e.addr_add(at(0), id, IpAddr::V6("2001:db8::64".parse().unwrap()))
+        .unwrap();
+    e.vhid_force_state(at(SEC), id, State::Master).unwrap();
+    let mut small = [0u8; 20];
+    assert_eq!(e.poll_transmit(&mut small), None);
+    assert_eq!(e.stats().onomem, 2);
+    assert_eq!(e.vhid_stats(id).unwrap().adverts_out, 0);
+    let mut buf = [0u8; 1500];
+    assert_eq!(e.poll_transmit(&mut buf), None, "both were dropped");
+    let next = e.poll_timeout().unwrap();
+    e.handle_timeout(next);
+    let tx4 = e.poll_transmit(&mut buf).unwrap();
+    let tx6 = e.poll_transmit(&mut buf).unwrap();
+    assert!(tx4.dst.is_ipv4() && tx6.dst.is_ipv6());
+    assert_eq!((e.stats().opackets, e.stats().opackets6), (1, 1));
+    // The bow-out of a removed MASTER cannot be written either: the slot
+    // is freed all the same, and a new vhid takes it.
+    e.vhid_remove(next, id).unwrap();
+    assert_eq!(e.poll_transmit(&mut small), None);
+    assert_eq!(e.stats().onomem, 4);
+    let again = e.vhid_set(next, IF, &VhidConfig::new(9)).unwrap();
+    assert_eq!(again.slot, id.slot);
+}
+
 #[test]
 fn advert_fields_and_counter() {
     let (mut e, id) = engine_with_vhid(b"pw");
