@@ -203,11 +203,8 @@ impl Engine {
         let Some(v) = self.table.get_mut(slot) else {
             return;
         };
-        enqueue(&mut self.txq, slot, v, 0);
-        let k = &self.knobs;
-        let skew = vhid::demoted_skew(v.cfg.advskew, k.demotion, k.suppress_preempt);
-        v.set_ad_at(Deadline::at(now.after_ns(advert_interval(v, skew))));
-        if k.garp_interval != 0 {
+        advertise(&self.knobs, &mut self.txq, slot, v, now);
+        if self.knobs.garp_interval != 0 {
             self.garp_refresh(now, slot);
         }
     }
@@ -286,12 +283,8 @@ impl Engine {
                 // from the deadline, not from `now`, so a late timer does
                 // not stretch the period; the slot stays at the heap's top
                 // until its new deadline is placed.
-                let k = &self.knobs;
-                let skew = vhid::demoted_skew(v.cfg.advskew, k.demotion, k.suppress_preempt);
-                let next = at.after_ns(advert_interval(v, skew));
-                v.set_ad_at(Deadline::at(next));
-                enqueue(&mut self.txq, slot, v, 0);
-                if k.garp_interval != 0 {
+                let next = advertise(&self.knobs, &mut self.txq, slot, v, at);
+                if self.knobs.garp_interval != 0 {
                     self.garp_refresh(at, slot);
                 }
                 self.timers.reschedule_top(next);
@@ -388,6 +381,24 @@ pub(crate) fn arm(v: &mut Vhid, now: Instant, af: Af) {
             v.set_ad_at(Deadline::at(at));
         }
     }
+}
+
+/// The heart of `carp_send_ad_locked` for a MASTER, on the vhid in hand:
+/// queue its adverts and re-arm the advert timer from `now` with the
+/// demoted skew. Returns the new deadline.
+#[inline(always)]
+fn advertise(
+    k: &super::Knobs,
+    txq: &mut Ring<u32>,
+    slot: u32,
+    v: &mut Vhid,
+    now: Instant,
+) -> Instant {
+    let skew = vhid::demoted_skew(v.cfg.advskew, k.demotion, k.suppress_preempt);
+    let next = now.after_ns(advert_interval(v, skew));
+    v.set_ad_at(Deadline::at(next));
+    enqueue(txq, slot, v, 0);
+    next
 }
 
 /// Marks the vhid's adverts pending (one per family it has addresses in,
