@@ -304,13 +304,22 @@ impl Prepared {
     /// go on: the tail is copied in whole 8-byte words when `tail` is long
     /// enough (no `memcpy` call on the packet path), and whatever comes
     /// after the tail lands where the counter is written next.
+    ///
+    /// The one-block case builds its block in `block` (all zeros on entry)
+    /// and returns how many leading bytes it wrote besides the length
+    /// field, so the outer hash can reuse the block; the two-block case
+    /// leaves `block` alone and returns 0.
     #[inline(always)]
-    fn inner_digest(&self, tail: &[u8], counter: u64) -> [u32; 5] {
+    fn inner_digest(
+        &self,
+        block: &mut [u8; BLOCK_LEN],
+        tail: &[u8],
+        counter: u64,
+    ) -> ([u32; 5], usize) {
         let at = self.tail_len();
         let bits = u64::from(self.msg_len).wrapping_mul(8).to_be_bytes();
         let mut inner = self.inner;
         if at + COUNTER_LEN + PAD_MIN <= BLOCK_LEN {
-            let mut block = [0u8; BLOCK_LEN];
             let words = at.div_ceil(COUNTER_LEN);
             let (dst, _) = block.as_chunks_mut::<COUNTER_LEN>();
             match (
@@ -337,7 +346,10 @@ impl Prepared {
             if let Some(dst) = block.last_chunk_mut::<8>() {
                 *dst = bits;
             }
-            compress(&mut inner, &block);
+            compress(&mut inner, block);
+            // Whole words of tail were copied: up to 7 bytes past `at`,
+            // all overwritten by the counter.
+            (inner, at + COUNTER_LEN + 1)
         } else {
             // Rare: a prefix tail of 48..=63 bytes (many addresses).
             let mut blocks = [[0u8; BLOCK_LEN]; 2];
@@ -357,17 +369,29 @@ impl Prepared {
             for block in &blocks {
                 compress(&mut inner, block);
             }
+            (inner, 0)
         }
-        inner
     }
 
-    /// The HMAC as SHA-1 state words (the digest, big-endian).
+    /// The HMAC as SHA-1 state words (the digest, big-endian). The outer
+    /// hash's final block is the inner one's, rewritten where it differs
+    /// from [`OUTER_FINAL`].
     #[inline(always)]
     fn outer_digest(&self, tail: &[u8], counter: u64) -> [u32; 5] {
-        let inner = self.inner_digest(tail, counter);
-        let mut block = OUTER_FINAL;
-        for (dst, word) in block.chunks_exact_mut(4).zip(inner) {
-            dst.copy_from_slice(&word.to_be_bytes());
+        let mut block = [0u8; BLOCK_LEN];
+        let (inner, dirty) = self.inner_digest(&mut block, tail, counter);
+        if let Some(stale) = block.get_mut(DIGEST_LEN + 1..dirty) {
+            stale.fill(0);
+        }
+        for (dst, word) in block.as_chunks_mut::<4>().0.iter_mut().zip(inner) {
+            *dst = word.to_be_bytes();
+        }
+        if let Some(b) = block.get_mut(DIGEST_LEN) {
+            *b = 0x80;
+        }
+        if let (Some(dst), Some(src)) = (block.last_chunk_mut::<8>(), OUTER_FINAL.last_chunk::<8>())
+        {
+            *dst = *src;
         }
         let mut outer = self.outer;
         compress(&mut outer, &block);
@@ -378,6 +402,15 @@ impl Prepared {
     #[inline(always)]
     pub fn sign(&self, tail: &[u8], counter: u64) -> [u8; DIGEST_LEN] {
         state_bytes(&self.outer_digest(tail, counter))
+    }
+
+    /// [`Prepared::sign`] written straight into the packet's HMAC field.
+    #[inline(always)]
+    pub fn sign_into(&self, tail: &[u8], counter: u64, out: &mut [u8; DIGEST_LEN]) {
+        let state = self.outer_digest(tail, counter);
+        for (dst, word) in out.as_chunks_mut::<4>().0.iter_mut().zip(state) {
+            *dst = word.to_be_bytes();
+        }
     }
 
     /// Whether `digest` is the HMAC of the advert carrying `counter`.

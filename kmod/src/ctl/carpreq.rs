@@ -348,7 +348,7 @@ mod tests {
             );
             assert_eq!(r, Err(Errno::EINVAL), "vhid {vhid} skew {skew} base {base}");
         }
-        assert_eq!(e.vhid_config(id).unwrap(), &before);
+        assert_eq!(e.vhid_config(id).unwrap(), before);
         assert_eq!(e.vhids().count(), 1);
     }
 

@@ -341,7 +341,7 @@ impl VhidInfo {
 pub fn info(engine: &Engine, id: VhidId, privileged: bool) -> Option<VhidInfo> {
     let cfg = engine.vhid_config(id)?;
     let state = engine.vhid_state(id)?;
-    Some(VhidInfo::from_config(cfg, state, privileged))
+    Some(VhidInfo::from_config(&cfg, state, privileged))
 }
 
 /// The vhids of `iface` in ascending vhid order. (FreeBSD lists them in

@@ -676,7 +676,7 @@ mod tests {
             set_attrs(&mut e, &[(ATTR_VHID, &v), (ATTR_VERSION, &[3])]),
             Err(Errno::EINVAL)
         );
-        assert_eq!(e.vhid_config(out.id).unwrap(), &before);
+        assert_eq!(e.vhid_config(out.id).unwrap(), before);
     }
 
     #[test]

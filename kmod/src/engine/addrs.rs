@@ -93,9 +93,10 @@ impl Addrs {
         self.buf.as_slice().get(self.tail_start()..).unwrap_or(&[])
     }
 
-    /// The HMAC field of the advert carrying `counter`.
-    pub fn sign(&self, counter: u64) -> [u8; crate::auth::DIGEST_LEN] {
-        self.hmac.sign(self.tail(), counter)
+    /// [`Addrs::sign`] written straight into the packet's HMAC field.
+    #[inline(always)]
+    pub fn sign_into(&self, counter: u64, out: &mut [u8; crate::auth::DIGEST_LEN]) {
+        self.hmac.sign_into(self.tail(), counter, out)
     }
 
     /// Whether `digest` authenticates the advert carrying `counter`.

@@ -93,16 +93,52 @@ impl VhidConfig {
         }
         Ok(())
     }
+}
 
-    /// Whether adverts of this family go to a multicast group, which decides
-    /// the TTL check and the virtual source MAC. Tested in host order (the
-    /// FreeBSD PR 284872 mistake was testing network order).
-    pub(crate) fn multicast4(&self) -> bool {
-        self.peer4.is_none_or(|a| a.is_multicast())
+/// A [`VhidConfig`] as the vhid record keeps it: everything but the
+/// unicast peers, which few vhids set and which would cost 22 bytes in
+/// every record; the table keeps them in a side list
+/// ([`Table::peers`](super::table::Table::peers)) and `has_peers` says
+/// whether to look there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Settings {
+    pub vhid: u8,
+    pub version: Version,
+    pub advbase: u8,
+    pub advskew: u8,
+    pub key: Key,
+    pub vrrp_priority: u8,
+    pub vrrp_interval: u16,
+    pub has_peers: bool,
+}
+
+impl Settings {
+    pub fn new(cfg: &VhidConfig) -> Settings {
+        Settings {
+            vhid: cfg.vhid,
+            version: cfg.version,
+            advbase: cfg.advbase,
+            advskew: cfg.advskew,
+            key: cfg.key,
+            vrrp_priority: cfg.vrrp_priority,
+            vrrp_interval: cfg.vrrp_interval,
+            has_peers: cfg.peer4.is_some() || cfg.peer6.is_some(),
+        }
     }
 
-    pub(crate) fn multicast6(&self) -> bool {
-        self.peer6.is_none_or(|a| a.is_multicast())
+    /// The configuration as it was given, with the peers from the side list.
+    pub fn config(&self, peer4: Option<Ipv4Addr>, peer6: Option<Ipv6Addr>) -> VhidConfig {
+        VhidConfig {
+            vhid: self.vhid,
+            version: self.version,
+            advbase: self.advbase,
+            advskew: self.advskew,
+            key: self.key,
+            vrrp_priority: self.vrrp_priority,
+            vrrp_interval: self.vrrp_interval,
+            peer4,
+            peer6,
+        }
     }
 }
 

@@ -99,17 +99,29 @@ impl Engine {
             return Err(Drop::Looped);
         }
         let parent_up = parent.is_none_or(|i| i.up);
-        let slot = self.find_vhid(rx, ch.vhid, v6)?;
-        let v = self.table.get_mut(slot).ok_or(Drop::UnknownVhid)?;
+        // `find_vhid` with the record and its peers in one lookup.
+        let slot = self
+            .table
+            .lookup(rx.iface, ch.vhid)
+            .ok_or(Drop::UnknownVhid)?;
+        let (v, peer4, peer6) = self
+            .table
+            .get_mut_with_peers(slot)
+            .ok_or(Drop::UnknownVhid)?;
+        // Adverts to a multicast group get the TTL check; tested in host
+        // order (the FreeBSD PR 284872 mistake was testing network order).
+        let (has, multicast) = if v6 {
+            (v.addrs.has_v6(), peer6.is_none_or(|a| a.is_multicast()))
+        } else {
+            (v.addrs.has_v4(), peer4.is_none_or(|a| a.is_multicast()))
+        };
+        if !has {
+            return Err(Drop::UnknownVhid);
+        }
         if v.is_vrrp() {
             self.detect_protocol(now, slot, rx.src, Version::Carp);
             return Err(Drop::BadVersion);
         }
-        let multicast = if v6 {
-            v.cfg.multicast6()
-        } else {
-            v.cfg.multicast4()
-        };
         if multicast && rx.ttl != CARP_TTL {
             v.stats.bad_ttl = v.stats.bad_ttl.saturating_add(1);
             return Err(Drop::BadTtl);
@@ -140,23 +152,35 @@ impl Engine {
         }
         v.counter_init = false;
         v.stats.adverts_in = v.stats.adverts_in.saturating_add(1);
-        v.last_peer = Some(rx.src);
-        self.carp_elect(now, slot, &ch, v6, parent_up, rx.src);
+        if v.state == State::Backup {
+            // The usual case, on the vhid in hand.
+            let af = if v6 { Af::V6 } else { Af::V4 };
+            if let Some(reason) = backup_elect(
+                &self.knobs,
+                &mut self.timers,
+                slot,
+                v,
+                &ch,
+                now,
+                af,
+                parent_up,
+            ) {
+                if reason == Reason::PreemptingSlowerMaster {
+                    self.stats.preempt = self.stats.preempt.saturating_add(1);
+                }
+                self.master_down(now, slot, reason);
+                self.rearm(slot);
+            }
+            return Ok(());
+        }
+        self.carp_elect(now, slot, &ch, rx.src);
         Ok(())
     }
 
-    /// §3.3: compare the advertised interval with ours, as timevals, and
-    /// re-arm the vhid's timer.
-    #[inline(always)]
-    fn carp_elect(
-        &mut self,
-        now: super::Instant,
-        slot: u32,
-        ch: &CarpRepr,
-        v6: bool,
-        parent_up: bool,
-        src: IpAddr,
-    ) {
+    /// §3.3 for a MASTER (a BACKUP goes through [`backup_elect`]): compare
+    /// the advertised interval with ours, as timevals, and step down to a
+    /// better or equal master.
+    fn carp_elect(&mut self, now: super::Instant, slot: u32, ch: &CarpRepr, src: IpAddr) {
         let Some(v) = self.table.get_mut(slot) else {
             return;
         };
@@ -164,9 +188,8 @@ impl Engine {
         let skew = demoted_skew(v.cfg.advskew, k.demotion, k.suppress_preempt);
         let sc_tv = carp_tv_us(u32::from(v.cfg.advbase), skew);
         let ch_tv = carp_tv_us(u32::from(ch.advbase), u32::from(ch.advskew));
-        let af = if v6 { Af::V6 } else { Af::V4 };
         match v.state {
-            State::Init => {}
+            State::Init | State::Backup => {}
             State::Master => {
                 if sc_tv >= ch_tv {
                     self.step_down(now, slot);
@@ -176,28 +199,6 @@ impl Engine {
                     self.detect_split_brain(now, slot, src, ours, ch.advskew);
                 }
             }
-            State::Backup => {
-                let preempt = self.knobs.preempt && self.knobs.suppress_preempt == 0;
-                if preempt && sc_tv < ch_tv {
-                    self.stats.preempt = self.stats.preempt.saturating_add(1);
-                    self.master_down(now, slot, Reason::PreemptingSlowerMaster);
-                    self.rearm(slot);
-                    return;
-                }
-                let will_time_out = carp_tv_us(3 * u32::from(v.cfg.advbase), skew);
-                if will_time_out < ch_tv {
-                    self.master_down(now, slot, Reason::MasterWillTimeOut);
-                    self.rearm(slot);
-                    return;
-                }
-                // `carp_setrun` on a BACKUP, the usual case: only its
-                // master-down timer moves, so do it on the vhid in hand.
-                if runnable(k, v, parent_up) {
-                    arm(v, now, af);
-                }
-                self.timers.set(slot, v.next_deadline());
-                return;
-            }
         }
         self.rearm(slot);
     }
@@ -205,7 +206,7 @@ impl Engine {
     /// MASTER hears a better (or equal) master: BACKUP, re-arm master-down.
     fn step_down(&mut self, now: super::Instant, slot: u32) {
         if let Some(v) = self.table.get_mut(slot) {
-            v.ad_at = Deadline::NONE;
+            v.set_ad_at(Deadline::NONE);
             v.stats.dual_master = v.stats.dual_master.saturating_add(1);
         }
         self.set_state(now, slot, State::Backup, Reason::MoreFrequentAdvert);
@@ -250,7 +251,6 @@ impl Engine {
             return Err(Drop::BadTtl);
         }
         v.stats.adverts_in = v.stats.adverts_in.saturating_add(1);
-        v.last_peer = Some(rx.src);
         // The address owner never yields.
         if v.cfg.vrrp_priority == 255 {
             return Ok(());
@@ -281,10 +281,10 @@ impl Engine {
                     let skew = vrrp_skew(v.master_inter, own);
                     let at = now.after_ns(skew);
                     if v.addrs.has_v4() {
-                        v.md4_at = Deadline::at(at);
+                        v.set_md_at(false, Deadline::at(at));
                     }
                     if v.addrs.has_v6() {
-                        v.md6_at = Deadline::at(at);
+                        v.set_md_at(true, Deadline::at(at));
                     }
                 } else if preempt && vh.priority < own {
                     self.stats.preempt = self.stats.preempt.saturating_add(1);
@@ -314,4 +314,37 @@ fn ip_gt(a: &IpAddr, b: &IpAddr) -> bool {
         (IpAddr::V6(a), IpAddr::V6(b)) => a.octets() > b.octets(),
         _ => false,
     }
+}
+
+/// §3.3 for a BACKUP, on the vhid in hand: the reason to become MASTER
+/// (preempting a slower master, or one that will time out before it
+/// advertises again), or `None` after `carp_setrun`'s usual re-arm of
+/// the master-down timer of the advert's family.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn backup_elect(
+    k: &super::Knobs,
+    timers: &mut super::timers::TimerHeap,
+    slot: u32,
+    v: &mut super::vhid::Vhid,
+    ch: &CarpRepr,
+    now: super::Instant,
+    af: Af,
+    parent_up: bool,
+) -> Option<Reason> {
+    let skew = demoted_skew(v.cfg.advskew, k.demotion, k.suppress_preempt);
+    let sc_tv = carp_tv_us(u32::from(v.cfg.advbase), skew);
+    let ch_tv = carp_tv_us(u32::from(ch.advbase), u32::from(ch.advskew));
+    let preempt = k.preempt && k.suppress_preempt == 0;
+    if preempt && sc_tv < ch_tv {
+        return Some(Reason::PreemptingSlowerMaster);
+    }
+    if carp_tv_us(3 * u32::from(v.cfg.advbase), skew) < ch_tv {
+        return Some(Reason::MasterWillTimeOut);
+    }
+    if runnable(k, v, parent_up) {
+        arm(v, now, af);
+    }
+    timers.set(slot, v.next_deadline());
+    None
 }

@@ -54,11 +54,12 @@ impl Engine {
         v.state = to;
         v.since = now;
         v.why = Some(reason);
+        // The Announce that follows a change to MASTER is its first
+        // GARP/NA.
+        v.timers_for(to, now);
         v.stats.transitions = v.stats.transitions.saturating_add(1);
         if to == State::Master {
             v.stats.became_master = v.stats.became_master.saturating_add(1);
-            // The Announce that follows is this master's first GARP/NA.
-            v.announced_at = Deadline::at(now);
             if reason == Reason::PreemptingSlowerMaster {
                 v.stats.preemptions = v.stats.preemptions.saturating_add(1);
             }
@@ -168,11 +169,10 @@ impl Engine {
         }
         self.set_state(now, slot, State::Master, reason);
         self.queue_advert(slot, 0);
-        let Some(v) = self.table.get_mut(slot) else {
+        // The master-down timers went with the BACKUP state.
+        let Some(v) = self.table.get(slot) else {
             return;
         };
-        v.md4_at = Deadline::NONE;
-        v.md6_at = Deadline::NONE;
         let ev = Event::Announce {
             id: super::VhidId { slot, gen: v.gen },
             iface: v.iface,
@@ -203,11 +203,8 @@ impl Engine {
         let Some(v) = self.table.get_mut(slot) else {
             return;
         };
-        enqueue(&mut self.txq, slot, v, 0);
-        let k = &self.knobs;
-        let skew = vhid::demoted_skew(v.cfg.advskew, k.demotion, k.suppress_preempt);
-        v.ad_at = Deadline::at(now.after_ns(advert_interval(v, skew)));
-        if k.garp_interval != 0 {
+        advertise(&self.knobs, &mut self.txq, slot, v, now);
+        if self.knobs.garp_interval != 0 {
             self.garp_refresh(now, slot);
         }
     }
@@ -228,11 +225,11 @@ impl Engine {
             return;
         }
         let due = v
-            .announced_at
+            .announced_at()
             .get()
             .is_none_or(|t| now.as_nanos().saturating_sub(t.as_nanos()) >= period);
         if due {
-            v.announced_at = Deadline::at(now);
+            v.set_announced_at(Deadline::at(now));
             let ev = Event::Announce {
                 id: super::VhidId { slot, gen: v.gen },
                 iface: v.iface,
@@ -279,26 +276,38 @@ impl Engine {
                 self.timers.set(slot, None);
                 continue;
             };
-            let ad = v.ad_at.is_due(now);
-            let md4 = v.md4_at.is_due(now);
-            let md6 = v.md6_at.is_due(now);
-            if md4 {
-                v.md4_at = Deadline::NONE;
+            if v.state == State::Master && v.ad_at() == Deadline::at(at) {
+                // A MASTER's only timer is its advert timer, which is its
+                // heap key `at` (a stale key takes the general path below)
+                // and so is due. `carp_send_ad_locked`, re-armed
+                // from the deadline, not from `now`, so a late timer does
+                // not stretch the period; the slot stays at the heap's top
+                // until its new deadline is placed.
+                let next = advertise(&self.knobs, &mut self.txq, slot, v, at);
+                if self.knobs.garp_interval != 0 {
+                    self.garp_refresh(at, slot);
+                }
+                self.timers.reschedule_top(next);
+                continue;
             }
-            if md6 {
-                v.md6_at = Deadline::NONE;
-            }
-            if ad {
-                v.ad_at = Deadline::NONE;
-            }
-            let state = v.state;
-            if ad && state == State::Master {
+            // Only the current state's timers exist (see `Vhid::t1`).
+            if v.ad_at().is_due(now) {
+                v.set_ad_at(Deadline::NONE);
                 // Re-arm from the deadline, not from `now`, so a late
                 // timer does not stretch the period.
                 self.send_ad(at, slot);
-            }
-            if (md4 || md6) && state == State::Backup {
-                self.master_down(now, slot, Reason::MasterTimedOut);
+            } else {
+                let (md4, md6) = v.md_at();
+                let (md4, md6) = (md4.is_due(now), md6.is_due(now));
+                if md4 {
+                    v.set_md_at(false, Deadline::NONE);
+                }
+                if md6 {
+                    v.set_md_at(true, Deadline::NONE);
+                }
+                if md4 || md6 {
+                    self.master_down(now, slot, Reason::MasterTimedOut);
+                }
             }
             self.rearm(slot);
         }
@@ -356,22 +365,40 @@ pub(crate) fn arm(v: &mut Vhid, now: Instant, af: Af) {
     match v.state {
         State::Init => {}
         State::Backup => {
-            v.ad_at = Deadline::NONE;
-            let at = now.after_ns(master_down_interval(v));
+            let at = Deadline::at(now.after_ns(master_down_interval(v)));
             if matches!(af, Af::V4 | Af::Both) && v.addrs.has_v4() {
-                v.md4_at = Deadline::at(at);
+                v.set_md_at(false, at);
             }
             if matches!(af, Af::V6 | Af::Both) && v.addrs.has_v6() {
-                v.md6_at = Deadline::at(at);
+                v.set_md_at(true, at);
             }
         }
         State::Master => {
             // FreeBSD's quirk, kept for identical timing on the wire: the
             // arm from setrun uses the raw skew; re-arms after each advert
             // use the demoted one.
-            v.ad_at = Deadline::at(now.after_ns(advert_interval(v, u32::from(v.cfg.advskew))));
+            let at = now.after_ns(advert_interval(v, u32::from(v.cfg.advskew)));
+            v.set_ad_at(Deadline::at(at));
         }
     }
+}
+
+/// The heart of `carp_send_ad_locked` for a MASTER, on the vhid in hand:
+/// queue its adverts and re-arm the advert timer from `now` with the
+/// demoted skew. Returns the new deadline.
+#[inline(always)]
+fn advertise(
+    k: &super::Knobs,
+    txq: &mut Ring<u32>,
+    slot: u32,
+    v: &mut Vhid,
+    now: Instant,
+) -> Instant {
+    let skew = vhid::demoted_skew(v.cfg.advskew, k.demotion, k.suppress_preempt);
+    let next = now.after_ns(advert_interval(v, skew));
+    v.set_ad_at(Deadline::at(next));
+    enqueue(txq, slot, v, 0);
+    next
 }
 
 /// Marks the vhid's adverts pending (one per family it has addresses in,

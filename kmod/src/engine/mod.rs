@@ -101,27 +101,32 @@ const EVENTS_MIN: usize = 64;
 /// record above them. Not listed: the address buffer (4 bytes per IPv4
 /// and 16 per IPv6 address plus the HMAC prefix tail rounded up to 8) and
 /// the index, which holds 4 bytes per entry at most half full.
-pub fn per_vhid_sizes() -> [(&'static str, usize); 13] {
+pub fn per_vhid_sizes() -> [(&'static str, usize); 12] {
     use core::mem::size_of;
     let record = size_of::<Option<Vhid>>();
     let parts = [
-        ("  config (VhidConfig)", size_of::<VhidConfig>()),
+        (
+            "  config (VhidConfig without the peers)",
+            size_of::<config::Settings>(),
+        ),
         (
             "  HMAC state (auth::Prepared)",
             size_of::<crate::auth::Prepared>(),
         ),
         ("  address buffer header", addrs::HEADER_BYTES),
         ("  counters (VhidStats)", size_of::<VhidStats>()),
-        ("  timers (3 deadlines)", 3 * size_of::<Deadline>()),
-        ("  advert counter", size_of::<u64>()),
-        ("  last peer (Option<IpAddr>)", size_of::<Option<IpAddr>>()),
         (
-            "  state since/why, last GARP (net.inet.carp.vhids)",
-            size_of::<Instant>() + size_of::<Option<Reason>>() + size_of::<Deadline>(),
+            "  timers (2 deadlines, by state)",
+            2 * size_of::<Deadline>(),
+        ),
+        ("  advert counter", size_of::<u64>()),
+        (
+            "  state since/why (net.inet.carp.vhids)",
+            size_of::<Instant>() + size_of::<Option<Reason>>(),
         ),
     ];
     let named: usize = parts.iter().map(|p| p.1).sum();
-    let [a, b, c, d, e, f, g, h] = parts;
+    let [a, b, c, d, e, f, g] = parts;
     [
         ("vhid record", record),
         a,
@@ -131,7 +136,6 @@ pub fn per_vhid_sizes() -> [(&'static str, usize); 13] {
         e,
         f,
         g,
-        h,
         (
             "  handle, interface, state, flags, padding",
             record.saturating_sub(named),
@@ -140,6 +144,17 @@ pub fn per_vhid_sizes() -> [(&'static str, usize); 13] {
         ("transmit queue slot", size_of::<u32>()),
         ("events reserved", EVENTS_PER_VHID * events::EVENT_BYTES),
     ]
+}
+
+/// splitmix64 over the engine's generator state: the first advert
+/// counter only needs to be unpredictable enough to not repeat across
+/// restarts, as FreeBSD's arc4random pair.
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 pub struct Engine {
@@ -187,16 +202,6 @@ impl Engine {
     /// arc4random output, the simulator its seed).
     pub fn seed_rng(&mut self, seed: u64) {
         self.rng = seed ^ 0x9e37_79b9_7f4a_7c15;
-    }
-
-    /// splitmix64: the counter only needs to be unpredictable enough to not
-    /// repeat across restarts, as FreeBSD's arc4random pair.
-    fn next_random(&mut self) -> u64 {
-        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
     }
 
     // ---- global knobs -------------------------------------------------
@@ -421,13 +426,20 @@ impl Engine {
             if v.cfg.version != cfg.version {
                 return Err(ConfigError::VersionChange);
             }
+            let (peer4, peer6) = (cfg.peer4, cfg.peer6);
+            if v.cfg.has_peers || peer4.is_some() || peer6.is_some() {
+                // Before anything changes, so ENOMEM changes nothing.
+                self.table.reserve_peers()?;
+            }
+            let v = self.table.get_mut(slot).ok_or(ConfigError::NoSuchVhid)?;
             if v.cfg.key != cfg.key {
                 v.addrs.rekey(&cfg.key, cfg.vhid)?;
             }
             if v.cfg.vrrp_interval != cfg.vrrp_interval {
                 v.master_inter = cfg.vrrp_interval;
             }
-            v.cfg = cfg.clone();
+            v.cfg = config::Settings::new(cfg);
+            self.table.set_peers(slot, peer4, peer6);
             let _ = now;
             return self.id_of(slot).ok_or(ConfigError::NoSuchVhid);
         }
@@ -443,7 +455,7 @@ impl Engine {
         {
             return Err(ConfigError::NoMemory);
         }
-        let slot = self.table.insert(iface, cfg.clone())?;
+        let slot = self.table.insert(iface, cfg)?;
         if let Some(v) = self.table.get_mut(slot) {
             v.since = now;
         }
@@ -522,7 +534,7 @@ impl Engine {
         match state {
             State::Backup => {
                 if let Some(v) = self.table.get_mut(slot) {
-                    v.ad_at = Deadline::NONE;
+                    v.set_ad_at(Deadline::NONE);
                 }
                 self.set_state(now, slot, State::Backup, Reason::UserRequested);
                 self.setrun(now, slot, machine::Af::Both);
@@ -538,8 +550,10 @@ impl Engine {
         self.table.lookup(iface, vhid).and_then(|s| self.id_of(s))
     }
 
-    pub fn vhid_config(&self, id: VhidId) -> Option<&VhidConfig> {
-        self.vhid(id).map(|v| &v.cfg)
+    /// The vhid's configuration, as last set. Returned by value: the
+    /// record keeps the rarely set unicast peers apart.
+    pub fn vhid_config(&self, id: VhidId) -> Option<VhidConfig> {
+        self.slot_of(id).and_then(|slot| self.table.config(slot))
     }
 
     pub fn vhid_state(&self, id: VhidId) -> Option<State> {
@@ -558,11 +572,6 @@ impl Engine {
     /// first transition), and the transition's reason.
     pub fn vhid_since(&self, id: VhidId) -> Option<(Instant, Option<Reason>)> {
         self.vhid(id).map(|v| (v.since, v.why))
-    }
-
-    /// Source address of the last authenticated advert this vhid accepted.
-    pub fn vhid_last_peer(&self, id: VhidId) -> Option<IpAddr> {
-        self.vhid(id).and_then(|v| v.last_peer)
     }
 
     /// The skew this vhid currently advertises (demotion applied).

@@ -5,17 +5,31 @@
 use alloc::vec::Vec;
 use core::ops::Range;
 
-use super::config::{ConfigError, VhidConfig};
+use core::net::{Ipv4Addr, Ipv6Addr};
+
+use super::config::{ConfigError, Settings, VhidConfig};
 use super::vhid::Vhid;
 use super::IfIndex;
-use crate::util::{reserve_chunked, try_push, try_resize};
+use crate::util::{push_within_capacity, reserve_chunked, try_push, try_resize};
 
 const EMPTY: u32 = 0;
 const MIN_INDEX: usize = 16;
 
+/// The unicast peers of one slot (`sc_carpaddr` / `sc_carpaddr6`).
+#[derive(Clone, Copy)]
+struct Peers {
+    slot: u32,
+    peer4: Option<Ipv4Addr>,
+    peer6: Option<Ipv6Addr>,
+}
+
 #[derive(Default)]
 pub(crate) struct Table {
     slots: Vec<Option<Vhid>>,
+    /// Peers of the vhids that have any, sorted by slot; a vhid's
+    /// `cfg.has_peers` says whether it has an entry, so vhids without
+    /// peers (nearly all) never search.
+    peers: Vec<Peers>,
     /// Empty slots below `slots.len()`; `insert` reuses the first one it
     /// finds (a scan on the configuration path instead of a free list of
     /// 4 bytes per slot).
@@ -132,16 +146,90 @@ impl Table {
         Ok(())
     }
 
-    pub fn insert(&mut self, iface: IfIndex, cfg: VhidConfig) -> Result<u32, ConfigError> {
+    /// The unicast peers of `slot`; `None` means the multicast group.
+    #[inline(always)]
+    pub fn peers(&self, slot: u32) -> (Option<Ipv4Addr>, Option<Ipv6Addr>) {
+        if !self.get(slot).is_some_and(|v| v.cfg.has_peers) {
+            return (None, None);
+        }
+        self.peers
+            .binary_search_by_key(&slot, |p| p.slot)
+            .ok()
+            .and_then(|i| self.peers.get(i))
+            .map_or((None, None), |p| (p.peer4, p.peer6))
+    }
+
+    /// The record of `slot` with its peers, in one lookup.
+    #[inline(always)]
+    pub fn get_mut_with_peers(
+        &mut self,
+        slot: u32,
+    ) -> Option<(&mut Vhid, Option<Ipv4Addr>, Option<Ipv6Addr>)> {
+        let v = self.slots.get_mut(slot as usize)?.as_mut()?;
+        if !v.cfg.has_peers {
+            return Some((v, None, None));
+        }
+        let p = self
+            .peers
+            .binary_search_by_key(&slot, |p| p.slot)
+            .ok()
+            .and_then(|i| self.peers.get(i));
+        Some((v, p.and_then(|p| p.peer4), p.and_then(|p| p.peer6)))
+    }
+
+    /// The whole configuration of `slot`, peers included.
+    pub fn config(&self, slot: u32) -> Option<VhidConfig> {
+        let (p4, p6) = self.peers(slot);
+        self.get(slot).map(|v| v.cfg.config(p4, p6))
+    }
+
+    /// Room for one more peer entry, so [`Table::set_peers`] cannot fail.
+    pub fn reserve_peers(&mut self) -> Result<(), ConfigError> {
+        self.peers.try_reserve(1).map_err(|_| ConfigError::NoMemory)
+    }
+
+    /// Records the peers of `slot` (none: removes its entry). Call
+    /// [`Table::reserve_peers`] first: without room a new entry is lost.
+    pub fn set_peers(&mut self, slot: u32, peer4: Option<Ipv4Addr>, peer6: Option<Ipv6Addr>) {
+        let any = peer4.is_some() || peer6.is_some();
+        match self.peers.binary_search_by_key(&slot, |p| p.slot) {
+            Ok(i) if any => {
+                if let Some(p) = self.peers.get_mut(i) {
+                    *p = Peers { slot, peer4, peer6 };
+                }
+            }
+            Ok(i) => {
+                self.peers.remove(i);
+            }
+            Err(i) if any => {
+                // `Vec::insert` may grow, which the kernel's `alloc` lacks.
+                if push_within_capacity(&mut self.peers, Peers { slot, peer4, peer6 }).is_ok() {
+                    if let Some(tail) = self.peers.get_mut(i..) {
+                        tail.rotate_right(1);
+                    }
+                }
+            }
+            Err(_) => {}
+        }
+        let has = self.peers.binary_search_by_key(&slot, |p| p.slot).is_ok();
+        if let Some(v) = self.get_mut(slot) {
+            v.cfg.has_peers = has;
+        }
+    }
+
+    pub fn insert(&mut self, iface: IfIndex, cfg: &VhidConfig) -> Result<u32, ConfigError> {
         if self.slots.len() >= u32::MAX as usize - 1 {
             return Err(ConfigError::TooMany);
+        }
+        if cfg.peer4.is_some() || cfg.peer6.is_some() {
+            self.reserve_peers()?;
         }
         let want = (self.indexed + 1) * 2;
         if self.index.len() < want {
             self.rebuild(want.next_power_of_two().max(MIN_INDEX))?;
         }
         self.next_gen = self.next_gen.wrapping_add(1);
-        let vhid = Vhid::new(self.next_gen, iface, cfg)?;
+        let vhid = Vhid::new(self.next_gen, iface, Settings::new(cfg))?;
         let hole = if self.holes > 0 {
             self.slots.iter().position(Option::is_none)
         } else {
@@ -163,6 +251,7 @@ impl Table {
             *s = Some(vhid);
         }
         let slot = slot as u32;
+        self.set_peers(slot, cfg.peer4, cfg.peer6);
         self.index_insert(slot);
         self.indexed += 1;
         Ok(slot)
@@ -194,6 +283,9 @@ impl Table {
         if was_live {
             let size = self.index.len();
             let _ = self.rebuild(size);
+        }
+        if let Ok(i) = self.peers.binary_search_by_key(&slot, |p| p.slot) {
+            self.peers.remove(i);
         }
         self.holes += 1;
     }

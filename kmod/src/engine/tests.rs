@@ -535,6 +535,103 @@ fn advert_source_falls_back_to_a_master_vip() {
     assert_eq!(tx.src, IpAddr::V4(own));
 }
 
+/// The peers live outside the vhid record: each vhid keeps its own,
+/// updates and clears reach the adverts, and a slot reused after a removal
+/// starts without its predecessor's peers.
+#[test]
+fn unicast_peers_follow_their_vhid() {
+    let mut e = Engine::new();
+    e.set_iface_addrs(IF, Some(Ipv4Addr::new(192, 0, 2, 2)), None)
+        .unwrap();
+    let p6: Ipv6Addr = "2001:db8::9".parse().unwrap();
+    let mut ids = Vec::new();
+    for vhid in 1..=3u8 {
+        let mut cfg = VhidConfig::new(vhid);
+        if vhid != 2 {
+            cfg.peer4 = Some(Ipv4Addr::new(198, 51, 100, vhid));
+        }
+        if vhid == 3 {
+            cfg.peer6 = Some(p6);
+        }
+        ids.push(e.vhid_set(at(0), IF, &cfg).unwrap());
+    }
+    let peers = |e: &Engine, id| {
+        let c = e.vhid_config(id).unwrap();
+        (c.peer4, c.peer6)
+    };
+    assert_eq!(
+        peers(&e, ids[0]),
+        (Some(Ipv4Addr::new(198, 51, 100, 1)), None)
+    );
+    assert_eq!(peers(&e, ids[1]), (None, None));
+    assert_eq!(
+        peers(&e, ids[2]),
+        (Some(Ipv4Addr::new(198, 51, 100, 3)), Some(p6))
+    );
+    // Changing one vhid's peers leaves the others alone.
+    let mut cfg = e.vhid_config(ids[1]).unwrap();
+    cfg.peer6 = Some(p6);
+    e.vhid_set(at(0), IF, &cfg).unwrap();
+    let mut cfg = e.vhid_config(ids[0]).unwrap();
+    cfg.peer4 = None;
+    e.vhid_set(at(0), IF, &cfg).unwrap();
+    assert_eq!(peers(&e, ids[0]), (None, None));
+    assert_eq!(peers(&e, ids[1]), (None, Some(p6)));
+    assert_eq!(
+        peers(&e, ids[2]),
+        (Some(Ipv4Addr::new(198, 51, 100, 3)), Some(p6))
+    );
+    // The advert goes to the peer, then to the group once it is cleared.
+    e.addr_add(at(0), ids[2], IpAddr::V4(VIP)).unwrap();
+    e.vhid_force_state(at(SEC), ids[2], State::Master).unwrap();
+    let mut buf = [0u8; 1500];
+    let tx = e.poll_transmit(&mut buf).unwrap();
+    assert_eq!(tx.dst, IpAddr::V4(Ipv4Addr::new(198, 51, 100, 3)));
+    let mut cfg = e.vhid_config(ids[2]).unwrap();
+    cfg.peer4 = None;
+    e.vhid_set(at(SEC), IF, &cfg).unwrap();
+    e.handle_timeout(at(3 * SEC));
+    let tx = e.poll_transmit(&mut buf).unwrap();
+    assert_eq!(tx.dst, IpAddr::V4(crate::wire::CARP_GROUP_V4));
+    // Removing vhid 2 frees its slot; vhid 4 takes it without peers.
+    e.vhid_remove(at(3 * SEC), ids[1]).unwrap();
+    let id4 = e.vhid_set(at(3 * SEC), IF, &VhidConfig::new(4)).unwrap();
+    assert_eq!(id4.slot, ids[1].slot);
+    assert_eq!(peers(&e, id4), (None, None));
+    assert_eq!(peers(&e, ids[2]), (None, Some(p6)));
+}
+
+/// A buffer too small for the advert drops it (counted as `onomem`) and
+/// leaves nothing stuck: both families' adverts are dropped in one poll,
+/// the next period's adverts go out, and a dying vhid whose bow-out is
+/// dropped still frees its slot.
+#[test]
+fn too_small_buffer_drops_counts_and_moves_on() {
+    let (mut e, id) = engine_with_vhid(b"pw");
+    e.addr_add(at(0), id, IpAddr::V6("2001:db8::64".parse().unwrap()))
+        .unwrap();
+    e.vhid_force_state(at(SEC), id, State::Master).unwrap();
+    let mut small = [0u8; 20];
+    assert_eq!(e.poll_transmit(&mut small), None);
+    assert_eq!(e.stats().onomem, 2);
+    assert_eq!(e.vhid_stats(id).unwrap().adverts_out, 0);
+    let mut buf = [0u8; 1500];
+    assert_eq!(e.poll_transmit(&mut buf), None, "both were dropped");
+    let next = e.poll_timeout().unwrap();
+    e.handle_timeout(next);
+    let tx4 = e.poll_transmit(&mut buf).unwrap();
+    let tx6 = e.poll_transmit(&mut buf).unwrap();
+    assert!(tx4.dst.is_ipv4() && tx6.dst.is_ipv6());
+    assert_eq!((e.stats().opackets, e.stats().opackets6), (1, 1));
+    // The bow-out of a removed MASTER cannot be written either: the slot
+    // is freed all the same, and a new vhid takes it.
+    e.vhid_remove(next, id).unwrap();
+    assert_eq!(e.poll_transmit(&mut small), None);
+    assert_eq!(e.stats().onomem, 4);
+    let again = e.vhid_set(next, IF, &VhidConfig::new(9)).unwrap();
+    assert_eq!(again.slot, id.slot);
+}
+
 #[test]
 fn advert_fields_and_counter() {
     let (mut e, id) = engine_with_vhid(b"pw");
@@ -846,7 +943,6 @@ fn ipv6_only_vhid_elects_and_checks_family() {
     };
     assert_eq!(e.handle_packet(at(SEC), &v6), Ok(()));
     assert_eq!(e.stats().ipackets6, 1);
-    assert_eq!(e.vhid_last_peer(id), Some(v6.src));
 }
 
 #[test]

@@ -98,6 +98,16 @@ impl TimerHeap {
         }
     }
 
+    /// Moves the earliest entry (the one [`TimerHeap::peek`] gave) to the
+    /// later deadline `at`: [`TimerHeap::set`] without finding it first.
+    #[inline(always)]
+    pub(crate) fn reschedule_top(&mut self, at: Instant) {
+        if let Some(e) = self.heap.first_mut() {
+            e.at = at.as_nanos().max(e.at);
+            self.sift_down(0);
+        }
+    }
+
     fn key(&self, i: usize) -> Option<(u64, u32)> {
         self.heap.get(i).map(|e| e.key())
     }

@@ -1,9 +1,7 @@
 //! One virtual host: the per-(interface, vhid) record (`carp_softc`).
 
-use core::net::IpAddr;
-
 use super::addrs::Addrs;
-use super::config::{ConfigError, Version, VhidConfig, MAX_SKEW};
+use super::config::{ConfigError, Settings, Version, MAX_SKEW};
 use super::state::{Reason, State};
 use super::stats::VhidStats;
 use super::time::{Deadline, Instant};
@@ -21,17 +19,24 @@ pub(crate) mod pending {
 pub(crate) struct Vhid {
     pub gen: u32,
     pub iface: IfIndex,
-    pub cfg: VhidConfig,
+    pub cfg: Settings,
     pub state: State,
     /// Addresses and the HMAC over them.
     pub addrs: Addrs,
     pub counter: u64,
     /// No counter seen or drawn yet: the first advert draws a random one.
     pub counter_init: bool,
-    /// Advert timer (MASTER) and master-down timers per family (BACKUP).
-    pub ad_at: Deadline,
-    pub md4_at: Deadline,
-    pub md6_at: Deadline,
+    /// Two 8-byte slots whose meaning follows the state, since a vhid
+    /// never needs the MASTER's and the BACKUP's timers at once (FreeBSD
+    /// stops one kind before arming the other): MASTER: advert deadline
+    /// (`sc_ad_tmo`) and last gratuitous ARP / NA announcement (for
+    /// `garp_interval`); BACKUP: IPv4 and IPv6 master-down deadlines
+    /// (`sc_md_tmo`, `sc_md6_tmo`); INIT: none. [`set_state`] clears both
+    /// on every transition; read and write them through the methods.
+    ///
+    /// [`set_state`]: super::Engine::set_state
+    t1: Deadline,
+    t2: Deadline,
     /// VRRP: the master's advertised interval, centiseconds.
     pub master_inter: u16,
     /// The interface-down demotion is applied for this vhid (`sc_suppress`).
@@ -47,18 +52,14 @@ pub(crate) struct Vhid {
     /// Removed by configuration; the slot lives until its bow-out is sent.
     pub dying: bool,
     pub stats: VhidStats,
-    /// Source of the last authenticated advert, for status output.
-    pub last_peer: Option<IpAddr>,
     /// When the vhid entered its current state (creation at first), and
     /// why (`None` until the first transition): `net.inet.carp.vhids`.
     pub since: Instant,
     pub why: Option<Reason>,
-    /// Last gratuitous ARP / NA announcement (for `garp_interval`).
-    pub announced_at: Deadline,
 }
 
 impl Vhid {
-    pub fn new(gen: u32, iface: IfIndex, cfg: VhidConfig) -> Result<Vhid, ConfigError> {
+    pub fn new(gen: u32, iface: IfIndex, cfg: Settings) -> Result<Vhid, ConfigError> {
         let addrs = Addrs::new(&cfg.key, cfg.vhid)?;
         let master_inter = cfg.vrrp_interval;
         Ok(Vhid {
@@ -69,9 +70,8 @@ impl Vhid {
             addrs,
             counter: 0,
             counter_init: true,
-            ad_at: Deadline::NONE,
-            md4_at: Deadline::NONE,
-            md6_at: Deadline::NONE,
+            t1: Deadline::NONE,
+            t2: Deadline::NONE,
             master_inter,
             suppressed: false,
             sendad_errors: 0,
@@ -80,10 +80,8 @@ impl Vhid {
             queued: false,
             dying: false,
             stats: VhidStats::default(),
-            last_peer: None,
             since: Instant::ZERO,
             why: None,
-            announced_at: Deadline::NONE,
         })
     }
 
@@ -91,15 +89,87 @@ impl Vhid {
         self.addrs.has_v4() || self.addrs.has_v6()
     }
 
-    /// The earliest of the three timers, the vhid's key in the timer heap.
+    /// The earliest timer of the current state, the vhid's key in the
+    /// timer heap.
+    #[inline(always)]
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.ad_at.min(self.md4_at).min(self.md6_at).get()
+        match self.state {
+            State::Master => self.t1.get(),
+            State::Backup => self.t1.min(self.t2).get(),
+            State::Init => None,
+        }
     }
 
+    /// Forgets every timer (and the MASTER's last announcement).
     pub fn stop_timers(&mut self) {
-        self.ad_at = Deadline::NONE;
-        self.md4_at = Deadline::NONE;
-        self.md6_at = Deadline::NONE;
+        self.t1 = Deadline::NONE;
+        self.t2 = Deadline::NONE;
+    }
+
+    /// A state change: the old state's timers die with it (FreeBSD stops
+    /// them before or as it changes state); a new MASTER announces now.
+    pub(crate) fn timers_for(&mut self, state: State, now: Instant) {
+        self.t1 = Deadline::NONE;
+        self.t2 = if state == State::Master {
+            Deadline::at(now)
+        } else {
+            Deadline::NONE
+        };
+    }
+
+    /// The MASTER's advert deadline; none in other states.
+    #[inline(always)]
+    pub fn ad_at(&self) -> Deadline {
+        if self.state == State::Master {
+            self.t1
+        } else {
+            Deadline::NONE
+        }
+    }
+
+    /// Arms (or stops) the advert timer; only a MASTER has one.
+    #[inline(always)]
+    pub fn set_ad_at(&mut self, at: Deadline) {
+        if self.state == State::Master {
+            self.t1 = at;
+        }
+    }
+
+    /// The BACKUP's master-down deadlines (IPv4, IPv6); none otherwise.
+    #[inline(always)]
+    pub fn md_at(&self) -> (Deadline, Deadline) {
+        if self.state == State::Backup {
+            (self.t1, self.t2)
+        } else {
+            (Deadline::NONE, Deadline::NONE)
+        }
+    }
+
+    /// Arms (or stops) a master-down timer; only a BACKUP has them.
+    #[inline(always)]
+    pub fn set_md_at(&mut self, v6: bool, at: Deadline) {
+        if self.state == State::Backup {
+            if v6 {
+                self.t2 = at;
+            } else {
+                self.t1 = at;
+            }
+        }
+    }
+
+    /// When a MASTER last announced its addresses; none in other states.
+    pub fn announced_at(&self) -> Deadline {
+        if self.state == State::Master {
+            self.t2
+        } else {
+            Deadline::NONE
+        }
+    }
+
+    pub fn set_announced_at(&mut self, at: Deadline) {
+        if self.state == State::Master {
+            self.t2 = at;
+        }
     }
 
     pub fn is_vrrp(&self) -> bool {

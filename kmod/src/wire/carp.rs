@@ -270,6 +270,55 @@ impl Repr {
     }
 }
 
+/// Writes the header of an advertisement into a header-sized buffer, all
+/// but the digest and the checksum, and hands back the digest field: the
+/// output path signs straight into the packet instead of building the
+/// digest apart and copying it ([`Repr::emit`] does it all from a `Repr`),
+/// then calls [`fill_header_checksum`]. `None` never happens: the digest
+/// is the header's last 20 bytes.
+#[inline(always)]
+pub fn emit_header(
+    out: &mut [u8; HEADER_LEN],
+    vhid: u8,
+    advskew: u8,
+    advbase: u8,
+    counter: u64,
+) -> Option<&mut [u8; DIGEST_LEN]> {
+    let [c0, c1, c2, c3, c4, c5, c6, c7] = counter.to_be_bytes();
+    let head = [
+        (VERSION << 4) | TYPE_ADVERTISEMENT,
+        vhid,
+        advskew,
+        AUTHLEN,
+        0,
+        advbase,
+        0,
+        0,
+        c0,
+        c1,
+        c2,
+        c3,
+        c4,
+        c5,
+        c6,
+        c7,
+    ];
+    if let Some(h) = out.first_chunk_mut::<{ layout::DIGEST.start }>() {
+        *h = head;
+    }
+    // The digest is the header's last 20 bytes: always there.
+    out.last_chunk_mut::<DIGEST_LEN>()
+}
+
+/// Fills the checksum of a header whose other fields are written and whose
+/// checksum field is zero (as [`emit_header`] leaves it), summing the
+/// fixed-size header with unrolled additions.
+#[inline(always)]
+pub fn fill_header_checksum(out: &mut [u8; HEADER_LEN]) {
+    let sum = checksum::data_array(out);
+    field::set_u16(out, layout::CHECKSUM, !sum);
+}
+
 #[cfg(test)]
 #[allow(
     clippy::unwrap_used,
@@ -359,6 +408,25 @@ mod tests {
         assert_eq!(p.type_(), 1);
         assert_eq!(p.authlen(), 7);
         assert_eq!(Repr::parse(&p), Ok(repr));
+    }
+
+    #[test]
+    fn emit_header_then_checksum_matches_emit() {
+        let repr = sample();
+        let mut want = [0u8; HEADER_LEN];
+        repr.emit(&mut Packet::new_unchecked(&mut want[..]));
+        let mut got = [0xffu8; HEADER_LEN];
+        let digest = emit_header(
+            &mut got,
+            repr.vhid,
+            repr.advskew,
+            repr.advbase,
+            repr.counter,
+        );
+        *digest.unwrap() = repr.digest;
+        fill_header_checksum(&mut got);
+        assert_eq!(got, want);
+        assert!(Packet::new_checked(&got[..]).unwrap().verify_checksum());
     }
 
     #[test]

@@ -7,14 +7,14 @@
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Folds the carries of a wide one's-complement accumulator into 16 bits.
+#[inline(always)]
 fn fold(sum: u64) -> u16 {
-    // Two 32-bit halves, then 16-bit halves twice: each step leaves at
-    // most one carry for the next, and the last leaves none.
-    let sum = (sum & 0xffff_ffff) + (sum >> 32);
-    let sum = (sum & 0xffff) + (sum >> 16);
-    let sum = (sum & 0xffff) + (sum >> 16);
-    let sum = (sum & 0xffff) + (sum >> 16);
-    u16::try_from(sum).unwrap_or(0xffff)
+    // End-around carry twice: 64 -> 32 -> 16 bits. Adding the carry back
+    // cannot carry again: a sum that overflowed is at most 2^n - 2.
+    let (lo, c) = (sum as u32).overflowing_add((sum >> 32) as u32);
+    let sum = lo.wrapping_add(u32::from(c));
+    let (lo, c) = (sum as u16).overflowing_add((sum >> 16) as u16);
+    lo.wrapping_add(u16::from(c))
 }
 
 /// The folded one's-complement sum of `bytes`, not inverted.
@@ -29,7 +29,7 @@ fn fold(sum: u64) -> u16 {
 /// is the byte-swapped sum (RFC 1071 §2(A), (B)), so one swap at the end
 /// gives the big-endian 16-bit word sum with an eighth of the additions.
 /// This is on the input and output path of every advert.
-#[inline]
+#[inline(always)]
 pub fn data(bytes: &[u8]) -> u16 {
     let (words, tail) = bytes.as_chunks::<8>();
     let mut sum: u64 = 0;
@@ -48,9 +48,10 @@ pub fn data(bytes: &[u8]) -> u16 {
         .chain(w2.iter().map(|w| u64::from(u16::from_ne_bytes(*w))))
         .chain(tail.iter().map(|&b| u64::from(u16::from_ne_bytes([b, 0]))))
         .sum::<u64>();
-    // Each term is below 2^33: the sum cannot overflow.
-    let sum = (sum & 0xffff_ffff) + (sum >> 32) + carries + short;
-    u16::from_be(fold(sum))
+    // `short` is below 2^35 and `carries` below 2^61: their sum is added
+    // with its carry out of bit 63 brought around, as above.
+    let (sum, c) = sum.overflowing_add(short + carries);
+    u16::from_be(fold(sum.wrapping_add(u64::from(c))))
 }
 
 /// [`data`] of a buffer whose length is known at compile time, so the
