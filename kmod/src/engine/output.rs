@@ -54,6 +54,8 @@ impl Engine {
 
     /// The parent's own addresses for an advert: what `source` answers
     /// (recorded, so input knows them as ours), else what was recorded.
+    /// Never grows the interface table: the transmit path allocates
+    /// nothing.
     #[inline(always)]
     fn advert_source<F>(&mut self, iface: IfIndex, source: &mut F) -> IfaceAddrs
     where
