@@ -55,6 +55,8 @@ def pair(ko_a, ko_b, skew_a=0, skew_b=100, **extra):
     return vms
 
 
+# The unload scenarios' IPv6 VIP, on vhid 1 next to the IPv4 one.
+VIP6 = "2001:db8::50/128"
 ELECT = ["elect.load", "elect.vip", "elect.one_master", "elect.by_advskew", "elect.failover"]
 DEVCTL = ["elect.devctl_open", "elect.devctl_backup", "elect.devctl_master"]
 # The kernel's own log(9) line for the failover (seen on a console with no
@@ -194,16 +196,18 @@ SCENARIOS = [
     (
         "unload_backup",
         "elect_v4",
-        pair(OURS, OURS, both={"unload": "backup"}),
-        ELECT[:4] + ["unload.kldunload", "unload.no_vip_addr", "unload.peer_master", "unload.no_arp_from_unloaded"],
+        pair(OURS, OURS, both={"unload": "backup", "vip6": VIP6}),
+        ELECT[:4] + ["elect.vip6", "unload.kldunload", "unload.no_vip_addr", "unload.peer_master",
+                     "unload.no_arp_from_unloaded", "unload.no_na_from_unloaded"],
         True,
         ("ours",),
     ),
     (
         "unload_master",
         "elect_v4",
-        pair(OURS, OURS, both={"unload": "master"}),
-        ELECT[:4] + ["unload.kldunload", "unload.no_vip_addr", "unload.peer_master", "unload.no_arp_from_unloaded"],
+        pair(OURS, OURS, both={"unload": "master", "vip6": VIP6}),
+        ELECT[:4] + ["elect.vip6", "unload.kldunload", "unload.no_vip_addr", "unload.peer_master",
+                     "unload.no_arp_from_unloaded", "unload.no_na_from_unloaded"],
         True,
         ("ours",),
     ),

@@ -393,7 +393,10 @@ pub fn elect(style: &str, af: u32) {
         r.is_ok(),
         format_args!("{} {:?}", ip.str(), r),
     );
-    if af == 6 {
+    // `vip6`: a v4 election whose vhid also holds an IPv6 VIP (the unload
+    // scenarios' neighbour solicitations need a v6 base address).
+    let vip6 = Prefix::parse(Env::get("vip6").str());
+    if af == 6 || vip6.is_some() {
         let ip6 = Env::get("ip6");
         if let Some(Prefix::V6(a, l)) = Prefix::parse(ip6.str()) {
             let r = kernel::add_v6(ifn, a, l, 0, true);
@@ -475,6 +478,22 @@ pub fn elect(style: &str, af: u32) {
         format_args!("{} on {} vhid {} {:?}", vip.str(), carpif, vh, r),
     ) {
         return;
+    }
+    if let Some(Prefix::V6(a, l)) = vip6 {
+        let r = kernel::add_v6(carpif, a, l, vh, true);
+        if !check(
+            "elect.vip6",
+            r.is_ok(),
+            format_args!(
+                "{:?} on {} vhid {} {:?}",
+                Env::get("vip6").str(),
+                carpif,
+                vh,
+                r
+            ),
+        ) {
+            return;
+        }
     }
     let _ = bar.sync("configured", "1", 30_000, &mut pv);
     // PR 259528: a negative demotion on one node must not give two masters.
@@ -777,6 +796,32 @@ fn unload_role(
                 );
             }
             Err(e) => info("arp", format_args!("bpf {}", R(Err(e)))),
+        }
+    }
+    // The same for neighbour solicitations for the v6 VIP (the MASTER's
+    // own answers never reach its bpf: the probe leaves by the wire).
+    if let (Some(Prefix::V6(v6, _)), Some(Prefix::V6(src, _)), Some(m)) = (
+        Prefix::parse(Env::get("vip6").str()),
+        Prefix::parse(Env::get("ip6").str()),
+        parse_mac(mac),
+    ) {
+        let mut rep = [[0u8; 6]; 8];
+        match kernel::ns_probe_all("vtnet0", m, src, v6, 2000, &mut rep) {
+            Ok(n) => {
+                let vmac = [0, 0, 0x5e, 0, 1, 1];
+                let foreign = rep[..n.min(8)].iter().filter(|r| **r != vmac).count();
+                check(
+                    "unload.no_na_from_unloaded",
+                    foreign == 0,
+                    format_args!(
+                        "{} neighbour advertisements for the v6 VIP, {} not for the virtual MAC (first {})",
+                        n,
+                        foreign,
+                        Mac(rep[0])
+                    ),
+                );
+            }
+            Err(e) => info("nd6", format_args!("bpf {}", R(Err(e)))),
         }
     }
     let _ = bar.sync("probed2", "1", 60_000, &mut pv);
