@@ -398,13 +398,16 @@ def wait_vms(procs, logs, timeout, t0, ended=None):
     stopped at the timeout."""
     timed_out = []
     seen = set()
-    while any(pr.poll() is None for pr in procs.values()):
+    while True:
+        # Before the loop's end test: a VM booted again keeps it going.
         for vm, pr in list(procs.items()):
             if ended and vm not in seen and pr.poll() is not None:
                 seen.add(vm)
                 again = ended(vm)
                 if again:
                     procs[again[0]], logs[again[0]] = again[1], again[2]
+        if all(pr.poll() is not None for pr in procs.values()):
+            break
         crashed = [vm for vm, pr in procs.items() if pr.poll() is not None and panicked(logs[vm])]
         late = time.monotonic() - t0 > timeout
         for vm, pr in procs.items():
@@ -469,7 +472,7 @@ def run_scenario(args, kernel_label, kernel, boot, root_img, entry):
     return (kernel_label, name, passed, n, failed, why, time.monotonic() - t0)
 
 
-def host_checks(name, variant, net, off):
+def host_checks(name, net, off):
     """What the host checks on the hub for a userland scenario, as a
     parsed log of its own (None when it checks nothing)."""
     if name == "arpbalance":
@@ -539,9 +542,13 @@ def run_world_scenario(args, kernel_label, kernel, boot, root_img, entry, row, k
                        rc=lambda p: loader_rc(p, None, loads), extra=extra)
 
     def ended(vm):
-        if vm == opts.get("reboot"):
-            off[vm] = time.monotonic()
-            return (f"{vm}2",) + start(vm, 2)
+        # Only a VM that powered itself off (its script ran to END) boots
+        # again, not one stopped after a panic or at the timeout.
+        if vm == opts.get("reboot") and not panicked(logs[vm]) and time.monotonic() - t0 < timeout:
+            with open(logs[vm], errors="replace") as f:
+                if "CARPVM END" in f.read():
+                    off[vm] = time.monotonic()
+                    return (f"{vm}2",) + start(vm, 2)
         return None
 
     t0 = time.monotonic()
@@ -558,7 +565,7 @@ def run_world_scenario(args, kernel_label, kernel, boot, root_img, entry, row, k
         prober.join()
     net.close()
     parsed = read_logs(work, logs)
-    host = host_checks(name, variant, net, off)
+    host = host_checks(name, net, off)
     if host:
         parsed["host"] = host
         with open(os.path.join(work, "host.log"), "w") as f:
