@@ -40,7 +40,7 @@ vm-driver: setup
 # Host unit tests of the driver's parsers and of the serial-log parser.
 vm-driver-test: setup
 	cargo test --locked -p carpvm-driver
-	cd tests/vm && python3 -m unittest -q test_parse test_world test_vmtest
+	cd tests/vm && python3 -m unittest -q test_parse test_world test_vmtest test_hub
 	sh -n tests/vm/sh/lib.sh tests/vm/sh/run.sh tests/vm/sh/scenarios/*.sh tests/vm/sh/rc/*.conf
 
 vmtest:

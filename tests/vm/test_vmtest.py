@@ -62,6 +62,31 @@ class WaitVmsTest(unittest.TestCase):
             self.assertEqual(vmtest.wait_vms(procs, logs, 60, time.monotonic()), [])
             self.assertFalse(procs["a"].killed or procs["b"].killed)
 
+    def test_a_vm_booted_again_is_waited_for(self):
+        with tempfile.TemporaryDirectory() as d:
+            logs = self.logs(d, {"a": "CARPVM END\n", "b": "CARPVM END\n", "a2": "CARPVM END\n"})
+            a2_log = logs.pop("a2")
+            procs = {"a": FakeVm(runs=1), "b": FakeVm(runs=2)}
+            second = FakeVm(runs=6)
+            calls = []
+
+            def ended(vm):
+                calls.append(vm)
+                return ("a2", second, a2_log) if vm == "a" else None
+
+            self.assertEqual(vmtest.wait_vms(procs, logs, 60, time.monotonic(), ended=ended), [])
+            # a's second boot ran to its end after b had ended; each VM's
+            # end was reported once.
+            self.assertEqual(second.poll(), 0)
+            self.assertFalse(second.killed)
+            self.assertEqual(sorted(calls), ["a", "a2", "b"])
+            self.assertIn("a2", logs)
+
+    def test_loader_variant_rc(self):
+        rc = vmtest.loader_rc({"vm": "a"}, None, ["carp_rs"])
+        self.assertNotIn("init_path", rc)
+        self.assertIn("load carp_rs\n", rc)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -5,6 +5,7 @@ import tempfile
 import unittest
 
 import parse
+import vmtest
 import world
 
 LOG = """\
@@ -44,15 +45,31 @@ class WorldTest(unittest.TestCase):
         self.assertEqual(regressions, ["basic_v4", "negative_demotion"])
 
     def test_runs_and_loader_rc(self):
-        names = {row for e in world.SCENARIOS for row, _ in world.runs(e)}
-        self.assertIn("carpsh", names)
-        self.assertIn("admin[stock]", names)
-        self.assertIn("admin[carp_rs]", names)
-        self.assertIn("handbook", names)
-        rc = world.loader_rc({"scenario": "admin", "vm": "a", "kld": "carp_rs"})
+        runs = {row: (kld, variant) for e in world.SCENARIOS for row, kld, variant in world.runs(e)}
+        self.assertEqual(runs["carpsh"], ("both", None))
+        self.assertEqual(runs["admin[stock]"], ("carp", None))
+        self.assertEqual(runs["admin[carp_rs]"], ("carp_rs", None))
+        self.assertEqual(runs["arpbalance"], ("carp_rs", None))
+        for v in ("kld_list", "loader", "rc.d"):
+            self.assertEqual(runs[f"handbook[{v}]"], ("carp_rs", v))
+        self.assertNotIn("handbook", runs)
+        rc = vmtest.loader_rc({"scenario": "admin", "vm": "a", "kld": "carp_rs"}, None)
         self.assertIn("set carpvm.kld=carp_rs\n", rc)
         self.assertNotIn("init_path", rc)
+        self.assertNotIn("load carp_rs", rc)
+        self.assertIn("set init_path=/carpvm\n", vmtest.loader_rc({"vm": "a"}))
         self.assertTrue(rc.endswith("boot\n"))
+
+    def test_loader_conf(self):
+        with open(world.LOADER_CONF) as f:
+            self.assertEqual(world.loader_conf_loads(f.read()), ["carp_rs"])
+        text = 'carp_rs_load="YES"  # ours\nif_bridge_load="NO"\n#pf_load="YES"\nepair_load=YES\n'
+        self.assertEqual(world.loader_conf_loads(text), ["carp_rs", "epair"])
+        rc = vmtest.loader_rc({"vm": "a"}, None, ["carp_rs"]).split("\n")
+        # After the kernel (the module links against it), before boot.
+        self.assertLess(rc.index("load /boot/kernel/kernel"), rc.index("load carp_rs"))
+        self.assertLess(rc.index("load carp_rs"), rc.index("boot"))
+        self.assertTrue(os.access(world.RC_D, os.R_OK))
 
     def test_every_scenario_has_a_script(self):
         for e in world.SCENARIOS:

@@ -16,9 +16,11 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hub  # noqa: E402
 import parse  # noqa: E402
 import world  # noqa: E402
 
@@ -27,7 +29,7 @@ STOCK = "/modules/carp.ko"
 EPAIR = "/modules/if_epair.ko"
 # The jail modules (MODULES=DIR) from the same kernel build as KERNEL.
 JAIL_MODULES = ("if_epair.ko", "if_bridge.ko", "bridgestp.ko")
-MAC = {"a": "58:9c:fc:00:00:0a", "b": "58:9c:fc:00:00:0b"}
+MAC = {"a": "58:9c:fc:00:00:0a", "b": "58:9c:fc:00:00:0b", "c": "58:9c:fc:00:00:0c"}
 IP = {"a": "192.0.2.11", "b": "192.0.2.12"}
 IP6 = {"a": "2001:db8::11/64", "b": "2001:db8::12/64"}
 PEER = {"a": "b", "b": "a"}
@@ -55,6 +57,8 @@ def pair(ko_a, ko_b, skew_a=0, skew_b=100, **extra):
     return vms
 
 
+# The unload scenarios' IPv6 VIP, on vhid 1 next to the IPv4 one.
+VIP6 = "2001:db8::50/128"
 ELECT = ["elect.load", "elect.vip", "elect.one_master", "elect.by_advskew", "elect.failover"]
 DEVCTL = ["elect.devctl_open", "elect.devctl_backup", "elect.devctl_master"]
 # The kernel's own log(9) line for the failover (seen on a console with no
@@ -194,16 +198,18 @@ SCENARIOS = [
     (
         "unload_backup",
         "elect_v4",
-        pair(OURS, OURS, both={"unload": "backup"}),
-        ELECT[:4] + ["unload.kldunload", "unload.no_vip_addr", "unload.peer_master", "unload.no_arp_from_unloaded"],
+        pair(OURS, OURS, both={"unload": "backup", "vip6": VIP6}),
+        ELECT[:4] + ["elect.vip6", "unload.kldunload", "unload.no_vip_addr", "unload.peer_master",
+                     "unload.no_arp_from_unloaded", "unload.no_na_from_unloaded"],
         True,
         ("ours",),
     ),
     (
         "unload_master",
         "elect_v4",
-        pair(OURS, OURS, both={"unload": "master"}),
-        ELECT[:4] + ["unload.kldunload", "unload.no_vip_addr", "unload.peer_master", "unload.no_arp_from_unloaded"],
+        pair(OURS, OURS, both={"unload": "master", "vip6": VIP6}),
+        ELECT[:4] + ["elect.vip6", "unload.kldunload", "unload.no_vip_addr", "unload.peer_master",
+                     "unload.no_arp_from_unloaded", "unload.no_na_from_unloaded"],
         True,
         ("ours",),
     ),
@@ -282,12 +288,7 @@ SCENARIOS = [
 ]
 
 
-def free_udp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+free_udp_port = hub.free_udp_port
 
 
 def run(cmd, **kw):
@@ -317,27 +318,43 @@ def build_root(work, driver, ours, stock, mods=None):
     return img
 
 
-def loader_rc(params):
+def loader_rc(params, init_path="/carpvm", loads=()):
+    """loader.rc of a VM: serial console, no debugger, a backtrace on
+    panic, the md root, the scenario's parameters in the kenv. The PID-1
+    driver is init (`init_path`); userland VMs (init_path None) boot the
+    real /sbin/init and /etc/rc. loader_simp reads no loader.conf: `loads`
+    are the modules it would have had the full loader preload, loaded by
+    name from the boot medium's /boot/modules after the kernel, as lua's
+    config.lua does for each `NAME_load="YES"`."""
     lines = [
         "set console=comconsole",
         "set comconsole_speed=115200",
         "set boot_serial=YES",
         "set hw.uart.console=io:1016,br:115200",
         "set debug.debugger_on_panic=0",
+        "set debug.trace_on_panic=1",
         "set kern.panic_reboot_wait_time=0",
         "set vfs.root.mountfrom=cd9660:/dev/md0",
-        "set init_path=/carpvm",
         "set kern.hz=100",
     ]
+    if init_path:
+        lines.append(f"set init_path={init_path}")
     lines += [f"set carpvm.{k}={v}" for k, v in sorted(params.items())]
-    lines += ["load /boot/kernel/kernel", "load -t md_image /boot/root.img", "boot"]
+    lines += ["load /boot/kernel/kernel", "set module_path=/boot/kernel;/boot/modules"]
+    lines += [f"load {m}" for m in loads]
+    lines += ["load -t md_image /boot/root.img", "boot"]
     return "\n".join(lines) + "\n"
 
 
-def build_iso(work, name, kernel, boot, root_img, params, rc=loader_rc):
+def build_iso(work, name, kernel, boot, root_img, params, rc=loader_rc, extra=None):
+    """The boot ISO of one VM; `extra` maps paths on it to files to copy
+    there (what the loader itself reads, e.g. modules it preloads)."""
     stage = os.path.join(work, name)
     shutil.rmtree(stage, ignore_errors=True)
     os.makedirs(os.path.join(stage, "boot", "kernel"))
+    for rel, src in (extra or {}).items():
+        os.makedirs(os.path.dirname(os.path.join(stage, rel)), exist_ok=True)
+        shutil.copyfile(src, os.path.join(stage, rel))
     shutil.copyfile(boot["cdboot"], os.path.join(stage, "boot", "cdboot"))
     shutil.copyfile(boot["loader"], os.path.join(stage, "boot", "loader"))
     shutil.copyfile(kernel, os.path.join(stage, "boot", "kernel", "kernel"))
@@ -372,13 +389,25 @@ def panicked(path):
         return False
 
 
-def wait_vms(procs, logs, timeout, t0):
+def wait_vms(procs, logs, timeout, t0, ended=None):
     """Waits for every VM of a scenario, at most `timeout` s from t0. Once
     one VM has ended with a panic on its console its peers can only wait
     for it: they are stopped at once (bounded runs, no 20-minute waits).
-    Returns the VMs stopped at the timeout."""
+    `ended(vm)`, called once per VM that ends, may return (name, process,
+    log) of a VM to wait for too (a VM booted again). Returns the VMs
+    stopped at the timeout."""
     timed_out = []
-    while any(pr.poll() is None for pr in procs.values()):
+    seen = set()
+    while True:
+        # Before the loop's end test: a VM booted again keeps it going.
+        for vm, pr in list(procs.items()):
+            if ended and vm not in seen and pr.poll() is not None:
+                seen.add(vm)
+                again = ended(vm)
+                if again:
+                    procs[again[0]], logs[again[0]] = again[1], again[2]
+        if all(pr.poll() is not None for pr in procs.values()):
+            break
         crashed = [vm for vm, pr in procs.items() if pr.poll() is not None and panicked(logs[vm])]
         late = time.monotonic() - t0 > timeout
         for vm, pr in procs.items():
@@ -391,66 +420,156 @@ def wait_vms(procs, logs, timeout, t0):
     return timed_out
 
 
+def boot_vm(work, name, kernel, boot, root_img, params, mac, local, remote, mem, rc=loader_rc, extra=None):
+    """Builds one VM's ISO and starts its qemu; returns (process, log)."""
+    iso = build_iso(work, name, kernel, boot, root_img, params, rc=rc, extra=extra)
+    log = os.path.join(work, f"{name}.log")
+    cmd = qemu_cmd(iso, log, mac, local, remote, mem)
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), log
+
+
+def read_logs(work, logs):
+    """Parses each VM's console log and removes the VMs' ISOs."""
+    parsed = {}
+    for vm, path in logs.items():
+        try:
+            with open(path, errors="replace") as f:
+                parsed[vm] = parse.parse_log(f.read())
+        except FileNotFoundError:
+            parsed[vm] = parse.parse_log("")
+        iso = os.path.join(work, vm + ".iso")
+        if os.path.exists(iso):
+            os.unlink(iso)
+    return parsed
+
+
+def fresh_dir(args, kernel_label, row):
+    work = os.path.join(args.out, kernel_label, row.replace("[", "-").replace("]", ""))
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    return work
+
+
 def run_scenario(args, kernel_label, kernel, boot, root_img, entry):
+    """One PID-1 driver scenario; two VMs are wired back to back."""
     name, driver_scen, vms, required, one_master = entry[:5]
     console = entry[6] if len(entry) > 6 else ()
     timeout = (entry[7] if len(entry) > 7 else {}).get("timeout", args.timeout)
-    work = os.path.join(args.out, kernel_label, name)
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
+    work = fresh_dir(args, kernel_label, name)
     ports = {vm: free_udp_port() for vm in vms}
     procs, logs = {}, {}
     t0 = time.monotonic()
     for vm, p in vms.items():
-        params = dict(p, scenario=driver_scen)
-        iso = build_iso(work, vm, kernel, boot, root_img, params)
-        logs[vm] = os.path.join(work, f"{vm}.log")
         remote = ports[PEER[vm]] if PEER.get(vm) in ports else free_udp_port()
-        cmd = qemu_cmd(iso, logs[vm], MAC.get(vm, "58:9c:fc:00:00:01"), ports[vm], remote, args.mem)
-        procs[vm] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        procs[vm], logs[vm] = boot_vm(work, vm, kernel, boot, root_img, dict(p, scenario=driver_scen),
+                                      MAC.get(vm, "58:9c:fc:00:00:01"), ports[vm], remote, args.mem)
     timed_out = wait_vms(procs, logs, timeout, t0)
-    parsed = {}
-    for vm, path in logs.items():
-        try:
-            with open(path, errors="replace") as f:
-                parsed[vm] = parse.parse_log(f.read())
-        except FileNotFoundError:
-            parsed[vm] = parse.parse_log("")
+    parsed = read_logs(work, logs)
     passed, why, n, failed = parse.evaluate(parsed, required=required, one_master=one_master, console=console)
     if timed_out:
         why = f"timeout {timeout}s ({','.join(timed_out)}); " + why
         passed = False
-    for vm in procs:
-        iso = os.path.join(work, vm + ".iso")
-        if os.path.exists(iso):
-            os.unlink(iso)
     return (kernel_label, name, passed, n, failed, why, time.monotonic() - t0)
 
 
-def run_world_scenario(args, kernel_label, kernel, boot, root_img, entry, row, kld):
-    """One userland scenario (world.SCENARIOS) with module `kld`."""
-    name, vms, _, _, required, one_master, timeout = entry
-    work = os.path.join(args.out, kernel_label, row.replace("[", "-").replace("]", ""))
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
-    ports = {vm: free_udp_port() for vm in vms}
+def host_checks(name, net, off):
+    """What the host checks on the hub for a userland scenario, as a
+    parsed log of its own (None when it checks nothing)."""
+    if name == "arpbalance":
+        lines = hub.arpbalance_checks(net.frames, world.ARPBALANCE_VIP, world.ARPBALANCE_PROBES,
+                                      world.arpbalance_expect)
+    elif name == "handbook":
+        lines = hub.failover_checks(net.frames, "a", "b", vhid=1, advbase=1, advskew=100, slack=1.5,
+                                    off=off.get("a", float("inf")))
+    else:
+        return None
+    return parse.parse_log("\n".join(["CARPVM BEGIN scenario=%s vm=host" % name] + lines + ["CARPVM END"]) + "\n")
+
+
+def arp_prober(net, logs, stop):
+    """arpbalance: once both VMs print `arpbalance.ready`, ARP requests for
+    the VIP from each probe address, then one to each VM's own address
+    from world.ARPBALANCE_DONE, which the VMs wait for (their ARP table
+    learns the requester)."""
+    while not stop.is_set():
+        ready = 0
+        for path in logs.values():
+            try:
+                with open(path, errors="replace") as f:
+                    ready += "CARPVM INFO arpbalance.ready" in f.read()
+            except FileNotFoundError:
+                pass
+        if ready == len(logs):
+            break
+        stop.wait(1)
+    else:
+        return
+    for src in world.ARPBALANCE_PROBES:
+        net.inject(hub.arp_request(src, world.ARPBALANCE_VIP))
+        stop.wait(0.5)
+    stop.wait(3)
+    for _ in range(3):
+        for own in IP.values():
+            net.inject(hub.arp_request(world.ARPBALANCE_DONE, own))
+        stop.wait(1)
+
+
+def run_world_scenario(args, kernel_label, kernel, boot, root_img, entry, row, kld, variant=None):
+    """One userland scenario (world.SCENARIOS) with module `kld`: its VMs
+    share one hub; a VM the scenario boots twice (opts "reboot") is booted
+    again when it powers off, as `<vm>2`."""
+    name, vms, _, _, required, one_master, timeout = entry[:7]
+    opts = world.options(entry)
+    work = fresh_dir(args, kernel_label, row)
+    net = hub.Hub(vms)
     procs, logs = {}, {}
+    off = {}
+    mem = max(args.mem, 1024)
+    extra = {}
+    loads = ()
+    if variant == "loader":
+        # What loader.conf's carp_rs_load="YES" has the full loader do.
+        extra = {"boot/modules/carp_rs.ko": args.module, "boot/loader.conf": world.LOADER_CONF}
+        with open(world.LOADER_CONF) as f:
+            loads = world.loader_conf_loads(f.read())
+
+    def start(vm, boot_no):
+        params = {"scenario": name, "vm": vm, "kld": kld, "boot": str(boot_no)}
+        if variant:
+            params["variant"] = variant
+        label = vm if boot_no == 1 else f"{vm}{boot_no}"
+        return boot_vm(work, label, kernel, boot, root_img, params, MAC[vm], net.ports[vm], net.port, mem,
+                       rc=lambda p: loader_rc(p, None, loads), extra=extra)
+
+    def ended(vm):
+        # Only a VM that powered itself off (its script ran to END) boots
+        # again, not one stopped after a panic or at the timeout.
+        if vm == opts.get("reboot") and not panicked(logs[vm]) and time.monotonic() - t0 < timeout:
+            with open(logs[vm], errors="replace") as f:
+                if "CARPVM END" in f.read():
+                    off[vm] = time.monotonic()
+                    return (f"{vm}2",) + start(vm, 2)
+        return None
+
     t0 = time.monotonic()
     for vm in vms:
-        params = {"scenario": name, "vm": vm, "kld": kld}
-        iso = build_iso(work, vm, kernel, boot, root_img, params, rc=world.loader_rc)
-        logs[vm] = os.path.join(work, f"{vm}.log")
-        remote = ports[PEER[vm]] if PEER.get(vm) in ports else free_udp_port()
-        cmd = qemu_cmd(iso, logs[vm], MAC.get(vm, "58:9c:fc:00:00:01"), ports[vm], remote, max(args.mem, 1024))
-        procs[vm] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    timed_out = wait_vms(procs, logs, timeout, t0)
-    parsed = {}
-    for vm, path in logs.items():
-        try:
-            with open(path, errors="replace") as f:
-                parsed[vm] = parse.parse_log(f.read())
-        except FileNotFoundError:
-            parsed[vm] = parse.parse_log("")
+        procs[vm], logs[vm] = start(vm, 1)
+    stop = threading.Event()
+    prober = None
+    if name == "arpbalance":
+        prober = threading.Thread(target=arp_prober, args=(net, dict(logs), stop), daemon=True)
+        prober.start()
+    timed_out = wait_vms(procs, logs, timeout, t0, ended=ended)
+    stop.set()
+    if prober:
+        prober.join()
+    net.close()
+    parsed = read_logs(work, logs)
+    host = host_checks(name, net, off)
+    if host:
+        parsed["host"] = host
+        with open(os.path.join(work, "host.log"), "w") as f:
+            f.writelines(f"CARPVM CHECK {c} {'PASS' if ok else 'FAIL'} {d}\n" for c, ok, d in host.checks)
     # Runs with stock carp.ko (the reference; carpsh loads both): stock's
     # own reversals (WITNESS names ip_carp.c) are reported in the row, not
     # failed; carp_rs has no such file, so none of its own can hide here.
@@ -461,10 +580,10 @@ def run_world_scenario(args, kernel_label, kernel, boot, root_img, entry, row, k
         nstock = sum(parse.foreign_lors(log, stock_src) for log in parsed.values())
         if nstock:
             why = (why + "; " if why else "") + f"{nstock} lock order reversal(s) in stock ip_carp.c (not counted)"
-    extra = []
+    extra_rows = []
     if name == "carpsh":
         table, regressions = world.carpsh_table(parsed)
-        extra = [(kernel_label, "carpsh:" + c, s, r) for c, s, r in table]
+        extra_rows = [(kernel_label, "carpsh:" + c, s, r) for c, s, r in table]
         n += len(table)
         if regressions:
             failed += len(regressions)
@@ -473,18 +592,14 @@ def run_world_scenario(args, kernel_label, kernel, boot, root_img, entry, row, k
     if timed_out:
         why = f"timeout {timeout}s ({','.join(timed_out)}); " + why
         passed = False
-    for vm in procs:
-        iso = os.path.join(work, vm + ".iso")
-        if os.path.exists(iso):
-            os.unlink(iso)
-    return (kernel_label, row, passed, n, failed, why, time.monotonic() - t0, extra)
+    return (kernel_label, row, passed, n, failed, why, time.monotonic() - t0, extra_rows)
 
 
 def world_todo(args, have, only):
-    """(entry, row, kld) for each userland run, and skip/not-run rows."""
+    """(entry, row, kld, variant) for each userland run, and skip/not-run rows."""
     todo, skipped = [], []
     for entry in world.SCENARIOS:
-        for row, kld in world.runs(entry):
+        for row, kld, variant in world.runs(entry):
             if only and entry[0] not in only and row not in only:
                 continue
             missing = [n for n in entry[3] if n not in have]
@@ -495,7 +610,7 @@ def world_todo(args, have, only):
             if missing:
                 skipped.append((row, "not run: no " + ", ".join(missing)))
                 continue
-            todo.append((entry, row, kld))
+            todo.append((entry, row, kld, variant))
     return todo, skipped
 
 
@@ -587,13 +702,13 @@ def main():
             print(f"vmtest: {label}: userland scenarios SKIP: no WORLD= (an installed FreeBSD userland); "
                   f"{', '.join(e[0] for e in world.SCENARIOS)} not run")
             for e in world.SCENARIOS:
-                for row, _ in world.runs(e):
+                for row, _, _ in world.runs(e):
                     rows.append((label, row, None, 0, 0, "skipped: no WORLD=", 0.0))
         # Scenarios run side by side up to --jobs VMs at once.
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs // 2)) as ex:
             futs = [ex.submit(run_scenario, args, label, path, boot, root_img, e) for e in todo]
-            futs += [ex.submit(run_world_scenario, args, label, path, boot, wimg, e, row, kld)
-                     for e, row, kld in wtodo]
+            futs += [ex.submit(run_world_scenario, args, label, path, boot, wimg, e, row, kld, variant)
+                     for e, row, kld, variant in wtodo]
             for fut in futs:
                 r = fut.result()
                 verdict = "PASS" if r[2] else "FAIL"
@@ -604,7 +719,7 @@ def main():
                 rows.append(r)
     order = {e[0]: i for i, e in enumerate(SCENARIOS)}
     for e in world.SCENARIOS:
-        for row, _ in world.runs(e):
+        for row, _, _ in world.runs(e):
             order[row] = len(order)
     rows.sort(key=lambda r: (r[0], order.get(r[1], 999)))
     summary = parse.table([r[:6] for r in rows])

@@ -20,10 +20,14 @@ import shutil
 HERE = os.path.dirname(os.path.abspath(__file__))
 SH = os.path.join(HERE, "sh")
 
-# name -> (VMs, modules to run it with, needs, required checks, one_master, timeout)
+# name -> (VMs, modules to run it with, needs, required checks, one_master, timeout
+#          [, options])
 # Modules: "carp" is stock carp.ko (loaded by name from /boot/kernel),
 # "carp_rs" ours (from /boot/modules). needs as in vmtest.SCENARIOS plus
-# "tests" (TESTS=).
+# "tests" (TESTS=). Options: "variants", one row per way of loading the
+# module at boot (kenv carpvm.variant); "reboot", a VM powered off by its
+# script and booted again by the harness (its second console is `<vm>2`).
+# VMs a, b, c share one segment (tests/vm/hub.py), which the host watches.
 SCENARIOS = [
     ("carpsh", ("a",), ("both",), ("ours", "stock", "mods", "tests"), ["carpsh.cases"], False, 3000),
     ("admin", ("a",), ("carp", "carp_rs"), ("ours", "stock"),
@@ -34,15 +38,59 @@ SCENARIOS = [
       "strict.stats_per_jail", "strict.demotion_per_jail", "strict.ifdown_demotion_per_jail",
       "strict.unload_no_plain_vip"], False, 400),
     # FreeBSD 9's carpN front-end: carp_rs only (stock 15.x has no carp0).
-    ("handbook", ("a", "b"), ("carp_rs",), ("ours",),
-     ["handbook.hosta_master", "handbook.provider_backup", "handbook.failover", "handbook.preempt_back",
-      "handbook.gives_back"], True, 500),
+    # a = hosta, b = the provider, c = hostb; hosta is powered off and
+    # booted again.
+    ("handbook", ("a", "b", "c"), ("carp_rs",), ("ours",),
+     ["handbook.loaded", "handbook.hosta_master", "handbook.provider_backup", "handbook.provider_backup_51",
+      "handbook.hostb_master", "handbook.failover", "handbook.failover_time", "handbook.preempt_sysctl",
+      "handbook.preempt_back", "handbook.gives_back", "handbook.hostb_kept"], False, 900,
+     {"variants": ("kld_list", "loader", "rc.d"), "reboot": "a"}),
     ("forum", ("a", "b"), ("carp", "carp_rs"), ("ours", "stock"), ["forum.own_master", "forum.takes_both",
                                                                     "forum.back"], False, 500),
+    # FreeBSD 9's arpbalance: carp_rs only (stock 15.x has neither the knob
+    # nor a way to put one address on two vhids). The host sends the ARP
+    # requests (tests/vm/hub.py) and checks who answers.
+    ("arpbalance", ("a", "b"), ("carp_rs",), ("ours",),
+     ["arpbalance.knob", "arpbalance.own_master", "arpbalance.probed", "arpbalance.each_once",
+      "arpbalance.by_requester", "arpbalance.shared"], False, 400),
     ("modern", ("a", "b"), ("carp", "carp_rs"), ("ours", "stock"),
      ["modern.v4", "modern.v6", "modern.vrrp", "modern.unicast", "modern.vhid1", "modern.vhid2", "modern.vhid3",
       "modern.vhid4"], True, 500),
 ]
+
+# arpbalance: the shared VIP, the requesters the host ARPs from (carp_rs.4:
+# requester mod 2 running vhids picks vhid 1, a's, for even addresses,
+# vhid 2, b's, for odd), and the requester whose ARP to each VM's own
+# address tells the VMs the probes are over.
+ARPBALANCE_VIP = "192.0.2.50"
+ARPBALANCE_PROBES = [f"192.0.2.{i}" for i in range(101, 113)]
+ARPBALANCE_DONE = "192.0.2.99"
+
+
+def arpbalance_expect(requester):
+    """(VM, vhid) that must answer `requester` for the VIP."""
+    odd = int(requester.rsplit(".", 1)[1]) % 2
+    return ("b", 2) if odd else ("a", 1)
+
+
+LOADER_CONF = os.path.join(SH, "loader.conf")
+RC_D = os.path.join(os.path.dirname(os.path.dirname(HERE)), "rc.d", "carp_rs")
+
+
+def options(entry):
+    return entry[7] if len(entry) > 7 else {}
+
+
+def loader_conf_loads(text):
+    """The modules a loader.conf has loaded (`NAME_load="YES"`), in order,
+    as FreeBSD's loader (lua config.lua) reads them."""
+    out = []
+    for line in text.splitlines():
+        m = re.match(r'^\s*([A-Za-z0-9_]+)_load\s*=\s*"?(YES|yes)"?\s*(#.*)?$', line)
+        if m:
+            out.append(m.group(1))
+    return out
+
 
 COLUMN = {"carp": "stock", "carp_rs": "carp_rs"}
 CARPSH_LINE = re.compile(r"^(\S+) (carp|carp_rs) (.*)$")
@@ -87,6 +135,9 @@ def build_root(work, world, ours, stock, mods, tests, run):
     _copy(os.path.join(SH, "rc", "base.conf"), os.path.join(root, "etc/rc.conf"))
     _copy(os.path.join(SH, "sysctl.conf"), os.path.join(root, "etc/sysctl.conf"))
     _copy(os.path.join(SH, "devd.conf"), os.path.join(root, "etc/devd/carpvm.conf"))
+    # The project's rc.d script where a package installs it; enabled only
+    # by handbook[rc.d]'s rc.conf (carp_rs_enable="YES").
+    _copy(RC_D, os.path.join(root, "usr/local/etc/rc.d/carp_rs"), 0o555)
     with open(os.path.join(root, "etc/rc.local"), "w") as f:
         # In the background: rc.d/local runs before LOGIN, and
         # sysctl_lastload (sysctl.conf for modules from kld_list) after it.
@@ -113,32 +164,18 @@ def build_root(work, world, ours, stock, mods, tests, run):
     return img
 
 
-def loader_rc(params):
-    """loader.rc for a userland VM: the real /sbin/init boots /etc/rc."""
-    lines = [
-        "set console=comconsole",
-        "set comconsole_speed=115200",
-        "set boot_serial=YES",
-        "set hw.uart.console=io:1016,br:115200",
-        "set debug.debugger_on_panic=0",
-        "set debug.trace_on_panic=1",
-        "set kern.panic_reboot_wait_time=0",
-        "set vfs.root.mountfrom=cd9660:/dev/md0",
-        "set kern.hz=100",
-    ]
-    lines += [f"set carpvm.{k}={v}" for k, v in sorted(params.items())]
-    lines += ["load /boot/kernel/kernel", "load -t md_image /boot/root.img", "boot"]
-    return "\n".join(lines) + "\n"
-
-
 def runs(entry):
-    """(row name, kld) for each module a scenario runs with."""
+    """(row name, kld, variant) for each module (or, with variants, each
+    way of loading it) a scenario runs with."""
     name, _, mods = entry[:3]
+    variants = options(entry).get("variants")
+    if variants:
+        return [(f"{name}[{v}]", mods[0], v) for v in variants]
     if mods == ("both",):
-        return [(name, "both")]
+        return [(name, "both", None)]
     if len(mods) == 1:
-        return [(name, mods[0])]
-    return [(f"{name}[{COLUMN[m]}]", m) for m in mods]
+        return [(name, mods[0], None)]
+    return [(f"{name}[{COLUMN[m]}]", m, None) for m in mods]
 
 
 def carpsh_table(logs):

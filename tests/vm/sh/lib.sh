@@ -62,7 +62,8 @@ wait_state() {
 
 # A barrier between the VMs of a scenario with nothing but ifconfig and
 # ping: phase N is reached when this VM holds 192.0.2.(MYBASE+N)/32 and the
-# peer answers on 192.0.2.(PEERBASE+N).
+# peer answers on 192.0.2.(PEERBASE+N) (waitfor N [SECONDS [BASE]]: on
+# 192.0.2.(BASE+N), another VM's).
 signal() {
 	ifconfig vtnet0 inet 192.0.2.$((MYBASE + $1))/32 alias
 }
@@ -70,7 +71,9 @@ signal() {
 waitfor() {
 	_i=0
 	while [ $_i -lt "${2:-120}" ]; do
-		ping -c 1 -t 1 192.0.2.$((PEERBASE + $1)) >/dev/null 2>&1 && return 0
+		ping -c 1 -t 1 192.0.2.$((${3:-$PEERBASE} + $1)) >/dev/null 2>&1 && return 0
+		# An unresolved address fails at once (EHOSTDOWN): keep the pace.
+		sleep 1
 		_i=$((_i + 1))
 	done
 	return 1

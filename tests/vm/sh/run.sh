@@ -17,13 +17,14 @@ vm=$(kenv -q carpvm.vm)
 kld=$(kenv -q carpvm.kld)
 echo "CARPVM BEGIN scenario=$scenario vm=$vm"
 . /carpvm/lib.sh
-if [ "$vm" = a ]; then
-	MYBASE=200
-	PEERBASE=220
-else
-	MYBASE=220
-	PEERBASE=200
-fi
+# Barrier addresses (lib.sh): 192.0.2.200+N for a, 220+N for b, 240+N
+# for c; a's peer is b, the others' is a.
+case $vm in
+a)	MYBASE=200; PEERBASE=220 ;;
+b)	MYBASE=220; PEERBASE=200 ;;
+*)	MYBASE=240; PEERBASE=200 ;;
+esac
+boot=$(kenv -q carpvm.boot)
 if [ -r "/carpvm/scenarios/$scenario.sh" ]; then
 	. "/carpvm/scenarios/$scenario.sh"
 else

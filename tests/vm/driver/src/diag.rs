@@ -90,6 +90,61 @@ fn join<'a>(buf: &'a mut [u8; 32], a: &str, b: &str) -> &'a str {
     core::str::from_utf8(&buf[..la + lb]).unwrap_or("?")
 }
 
+/// The two-VM start of `diag_replay` and `diag_garp`: preempt=1, the
+/// barrier, the base address, vhid 1 configured once the peer is up
+/// (`armed` runs just before, e.g. to start a capture), and after 6 s
+/// vm a (advskew 0) MASTER and b BACKUP. Checks `<prefix>.barrier`,
+/// `.peer_up`, `.config`, `.elected`; None once one fails.
+fn elect_pair(
+    prefix: &str,
+    is_a: bool,
+    (my4, len, peer4): ([u8; 4], u8, [u8; 4]),
+    armed: &mut dyn FnMut(),
+) -> Option<Barrier> {
+    let mut name = [0u8; 32];
+    let _ = kernel::sysctl_set_int("net.inet.carp.preempt", 1);
+    let Ok(bar) = Barrier::new(if is_a { "a" } else { "b" }, peer4) else {
+        check(
+            join(&mut name, prefix, ".barrier"),
+            false,
+            format_args!("socket"),
+        );
+        return None;
+    };
+    let b = kernel::add_v4(IFN, my4, len, 0);
+    let mut pv = [0u8; 32];
+    if !check(
+        join(&mut name, prefix, ".peer_up"),
+        bar.sync("up", "1", 90_000, &mut pv).is_some(),
+        format_args!("base {:?}, barrier", b),
+    ) {
+        return None;
+    }
+    armed();
+    if !configure(prefix, None) {
+        return None;
+    }
+    let _ = bar.sync("configured", "1", 30_000, &mut pv);
+    sys::sleep_ms(6000);
+    let st = kernel::carp_get(IFN, 1).map(|c| c.state).unwrap_or(-1);
+    let my = kernel::state_name(st);
+    let got = bar.sync("elected", my, 30_000, &mut pv);
+    let peer = got
+        .and_then(|n| core::str::from_utf8(&pv[..n]).ok())
+        .unwrap_or("?");
+    let want = if is_a {
+        ("MASTER", "BACKUP")
+    } else {
+        ("BACKUP", "MASTER")
+    };
+    check(
+        join(&mut name, prefix, ".elected"),
+        (my, peer) == want,
+        format_args!("me {} peer {}", my, peer),
+    )
+    .then_some(bar)
+}
+
 fn params() -> Option<([u8; 4], u8, [u8; 4])> {
     let ip = Env::get("ip");
     let peer = Env::get("peer");
@@ -436,49 +491,15 @@ pub fn diag_replay() {
             format_args!("net.inet.carp.replay_check={} {:?}, now {:?}", knob, r, now),
         );
     }
-    let _ = kernel::sysctl_set_int("net.inet.carp.preempt", 1);
-    let Ok(bar) = Barrier::new(me.str(), peer4) else {
-        check("replay.barrier", false, format_args!("socket"));
-        return;
-    };
-    let b = kernel::add_v4(IFN, my4, len, 0);
-    let mut pv = [0u8; 32];
-    if !check(
-        "replay.peer_up",
-        bar.sync("up", "1", 90_000, &mut pv).is_some(),
-        format_args!("base {:?}, barrier", b),
-    ) {
-        return;
-    }
     // The capture runs from before the first advert.
-    let cap = if is_a {
-        kernel::bpf_open(IFN).ok()
-    } else {
-        None
-    };
-    if !configure("replay", None) {
+    let mut cap = None;
+    let Some(bar) = elect_pair("replay", is_a, (my4, len, peer4), &mut || {
+        if is_a {
+            cap = kernel::bpf_open(IFN).ok();
+        }
+    }) else {
         return;
-    }
-    let _ = bar.sync("configured", "1", 30_000, &mut pv);
-    sys::sleep_ms(6000);
-    let st = kernel::carp_get(IFN, 1).map(|c| c.state).unwrap_or(-1);
-    let my = kernel::state_name(st);
-    let got = bar.sync("elected", my, 30_000, &mut pv);
-    let peer = got
-        .and_then(|n| core::str::from_utf8(&pv[..n]).ok())
-        .unwrap_or("?");
-    let want = if is_a {
-        ("MASTER", "BACKUP")
-    } else {
-        ("BACKUP", "MASTER")
     };
-    if !check(
-        "replay.elected",
-        (my, peer) == want,
-        format_args!("me {} peer {}", my, peer),
-    ) {
-        return;
-    }
     if is_a {
         replay_attacker(&bar, kld, cap, my4);
     } else {
@@ -666,48 +687,15 @@ pub fn diag_garp() {
     if load("garp.load").is_none() {
         return;
     }
-    let _ = kernel::sysctl_set_int("net.inet.carp.preempt", 1);
-    let Ok(bar) = Barrier::new(me.str(), peer4) else {
-        check("garp.barrier", false, format_args!("socket"));
+    let Some(bar) = elect_pair("garp", is_a, (my4, len, peer4), &mut || {}) else {
         return;
     };
-    let b = kernel::add_v4(IFN, my4, len, 0);
-    let mut pv = [0u8; 32];
-    if !check(
-        "garp.peer_up",
-        bar.sync("up", "1", 90_000, &mut pv).is_some(),
-        format_args!("base {:?}, barrier", b),
-    ) {
-        return;
-    }
-    if !configure("garp", None) {
-        return;
-    }
-    let _ = bar.sync("configured", "1", 30_000, &mut pv);
-    sys::sleep_ms(6000);
-    let st = kernel::carp_get(IFN, 1).map(|c| c.state).unwrap_or(-1);
-    let my = kernel::state_name(st);
-    let got = bar.sync("elected", my, 30_000, &mut pv);
-    let peer = got
-        .and_then(|n| core::str::from_utf8(&pv[..n]).ok())
-        .unwrap_or("?");
-    let want = if is_a {
-        ("MASTER", "BACKUP")
-    } else {
-        ("BACKUP", "MASTER")
-    };
-    if !check(
-        "garp.elected",
-        (my, peer) == want,
-        format_args!("me {} peer {}", my, peer),
-    ) {
-        return;
-    }
     let vip = match Prefix::parse(Env::get("vip").str()) {
         Some(Prefix::V4(a, _)) => a,
         _ => [0; 4],
     };
     let vmac = [0, 0, 0x5e, 0, 1, 1];
+    let mut pv = [0u8; 32];
     for (phase, interval) in [("off", 0), ("on", 2)] {
         if is_a {
             let r = kernel::sysctl_set_int("net.inet.carp.garp_interval", interval);

@@ -608,9 +608,47 @@ pub fn arp_probe_all(
     wait_ms: u64,
     replies: &mut [[u8; 6]],
 ) -> Result<usize, i32> {
-    let (fd, blen) = bpf_open(ifn)?;
     let frame = carpvm::arp::request(mac, spa, target);
-    sys::write(fd.0, &frame)?;
+    // Only replies addressed to us: with BIOCSSEESENT bpf also shows this
+    // host's own replies to the peer's probe.
+    probe(ifn, &frame, wait_ms, replies, &|pkt| {
+        carpvm::arp::parse(pkt)
+            .filter(|a| a.op == 2 && a.spa == target && a.tha == mac)
+            .map(|a| a.sha)
+    })
+}
+
+/// A neighbour solicitation for `target` from `(mac, src)` on `ifn`
+/// through bpf(4); returns the target link-layer address (else the
+/// Ethernet source) of every advertisement for `target` to `mac` seen
+/// within `wait_ms`.
+pub fn ns_probe_all(
+    ifn: &str,
+    mac: [u8; 6],
+    src: [u8; 16],
+    target: [u8; 16],
+    wait_ms: u64,
+    replies: &mut [[u8; 6]],
+) -> Result<usize, i32> {
+    let frame = carpvm::nd6::solicit(mac, src, target);
+    probe(ifn, &frame, wait_ms, replies, &|pkt| {
+        carpvm::nd6::parse_advert(pkt)
+            .filter(|a| a.target == target && a.eth_dst == mac)
+            .map(|a| a.tlla.unwrap_or(a.eth_src))
+    })
+}
+
+/// Writes `frame` on `ifn` through bpf(4) and collects what `reply` makes
+/// of each captured packet for `wait_ms`, up to `replies.len()`.
+fn probe(
+    ifn: &str,
+    frame: &[u8],
+    wait_ms: u64,
+    replies: &mut [[u8; 6]],
+    reply: &dyn Fn(&[u8]) -> Option<[u8; 6]>,
+) -> Result<usize, i32> {
+    let (fd, blen) = bpf_open(ifn)?;
+    sys::write(fd.0, frame)?;
     let mut buf = [0u8; 16384];
     let mut n = 0;
     let end = sys::now_ms() + wait_ms;
@@ -619,11 +657,9 @@ pub fn arp_probe_all(
             continue;
         };
         for pkt in carpvm::arp::BpfRecords::new(&buf[..r.min(blen)]) {
-            if let Some(a) = carpvm::arp::parse(pkt) {
-                // Only replies addressed to us: with BIOCSSEESENT bpf also
-                // shows this host's own replies to the peer's probe.
-                if a.op == 2 && a.spa == target && a.tha == mac && n < replies.len() {
-                    replies[n] = a.sha;
+            if let Some(m) = reply(pkt) {
+                if let Some(slot) = replies.get_mut(n) {
+                    *slot = m;
                     n += 1;
                 }
             }

@@ -16,6 +16,7 @@ pub mod diagtext;
 pub mod errno;
 pub mod line;
 pub mod mstats;
+pub mod nd6;
 pub mod netlink;
 pub mod stats;
 pub mod takeover;

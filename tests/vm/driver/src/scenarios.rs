@@ -393,7 +393,10 @@ pub fn elect(style: &str, af: u32) {
         r.is_ok(),
         format_args!("{} {:?}", ip.str(), r),
     );
-    if af == 6 {
+    // `vip6`: a v4 election whose vhid also holds an IPv6 VIP (the unload
+    // scenarios' neighbour solicitations need a v6 base address).
+    let vip6 = Prefix::parse(Env::get("vip6").str());
+    if af == 6 || vip6.is_some() {
         let ip6 = Env::get("ip6");
         if let Some(Prefix::V6(a, l)) = Prefix::parse(ip6.str()) {
             let r = kernel::add_v6(ifn, a, l, 0, true);
@@ -475,6 +478,22 @@ pub fn elect(style: &str, af: u32) {
         format_args!("{} on {} vhid {} {:?}", vip.str(), carpif, vh, r),
     ) {
         return;
+    }
+    if let Some(Prefix::V6(a, l)) = vip6 {
+        let r = kernel::add_v6(carpif, a, l, vh, true);
+        if !check(
+            "elect.vip6",
+            r.is_ok(),
+            format_args!(
+                "{:?} on {} vhid {} {:?}",
+                Env::get("vip6").str(),
+                carpif,
+                vh,
+                r
+            ),
+        ) {
+            return;
+        }
     }
     let _ = bar.sync("configured", "1", 30_000, &mut pv);
     // PR 259528: a negative demotion on one node must not give two masters.
@@ -758,26 +777,26 @@ fn unload_role(
             ms
         ),
     );
-    // Who answers ARP for the VIP now: never the unloaded host.
+    // Who answers ARP (and NS for the v6 VIP) now: never the unloaded
+    // host. The MASTER's own answers never reach its bpf: the probe
+    // leaves by the wire.
+    let mut rep = [[0u8; 6]; 8];
     if let Some(m) = parse_mac(mac) {
-        let mut rep = [[0u8; 6]; 8];
-        match kernel::arp_probe_all("vtnet0", m, my4, v, 2000, &mut rep) {
-            Ok(n) => {
-                let vmac = [0, 0, 0x5e, 0, 1, 1];
-                let foreign = rep[..n.min(8)].iter().filter(|r| **r != vmac).count();
-                check(
-                    "unload.no_arp_from_unloaded",
-                    foreign == 0,
-                    format_args!(
-                        "{} ARP replies for the VIP on the wire, {} not from the virtual MAC (first {})",
-                        n,
-                        foreign,
-                        Mac(rep[0])
-                    ),
-                );
-            }
-            Err(e) => info("arp", format_args!("bpf {}", R(Err(e)))),
-        }
+        let got = kernel::arp_probe_all("vtnet0", m, my4, v, 2000, &mut rep);
+        only_vmac("unload.no_arp_from_unloaded", "ARP replies", got, &rep);
+    }
+    if let (Some(Prefix::V6(v6, _)), Some(Prefix::V6(src, _)), Some(m)) = (
+        Prefix::parse(Env::get("vip6").str()),
+        Prefix::parse(Env::get("ip6").str()),
+        parse_mac(mac),
+    ) {
+        let got = kernel::ns_probe_all("vtnet0", m, src, v6, 2000, &mut rep);
+        only_vmac(
+            "unload.no_na_from_unloaded",
+            "neighbour advertisements",
+            got,
+            &rep,
+        );
     }
     let _ = bar.sync("probed2", "1", 60_000, &mut pv);
     let st = kernel::carp_get("vtnet0", 1).map(|c| c.state).unwrap_or(-1);
@@ -786,6 +805,31 @@ fn unload_role(
         format_args!(
             "vtnet0 vhid 1 {} (after the peer unloaded)",
             kernel::state_name(st)
+        ),
+    );
+}
+
+/// Check `name`: every answer a bpf probe for the VIP collected (`got`
+/// of them in `rep`) carries the virtual MAC of vhid 1.
+fn only_vmac(name: &str, what: &str, got: Result<usize, i32>, rep: &[[u8; 6]; 8]) {
+    let n = match got {
+        Ok(n) => n.min(rep.len()),
+        Err(e) => {
+            info("bpf", format_args!("{} {}", what, R(Err(e))));
+            return;
+        }
+    };
+    let vmac = [0, 0, 0x5e, 0, 1, 1];
+    let foreign = rep.iter().take(n).filter(|r| **r != vmac).count();
+    check(
+        name,
+        foreign == 0,
+        format_args!(
+            "{} {} for the VIP on the wire, {} not from the virtual MAC (first {})",
+            n,
+            what,
+            foreign,
+            Mac(rep[0])
         ),
     );
 }

@@ -196,11 +196,18 @@ pub fn stress() {
         ),
     );
     // Afterwards the module must still work: load, configure, elect.
+    load_configured("stress.reload", 200);
+}
+
+/// kldload the module and configure vhid 1 with the VIP (advskew `skew`),
+/// as one check `name`.
+fn load_configured(name: &str, skew: i32) {
+    let ko = Env::get("ko");
     let id = sys::kldload(ko.cstr());
-    let c = kernel::carp_set(VIF, carp_cfg(200))
+    let c = kernel::carp_set(VIF, carp_cfg(skew))
         .and_then(|_| kernel::add_v4(VIF, [192, 0, 2, 1], 24, 1));
     check(
-        "stress.reload",
+        name,
         id.is_ok() && c.is_ok(),
         format_args!("kldload {} configure {:?}", R(id), c),
     );
@@ -265,15 +272,7 @@ pub fn stress_unload() {
     if me == "a" {
         stress();
     } else {
-        let ko = Env::get("ko");
-        let id = sys::kldload(ko.cstr());
-        let c = kernel::carp_set(VIF, carp_cfg(100))
-            .and_then(|_| kernel::add_v4(VIF, [192, 0, 2, 1], 24, 1));
-        check(
-            "stress.peer_config",
-            id.is_ok() && c.is_ok(),
-            format_args!("kldload {} configure {:?}", R(id), c),
-        );
+        load_configured("stress.peer_config", 100);
         let f = kernel::spawn(None, &|| flood(my4));
         info("stress.flood", format_args!("flooder {:?}", f));
         flooder = f.ok();
