@@ -365,20 +365,6 @@ impl Engine {
         Ok(())
     }
 
-    /// [`Engine::set_iface_addrs`] for a parent the engine already knows,
-    /// never growing the table: the transmit path allocates nothing.
-    pub(crate) fn refresh_iface_addrs(
-        &mut self,
-        iface: IfIndex,
-        v4: Option<Ipv4Addr>,
-        v6: Option<Ipv6Addr>,
-    ) {
-        if let Some(i) = self.ifaces.iter_mut().find(|i| i.index == iface) {
-            i.v4 = v4;
-            i.v6 = v6;
-        }
-    }
-
     /// Parent link or IFF_UP changed (`carp_linkstate_p`). Interfaces the
     /// engine has not heard of are up.
     pub fn link_state(&mut self, now: Instant, iface: IfIndex, up: bool) {
