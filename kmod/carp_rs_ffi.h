@@ -248,6 +248,9 @@ int	carp_rs_is_master(const struct carp_rs_engine *, uint32_t ifindex,
 	    uint8_t vhid);
 int	carp_rs_arp_reply_mac(const struct carp_rs_engine *, uint32_t ifindex,
 	    const uint8_t *vip, const uint8_t *requester, uint8_t *mac);
+/* arpbalance: 1 to drop an Ethernet frame holding another host's ARP request. */
+int	carp_rs_arp_filter(struct carp_rs_engine *, uint32_t ifindex,
+	    const uint8_t *frame, size_t len);
 
 /* "carp: <addr> removed from <ifname>: module unloaded" into buf. */
 size_t	carp_rs_log_addr_removed(uint8_t af, const uint8_t *addr,

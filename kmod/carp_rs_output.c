@@ -339,11 +339,14 @@ void
 carp_rs_delroute(struct carp_rs_addr *ra)
 {
 	struct epoch_tracker et;
+	struct carp_rs_addr *sib;
 	struct ifaddr *ifa = ra->ifa;
 
 	NET_EPOCH_ENTER(et);
 	if (ra->legacy) {
-		(void)carp_rs_publish(ra, false);
+		/* arpbalance: a MASTER sibling keeps the shared VIP published. */
+		sib = carp_rs_arp_sibling(ra);
+		(void)carp_rs_publish(sib != NULL ? sib : ra, sib != NULL);
 		NET_EPOCH_EXIT(et);
 		return;
 	}

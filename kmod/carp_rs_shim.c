@@ -512,6 +512,7 @@ carp_rs_vnet_init(const void *unused __unused)
 	sx_xunlock(&carp_rs_sx);
 	if (carp_rs_clone_init() != 0)
 		printf("carp_rs: cannot register the carp cloner\n");
+	carp_rs_arp_init();
 }
 
 /*
@@ -527,6 +528,7 @@ carp_rs_vnet_uninit(const void *unused __unused)
 
 	if (vc == NULL)
 		return;
+	carp_rs_arp_fini();
 	sx_xlock(&carp_rs_sx);
 	while (vc->pins > 0)
 		sx_sleep(&vc->pins, &carp_rs_sx, 0, "carppin", 0);

@@ -141,6 +141,11 @@ int	carp_rs_clone_attach(struct ifaddr *, int);
 void	carp_rs_clone_detach(struct ifaddr *);
 void	carp_rs_clone_outcome(struct ifnet *, const struct carp_rs_legacy_out *);
 
+/* carp_rs_arp.c */
+void	carp_rs_arp_init(void);
+void	carp_rs_arp_fini(void);
+struct carp_rs_addr *carp_rs_arp_sibling(const struct carp_rs_addr *);
+
 /* carp_rs_nl.c */
 int	carp_rs_nl_init(void);
 void	carp_rs_nl_fini(void);

@@ -2168,6 +2168,7 @@ static const struct {
 	{ "advert_per_send", s_advert_per_send },
 	{ "unload_inflight", s_unload_inflight },
 	{ "vnet_sysctls", s_vnet_sysctls },
+	{ "arpbalance", s_arpbalance },
 };
 
 /* Proves the sanitizers are live (run.py expects these to be caught). */

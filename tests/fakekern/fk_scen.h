@@ -70,4 +70,7 @@ void	s_ifnet_departure(void);
 void	s_unload_inflight(void);
 void	s_vnet_sysctls(void);
 
+/* fk_x_arp.c: arpbalance at the link layer. */
+void	s_arpbalance(void);
+
 #endif

@@ -172,6 +172,8 @@ pub struct Engine {
     detector: Detector,
     /// Last counter per (vhid, peer), allocated while `replay_check` is on.
     replay: Replay,
+    /// ARP requests [`Engine::arp_filter`] dropped for another host.
+    arp_drops: u64,
 }
 
 impl Default for Engine {
@@ -195,6 +197,7 @@ impl Engine {
             ledger: Ledger::default(),
             detector: Detector::default(),
             replay: Replay::default(),
+            arp_drops: 0,
         }
     }
 
@@ -700,6 +703,43 @@ impl Engine {
             pick -= 1;
         }
         None
+    }
+
+    /// Whether an Ethernet frame that arrived on `iface` must be dropped
+    /// before ARP input sees it: FreeBSD 9's arpbalance (`carp_iamatch`
+    /// with the requester's address), applied at the link layer because
+    /// FreeBSD 10+'s `carp_iamatch_p` and the published entry of a carpN
+    /// address never learn who asks. True only when arpbalance is on, the
+    /// frame is an IPv4 ARP request for an address that at least two
+    /// running vhids of `iface` hold, and [`Engine::arp_reply_mac`] says
+    /// another host answers this requester. Everything else passes.
+    pub fn arp_filter(&mut self, iface: IfIndex, frame: &[u8]) -> bool {
+        if !self.knobs.arpbalance {
+            return false;
+        }
+        let Ok(req) =
+            crate::wire::arp::Request::parse(&crate::wire::arp::Packet::new_unchecked(frame))
+        else {
+            return false;
+        };
+        let target = IpAddr::V4(req.target);
+        let running = self
+            .table
+            .iter()
+            .filter(|(_, v)| {
+                v.iface == iface && !v.dying && v.state != State::Init && v.addrs.contains(target)
+            })
+            .count();
+        if running < 2 || self.arp_reply_mac(iface, req.target, req.sender).is_some() {
+            return false;
+        }
+        self.arp_drops = self.arp_drops.saturating_add(1);
+        true
+    }
+
+    /// ARP requests [`Engine::arp_filter`] has dropped.
+    pub fn arp_drops(&self) -> u64 {
+        self.arp_drops
     }
 
     // ---- internals shared by the submodules --------------------------------

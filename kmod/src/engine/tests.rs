@@ -781,6 +781,96 @@ fn arpbalance_picks_one_master_per_requester() {
     }
 }
 
+/// An Ethernet frame: who-has `target` tell `sender`.
+pub(super) fn arp_request(sender: Ipv4Addr, target: Ipv4Addr) -> [u8; 42] {
+    let mut f = [0u8; 42];
+    f[0..6].copy_from_slice(&[0xff; 6]);
+    f[6..12].copy_from_slice(&[2, 0, 0, 0, 0, 1]);
+    f[12..22].copy_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0x00, 6, 4, 0, 1]);
+    f[22..28].copy_from_slice(&[2, 0, 0, 0, 0, 1]);
+    f[28..32].copy_from_slice(&sender.octets());
+    f[38..42].copy_from_slice(&target.octets());
+    f
+}
+
+#[test]
+fn arp_filter_drops_requests_another_host_answers() {
+    // Host A masters vhid 1, host B vhid 2; both hold VIP on IF.
+    let mk = |master_of: u8| {
+        let mut e = Engine::new();
+        for vhid in [1u8, 2] {
+            let id = e.vhid_set(at(0), IF, &VhidConfig::new(vhid)).unwrap();
+            e.addr_add(at(0), id, IpAddr::V4(VIP)).unwrap();
+            e.vhid_force_state(
+                at(0),
+                id,
+                if vhid == master_of {
+                    State::Master
+                } else {
+                    State::Backup
+                },
+            )
+            .unwrap();
+        }
+        e
+    };
+    let (mut a, mut b) = (mk(1), mk(2));
+    let even = arp_request(Ipv4Addr::new(192, 0, 2, 102), VIP);
+    let odd = arp_request(Ipv4Addr::new(192, 0, 2, 101), VIP);
+    // arpbalance off: nothing is filtered (ARP input decides as before).
+    for f in [&even, &odd] {
+        assert!(!a.arp_filter(IF, f) && !b.arp_filter(IF, f));
+    }
+    a.set_arpbalance(true);
+    b.set_arpbalance(true);
+    // Even requester -> first running vhid (1, A's), odd -> vhid 2 (B's).
+    assert!(!a.arp_filter(IF, &even));
+    assert!(b.arp_filter(IF, &even));
+    assert!(a.arp_filter(IF, &odd));
+    assert!(!b.arp_filter(IF, &odd));
+    assert_eq!((a.arp_drops(), b.arp_drops()), (1, 1));
+    // Every requester is passed by exactly one host.
+    for last in 1..=254u8 {
+        let f = arp_request(Ipv4Addr::new(198, 51, 100, last), VIP);
+        assert!(
+            a.arp_filter(IF, &f) != b.arp_filter(IF, &f),
+            "requester .{last}"
+        );
+    }
+    // Another parent, another address, a reply, a truncated frame: passed.
+    assert!(!a.arp_filter(IF + 1, &odd));
+    assert!(!a.arp_filter(
+        IF,
+        &arp_request(Ipv4Addr::new(192, 0, 2, 101), Ipv4Addr::new(192, 0, 2, 7))
+    ));
+    let mut reply = odd;
+    reply[21] = 2;
+    assert!(!a.arp_filter(IF, &reply));
+    assert!(!a.arp_filter(IF, &odd[..41]));
+    assert!(!a.arp_filter(IF, &[]));
+}
+
+#[test]
+fn arp_filter_needs_two_running_vhids() {
+    // One vhid holding the VIP (BACKUP here): not arpbalance's business,
+    // ARP input answers (or not) as without the knob.
+    let mut e = Engine::new();
+    e.set_arpbalance(true);
+    let id = e.vhid_set(at(0), IF, &VhidConfig::new(1)).unwrap();
+    e.addr_add(at(0), id, IpAddr::V4(VIP)).unwrap();
+    e.vhid_force_state(at(0), id, State::Backup).unwrap();
+    let odd = arp_request(Ipv4Addr::new(192, 0, 2, 101), VIP);
+    assert!(!e.arp_filter(IF, &odd));
+    // A second vhid, BACKUP too: two running, none of them ours to answer.
+    let id2 = e.vhid_set(at(0), IF, &VhidConfig::new(2)).unwrap();
+    e.addr_add(at(0), id2, IpAddr::V4(VIP)).unwrap();
+    e.vhid_force_state(at(0), id2, State::Backup).unwrap();
+    assert!(e.arp_filter(IF, &odd));
+    // The address leaves vhid 2: one holder again.
+    e.addr_remove(at(0), id2, IpAddr::V4(VIP)).unwrap();
+    assert!(!e.arp_filter(IF, &odd));
+}
+
 /// Builds `n` VRRPv3 nodes (vrid 7, interval `cs`), priorities given.
 fn vrrp_net(prios: &[u8], cs: u16) -> Net {
     let mut nodes = Vec::new();

@@ -312,6 +312,33 @@ pub unsafe extern "C" fn carp_rs_arp_reply_mac(
     }
 }
 
+/// FreeBSD 9's arpbalance at the link layer (`carp_iamatch` with the
+/// requester's address): 1 if the Ethernet frame of `len` bytes at
+/// `frame`, received on `ifindex`, is an ARP request for a shared VIP that
+/// another host answers, so the caller drops it; 0 to pass it on to ARP
+/// input. Counted in the engine.
+///
+/// # Safety
+/// `h` is NULL or a live handle; `frame` NULL or `len` readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn carp_rs_arp_filter(
+    h: *mut CarpRsEngine,
+    ifindex: u32,
+    frame: *const u8,
+    len: usize,
+) -> c_int {
+    // SAFETY: exclusive under the shim's mutex.
+    let Some(h) = (unsafe { h.as_mut() }) else {
+        return 0;
+    };
+    if frame.is_null() {
+        return 0;
+    }
+    // SAFETY: `len` readable bytes per the contract.
+    let bytes = unsafe { core::slice::from_raw_parts(frame, len) };
+    c_int::from(h.engine.arp_filter(ifindex, bytes))
+}
+
 /// The log line (NUL-terminated in `buf`) for a VIP carp_rs removes at
 /// unload: `carp: <addr> removed from <ifname>: module unloaded`.
 /// `af` is `CARP_RS_AF_INET`/`_INET6`, `addr` 4 or 16 bytes. Returns the

@@ -216,6 +216,7 @@ fn every_new_entry_point_is_null_safe() {
             carp_rs_arp_reply_mac(null, 1, a.as_ptr(), a.as_ptr(), out.as_mut_ptr()),
             0
         );
+        assert_eq!(carp_rs_arp_filter(null, 1, a.as_ptr(), a.len()), 0);
         assert_eq!(carp_rs_clone_create(null, 1), EINVAL);
         assert_eq!(carp_rs_clone_destroy(null, 0, 1, ptr::null_mut()), EINVAL);
         assert_eq!(carp_rs_clone_known(null, 1), 0);

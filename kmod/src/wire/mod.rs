@@ -1,4 +1,5 @@
-//! Packet formats carried in IP protocol 112.
+//! Packet formats carried in IP protocol 112, and the ARP request view
+//! (`arp`) that FreeBSD 9's arpbalance filters on.
 //!
 //! Three dialects share the protocol number: FreeBSD's CARP (version 2),
 //! VRRPv3 (FreeBSD 15's `carpver 3`, keepalived, FRR) and VRRPv2
@@ -10,6 +11,7 @@
 use core::fmt;
 use core::net::{Ipv4Addr, Ipv6Addr};
 
+pub mod arp;
 pub mod carp;
 pub mod checksum;
 mod field;

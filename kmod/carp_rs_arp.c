@@ -1,0 +1,165 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * carp_rs: FreeBSD 9's ARP load sharing (net.inet.carp.arpbalance) on
+ * FreeBSD 14/15.  FreeBSD 9's carp_iamatch() saw the requester's address;
+ * 10+'s carp_iamatch_p(ifa, &enaddr) does not, and a carpN address is
+ * answered through a published entry on the parent (in_arpinput's proxy
+ * path), which asks no hook at all.  So the decision is taken one step
+ * earlier: this file owns a per-VNET pfil(9) hook on the link layer head
+ * ("ethernet", inbound, run by ether_demux with the Ethernet header in the
+ * mbuf) that hands each ARP request arriving on a parent carrying vhids to
+ * the engine (carp_rs_arp_filter) and drops it when another host answers
+ * that requester.  It also owns the choice of which MASTER vhid keeps a
+ * shared carpN address published on the parent when one of them leaves.
+ */
+
+#include "opt_inet.h"
+#include "opt_inet6.h"
+
+#include <sys/param.h>
+#include <sys/systm.h>
+#include <sys/epoch.h>
+#include <sys/kernel.h>
+#include <sys/lock.h>
+#include <sys/malloc.h>
+#include <sys/mbuf.h>
+#include <sys/mutex.h>
+#include <sys/socket.h>
+
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <net/if_var.h>
+#include <net/if_private.h>
+#include <net/pfil.h>
+#include <net/vnet.h>
+
+#include <netinet/in.h>
+#include <netinet/in_var.h>
+#include <netinet/ip_var.h>
+#include <netinet6/in6_var.h>
+#include <netinet6/ip6_var.h>
+
+#include "carp_rs_ffi.h"
+#include "carp_rs_var.h"
+
+/* Ethernet header plus an Ethernet/IPv4 ARP packet (wire::arp). */
+#define	CARP_RS_ARP_FRAME	(ETHER_HDR_LEN + 28)
+
+VNET_DEFINE_STATIC(pfil_hook_t, carp_rs_arp_hook);
+#define	V_carp_rs_arp_hook	VNET(carp_rs_arp_hook)
+
+/*
+ * The pfil hook: ether_demux, net epoch, the receiving VNET current.  Only
+ * an untagged ARP frame on a parent with vhids reaches the engine, copied
+ * to the stack (no allocation); carp_rs_mtx is held around that call only.
+ * A frame for a VLAN is judged when vlan_input hands it to ether_demux
+ * again, on the VLAN interface.
+ */
+static pfil_return_t
+carp_rs_arp_check(struct mbuf **mp, struct ifnet *ifp, int flags __unused,
+    void *ruleset __unused, struct inpcb *inp __unused)
+{
+	struct mbuf *m = *mp;
+	struct carp_rs_vnet *vc;
+	uint8_t frame[CARP_RS_ARP_FRAME];
+	uint16_t type;
+	int drop;
+
+	NET_EPOCH_ASSERT();
+	if (ifp->if_carp == NULL || (m->m_flags & M_VLANTAG) != 0 ||
+	    m->m_pkthdr.len < CARP_RS_ARP_FRAME)
+		return (PFIL_PASS);
+	m_copydata(m, offsetof(struct ether_header, ether_type), sizeof(type),
+	    (caddr_t)&type);
+	if (ntohs(type) != ETHERTYPE_ARP ||
+	    atomic_load_acq_int(&carp_rs_dying) != 0)
+		return (PFIL_PASS);
+	m_copydata(m, 0, sizeof(frame), (caddr_t)frame);
+	drop = 0;
+	mtx_lock(&carp_rs_mtx);
+	vc = V_carp_rs_vnet;
+	if (vc != NULL)
+		drop = carp_rs_arp_filter(vc->engine, if_getindex(ifp), frame,
+		    sizeof(frame));
+	mtx_unlock(&carp_rs_mtx);
+	if (drop == 0)
+		return (PFIL_PASS);
+	m_freem(m);
+	*mp = NULL;
+	return (PFIL_DROPPED);
+}
+
+/*
+ * Per VNET, from carp_rs_vnet_init() (may sleep): the hook on this VNET's
+ * link head.  Without it arpbalance does nothing, nothing else changes.
+ */
+void
+carp_rs_arp_init(void)
+{
+	struct pfil_hook_args pha;
+	struct pfil_link_args pla;
+	pfil_hook_t hook;
+
+	memset(&pha, 0, sizeof(pha));
+	pha.pa_version = PFIL_VERSION;
+	pha.pa_flags = PFIL_IN;
+	pha.pa_type = PFIL_TYPE_ETHERNET;
+	pha.pa_mbuf_chk = carp_rs_arp_check;
+	pha.pa_modname = "carp";
+	pha.pa_rulname = "arpbalance";
+	hook = pfil_add_hook(&pha);
+	memset(&pla, 0, sizeof(pla));
+	pla.pa_version = PFIL_VERSION;
+	pla.pa_flags = PFIL_IN | PFIL_HEADPTR | PFIL_HOOKPTR;
+	pla.pa_head = V_link_pfil_head;
+	pla.pa_hook = hook;
+	if (pfil_link(&pla) != 0) {
+		printf("carp_rs: cannot hook ARP input: arpbalance is off\n");
+		pfil_remove_hook(hook);
+		return;
+	}
+	V_carp_rs_arp_hook = hook;
+}
+
+/*
+ * Per VNET, first thing in carp_rs_vnet_uninit(): unhooked before the
+ * engine goes.  pfil frees the link after an epoch; a thread still in
+ * carp_rs_arp_check() is waited for by that function's NET_EPOCH_WAIT(),
+ * which comes before carp_rs_engine_free().
+ */
+void
+carp_rs_arp_fini(void)
+{
+
+	if (V_carp_rs_arp_hook == NULL)
+		return;
+	pfil_remove_hook(V_carp_rs_arp_hook);
+	V_carp_rs_arp_hook = NULL;
+}
+
+/*
+ * A carpN address ra of a vhid leaving MASTER: another MASTER vhid of the
+ * same parent holding the same IPv4 address (arpbalance's shared VIP), or
+ * NULL.  There is one ARP entry per address on the parent, so that vhid's
+ * virtual MAC stays published instead of the entry being withdrawn.  The
+ * applier token held (`routed' is stable) and the net epoch (ra's siblings
+ * are freed after it).
+ */
+struct carp_rs_addr *
+carp_rs_arp_sibling(const struct carp_rs_addr *ra)
+{
+	struct carp_rs_addr *sib;
+
+	NET_EPOCH_ASSERT();
+	if (ra->af != CARP_RS_AF_INET)
+		return (NULL);
+	mtx_lock(&carp_rs_mtx);
+	TAILQ_FOREACH(sib, &ra->cif->addrs, link)
+		if (sib != ra && sib->legacy && sib->routed &&
+		    sib->af == CARP_RS_AF_INET &&
+		    memcmp(sib->addr, ra->addr, 4) == 0)
+			break;
+	mtx_unlock(&carp_rs_mtx);
+	return (sib);
+}
