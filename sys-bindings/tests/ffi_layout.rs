@@ -61,6 +61,15 @@ fn tx() {
 }
 
 #[test]
+fn cmd() {
+    same_layout!(
+        c::carp_rs_cmd,
+        rs::CarpRsCmd,
+        [op, ifindex, af, vhid, mac, addr]
+    );
+}
+
+#[test]
 fn event() {
     same_layout!(
         c::carp_rs_event,

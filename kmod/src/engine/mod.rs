@@ -17,6 +17,7 @@ mod ledger;
 mod machine;
 mod output;
 mod replay;
+mod routes;
 mod state;
 mod stats;
 mod table;
@@ -28,6 +29,8 @@ mod vhid;
 mod tests;
 #[cfg(test)]
 mod tests_diag;
+#[cfg(test)]
+mod tests_routes;
 
 use alloc::vec::Vec;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -40,6 +43,7 @@ pub use detect::{AuthHint, Conflict, EPISODES};
 pub use io::{Event, Received, Transmit};
 pub use ledger::{Source as DemoteSource, LEDGER_SLOTS};
 pub use output::IfaceAddrs;
+pub use routes::{Command, Op};
 pub use state::{Reason, State};
 pub use stats::{Drop, Stats, VhidStats};
 pub use time::Instant;
@@ -172,6 +176,8 @@ pub struct Engine {
     detector: Detector,
     /// Last counter per (vhid, peer), allocated while `replay_check` is on.
     replay: Replay,
+    /// What is installed per address, and what is still to do.
+    routes: routes::Routes,
 }
 
 impl Default for Engine {
@@ -195,6 +201,7 @@ impl Engine {
             ledger: Ledger::default(),
             detector: Detector::default(),
             replay: Replay::default(),
+            routes: routes::Routes::default(),
         }
     }
 
@@ -360,20 +367,6 @@ impl Engine {
         i.v4 = v4;
         i.v6 = v6;
         Ok(())
-    }
-
-    /// [`Engine::set_iface_addrs`] for a parent the engine already knows,
-    /// never growing the table: the transmit path allocates nothing.
-    pub(crate) fn refresh_iface_addrs(
-        &mut self,
-        iface: IfIndex,
-        v4: Option<Ipv4Addr>,
-        v6: Option<Ipv6Addr>,
-    ) {
-        if let Some(i) = self.ifaces.iter_mut().find(|i| i.index == iface) {
-            i.v4 = v4;
-            i.v6 = v6;
-        }
     }
 
     /// Parent link or IFF_UP changed (`carp_linkstate_p`). Interfaces the
@@ -599,6 +592,7 @@ impl Engine {
             return Ok(());
         }
         v.addrs.add(&v.cfg.key, v.cfg.vhid, addr)?;
+        self.routes.mark();
         self.sc_state(now, slot);
         Ok(())
     }
@@ -613,6 +607,7 @@ impl Engine {
         let slot = self.slot_of(id).ok_or(ConfigError::NoSuchVhid)?;
         let v = self.table.get_mut(slot).ok_or(ConfigError::NoSuchVhid)?;
         v.addrs.remove(&v.cfg.key, v.cfg.vhid, addr)?;
+        self.routes.mark();
         self.sc_state(now, slot);
         Ok(())
     }
@@ -719,6 +714,16 @@ impl Engine {
     // ---- internals shared by the submodules --------------------------------
 
     fn push_event(&mut self, ev: Event) {
+        // Routes and announces follow the change even if the queue is full.
+        match ev {
+            Event::StateChanged { .. } => self.routes.mark(),
+            Event::Announce { id, iface, .. } => {
+                if let Some(v) = self.slot_of(id).and_then(|s| self.table.get(s)) {
+                    self.routes.announce(iface, v);
+                }
+            }
+            _ => {}
+        }
         // Capacity was reserved at configuration; never grow here.
         self.events.push(ev);
     }
