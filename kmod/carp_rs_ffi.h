@@ -28,17 +28,17 @@
 
 struct carp_rs_engine;
 
-/* Metadata of one outgoing packet; the payload is in the caller's buffer. */
+/* Metadata of one outgoing packet; the IP packet is in the caller's buffer. */
 struct carp_rs_tx {
 	uint32_t	ifindex;	/* parent interface to send on */
-	uint32_t	len;		/* payload bytes written to the buffer */
+	uint32_t	len;		/* IP packet bytes written to the buffer */
 	uint8_t		vhid;
 	uint8_t		af;		/* CARP_RS_AF_INET or CARP_RS_AF_INET6 */
 	uint8_t		ttl;
 	uint8_t		tos;		/* DSCP << 2 */
 	uint8_t		has_src_mac;	/* src_mac holds the virtual MAC */
 	uint8_t		src_mac[6];
-	uint8_t		pad;
+	uint8_t		hlen;		/* IP header bytes at its start */
 	uint8_t		src[16];	/* IPv4 uses the first 4 bytes */
 	uint8_t		dst[16];
 };

@@ -81,17 +81,18 @@ static struct carp_rs_cmd carp_rs_cmd;
 static bool carp_rs_applying;
 static int carp_rs_apply_waiters;
 
-/* Builds the IP packet of one advert.  Mutex held. */
+/*
+ * The mbuf of one advert: the engine wrote the whole IP packet (header
+ * included) into the transmit buffer.  Mutex held.
+ */
 static struct mbuf *
 carp_rs_mkpkt(const struct carp_rs_tx *tx, struct carp_rs_if *cif)
 {
 	struct m_tag *mtag;
 	struct mbuf *m;
-	int hlen, vhid;
+	int vhid;
 
-	hlen = tx->af == CARP_RS_AF_INET ? sizeof(struct ip) :
-	    sizeof(struct ip6_hdr);
-	m = m_get2(hlen + tx->len, M_NOWAIT, MT_DATA, M_PKTHDR);
+	m = m_get2(tx->len, M_NOWAIT, MT_DATA, M_PKTHDR);
 	if (m == NULL)
 		return (NULL);
 	/*
@@ -108,44 +109,20 @@ carp_rs_mkpkt(const struct carp_rs_tx *tx, struct carp_rs_if *cif)
 		vhid = tx->vhid;
 		bcopy(&vhid, mtag + 1, sizeof(vhid));
 		m_tag_prepend(m, mtag);
+		m->m_flags |= M_MCAST;
 	}
-	m->m_pkthdr.len = m->m_len = hlen + tx->len;
+	m->m_pkthdr.len = m->m_len = tx->len;
 	m->m_pkthdr.rcvif = NULL;
-	memcpy(mtod(m, uint8_t *) + hlen, carp_rs_txbuf, tx->len);
-	if (tx->af == CARP_RS_AF_INET) {
-		struct ip *ip = mtod(m, struct ip *);
-
-		memset(ip, 0, sizeof(*ip));
-		ip->ip_v = IPVERSION;
-		ip->ip_hl = sizeof(*ip) >> 2;
-		ip->ip_tos = tx->tos;
-		ip->ip_len = htons(hlen + tx->len);
-		ip->ip_off = htons(IP_DF);
-		ip->ip_ttl = tx->ttl;
-		ip->ip_p = IPPROTO_CARP;
-		memcpy(&ip->ip_src, tx->src, 4);
-		memcpy(&ip->ip_dst, tx->dst, 4);
-		if (IN_MULTICAST(ntohl(ip->ip_dst.s_addr)))
-			m->m_flags |= M_MCAST;
-	} else {
+	memcpy(mtod(m, uint8_t *), carp_rs_txbuf, tx->len);
+	if (tx->af == CARP_RS_AF_INET6) {
 		struct ip6_hdr *ip6 = mtod(m, struct ip6_hdr *);
 
-		memset(ip6, 0, sizeof(*ip6));
-		ip6->ip6_flow = htonl((uint32_t)tx->tos << 20);
-		ip6->ip6_vfc |= IPV6_VERSION;
-		ip6->ip6_plen = htons(tx->len);
-		ip6->ip6_nxt = IPPROTO_CARP;
-		ip6->ip6_hlim = tx->ttl;
-		memcpy(&ip6->ip6_src, tx->src, 16);
-		memcpy(&ip6->ip6_dst, tx->dst, 16);
 		/* The kernel's form: the zone embedded in scoped addresses. */
 		if (in6_setscope(&ip6->ip6_src, cif->ifp, NULL) != 0 ||
 		    in6_setscope(&ip6->ip6_dst, cif->ifp, NULL) != 0) {
 			m_freem(m);
 			return (NULL);
 		}
-		if (IN6_IS_ADDR_MULTICAST(&ip6->ip6_dst))
-			m->m_flags |= M_MCAST;
 	}
 	return (m);
 }
@@ -417,6 +394,8 @@ carp_rs_apply_vnet(struct carp_rs_engine *eng)
 		if (carp_rs_engine_transmit(eng, carp_rs_srcaddr, NULL,
 		    carp_rs_txbuf, sizeof(carp_rs_txbuf), &tx) == CARP_RS_OK) {
 			if (tx.len > sizeof(carp_rs_txbuf) ||
+			    tx.len < (tx.af == CARP_RS_AF_INET ?
+			    sizeof(struct ip) : sizeof(struct ip6_hdr)) ||
 			    (cif = carp_rs_if_lookup(tx.ifindex)) == NULL ||
 			    cif->vc != V_carp_rs_vnet)
 				continue;

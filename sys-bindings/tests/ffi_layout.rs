@@ -53,7 +53,7 @@ fn tx() {
             tos,
             has_src_mac,
             src_mac,
-            pad,
+            hlen,
             src,
             dst
         ]

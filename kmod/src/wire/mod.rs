@@ -13,6 +13,7 @@ use core::net::{Ipv4Addr, Ipv6Addr};
 pub mod carp;
 pub mod checksum;
 mod field;
+pub mod ip;
 pub mod vrrp;
 pub mod vrrp2;
 
