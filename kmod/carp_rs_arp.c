@@ -10,8 +10,9 @@
  * ("ethernet", inbound, run by ether_demux with the Ethernet header in the
  * mbuf) that hands each ARP request arriving on a parent carrying vhids to
  * the engine (carp_rs_arp_filter) and drops it when another host answers
- * that requester.  It also owns the choice of which MASTER vhid keeps a
- * shared carpN address published on the parent when one of them leaves.
+ * that requester.  Which MASTER vhid's MAC a shared carpN address is
+ * published with is the engine's (routes.rs: one entry per parent and
+ * address, republished when the vhid serving it changes).
  */
 
 #include "opt_inet.h"
@@ -136,30 +137,4 @@ carp_rs_arp_fini(void)
 		return;
 	pfil_remove_hook(V_carp_rs_arp_hook);
 	V_carp_rs_arp_hook = NULL;
-}
-
-/*
- * A carpN address ra of a vhid leaving MASTER: another MASTER vhid of the
- * same parent holding the same IPv4 address (arpbalance's shared VIP), or
- * NULL.  There is one ARP entry per address on the parent, so that vhid's
- * virtual MAC stays published instead of the entry being withdrawn.  The
- * applier token held (`routed' is stable) and the net epoch (ra's siblings
- * are freed after it).
- */
-struct carp_rs_addr *
-carp_rs_arp_sibling(const struct carp_rs_addr *ra)
-{
-	struct carp_rs_addr *sib;
-
-	NET_EPOCH_ASSERT();
-	if (ra->af != CARP_RS_AF_INET)
-		return (NULL);
-	mtx_lock(&carp_rs_mtx);
-	TAILQ_FOREACH(sib, &ra->cif->addrs, link)
-		if (sib != ra && sib->legacy && sib->routed &&
-		    sib->af == CARP_RS_AF_INET &&
-		    memcmp(sib->addr, ra->addr, 4) == 0)
-			break;
-	mtx_unlock(&carp_rs_mtx);
-	return (sib);
 }

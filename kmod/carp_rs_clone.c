@@ -131,48 +131,28 @@ carp_rs_cands(struct ifnet *self, int family, struct carp_rs_cand *c,
 
 /*
  * Applies an outcome to carpN's address records: a bound vhid gives them
- * its handle (a vhid that went away, none) and number.  A record that
- * leaves its vhid while published (MASTER) is unpublished first: the
- * vhid's own MASTER -> INIT event comes later and names the old handle,
- * which no record holds any more.  One record per round, since the
- * unpublishing runs without the mutex.  sx held.
+ * its handle (a vhid that went away, none) and number.  What they have
+ * published follows from the engine's commands.  sx held.
  */
 void
 carp_rs_clone_outcome(struct ifnet *cifp, const struct carp_rs_legacy_out *out)
 {
 	struct epoch_tracker et;
-	struct carp_rs_addr *ra, *gone;
+	struct carp_rs_addr *ra;
 	struct ifaddr *ifa;
-	uint64_t id = out->has_id ? out->id : 0;
 
 	sx_assert(&carp_rs_sx, SA_XLOCKED);
-	do {
-		gone = NULL;
-		NET_EPOCH_ENTER(et);
-		mtx_lock(&carp_rs_mtx);
-		CK_STAILQ_FOREACH(ifa, &cifp->if_addrhead, ifa_link) {
-			ra = CARP_RS_ADDR(ifa);
-			if (ra != NULL && ra->routed && ra->id != id) {
-				ra->routed = false;
-				gone = ra;
-				break;
-			}
-		}
-		CK_STAILQ_FOREACH(ifa, &cifp->if_addrhead, ifa_link) {
-			if (gone != NULL || (ra = CARP_RS_ADDR(ifa)) == NULL)
-				continue;
-			ra->id = id;
-			if (out->vhid != 0)
-				ra->vhid = ra->vmac[5] = out->vhid;
-		}
-		mtx_unlock(&carp_rs_mtx);
-		NET_EPOCH_EXIT(et);
-		if (gone != NULL) {
-			CURVNET_SET(gone->cif->ifp->if_vnet);
-			carp_rs_delroute(gone);
-			CURVNET_RESTORE();
-		}
-	} while (gone != NULL);
+	NET_EPOCH_ENTER(et);
+	mtx_lock(&carp_rs_mtx);
+	CK_STAILQ_FOREACH(ifa, &cifp->if_addrhead, ifa_link) {
+		if ((ra = CARP_RS_ADDR(ifa)) == NULL)
+			continue;
+		ra->id = out->has_id ? out->id : 0;
+		if (out->vhid != 0)
+			ra->vhid = ra->vmac[5] = out->vhid;
+	}
+	mtx_unlock(&carp_rs_mtx);
+	NET_EPOCH_EXIT(et);
 }
 
 /*

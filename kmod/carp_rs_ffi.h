@@ -28,17 +28,17 @@
 
 struct carp_rs_engine;
 
-/* Metadata of one outgoing packet; the payload is in the caller's buffer. */
+/* Metadata of one outgoing packet; the IP packet is in the caller's buffer. */
 struct carp_rs_tx {
 	uint32_t	ifindex;	/* parent interface to send on */
-	uint32_t	len;		/* payload bytes written to the buffer */
+	uint32_t	len;		/* IP packet bytes written to the buffer */
 	uint8_t		vhid;
 	uint8_t		af;		/* CARP_RS_AF_INET or CARP_RS_AF_INET6 */
 	uint8_t		ttl;
 	uint8_t		tos;		/* DSCP << 2 */
 	uint8_t		has_src_mac;	/* src_mac holds the virtual MAC */
 	uint8_t		src_mac[6];
-	uint8_t		pad;
+	uint8_t		hlen;		/* IP header bytes at its start */
 	uint8_t		src[16];	/* IPv4 uses the first 4 bytes */
 	uint8_t		dst[16];
 };
@@ -251,6 +251,35 @@ int	carp_rs_arp_reply_mac(const struct carp_rs_engine *, uint32_t ifindex,
 /* arpbalance: 1 to drop an Ethernet frame holding another host's ARP request. */
 int	carp_rs_arp_filter(struct carp_rs_engine *, uint32_t ifindex,
 	    const uint8_t *frame, size_t len);
+
+/*
+ * Per-address commands (kmod/src/ffi/cmd.rs): the engine keeps what is
+ * installed per address and hands out, in order, what brings the host's
+ * routes, published ARP entries and announces in line with the states.
+ */
+#define	CARP_RS_CMD_ROUTE_ADD	1	/* carp_ifa_addroute */
+#define	CARP_RS_CMD_ROUTE_DEL	2	/* carp_ifa_delroute */
+#define	CARP_RS_CMD_PUBLISH	3	/* carpN VIP: published ARP entry */
+#define	CARP_RS_CMD_UNPUBLISH	4
+#define	CARP_RS_CMD_GARP	5	/* carp_send_arp */
+#define	CARP_RS_CMD_NA		6	/* carp_send_na */
+
+struct carp_rs_cmd {
+	uint32_t	op;		/* CARP_RS_CMD_* */
+	uint32_t	ifindex;	/* parent */
+	uint8_t		af;		/* CARP_RS_AF_* */
+	uint8_t		vhid;
+	uint8_t		mac[6];		/* virtual MAC of vhid */
+	uint8_t		addr[16];
+};
+
+int	carp_rs_engine_command(struct carp_rs_engine *, struct carp_rs_cmd *);
+/* A record for addr on parent ifindex (clone: on a carpN) links/unlinks. */
+int	carp_rs_route_track(struct carp_rs_engine *, uint32_t ifindex,
+	    uint8_t af, const uint8_t *addr, int clone);
+/* 1: apply *cmd (the removal of what is installed) before the unlink. */
+int	carp_rs_route_untrack(struct carp_rs_engine *, uint32_t ifindex,
+	    uint8_t af, const uint8_t *addr, int clone, struct carp_rs_cmd *);
 
 /* "carp: <addr> removed from <ifname>: module unloaded" into buf. */
 size_t	carp_rs_log_addr_removed(uint8_t af, const uint8_t *addr,

@@ -389,6 +389,8 @@ carp_rs_addr_link(struct carp_rs_if *cif, struct ifaddr *ifa, uint64_t id,
 	else
 		cif->naddrs6++;
 	ifa->ifa_carp = (struct carp_softc *)(void *)ra;
+	(void)carp_rs_route_track(cif->vc->engine, cif->index, af, addr,
+	    legacy);
 	mtx_unlock(&carp_rs_mtx);
 	return (ra);
 }
@@ -396,24 +398,26 @@ carp_rs_addr_link(struct carp_rs_if *cif, struct ifaddr *ifa, uint64_t id,
 /*
  * Unlinks ra: MASTER routes go, the ifa is a plain address again, the
  * family's groups are left with its last address.  sx and the applier
- * token held (so `routed' is stable); the engine has already dropped the
- * address.
+ * token held; the engine has already dropped the address and says what
+ * of it is installed.
  */
 void
 carp_rs_addr_unlink(struct carp_rs_addr *ra)
 {
 	struct carp_rs_if *cif = ra->cif;
 	struct ifaddr *ifa = ra->ifa;
-	int left;
+	struct carp_rs_cmd cmd;
+	int left, del;
 
 	mtx_lock(&carp_rs_mtx);
 	TAILQ_REMOVE(&cif->addrs, ra, link);
 	left = ra->af == CARP_RS_AF_INET ? --cif->naddrs4 : --cif->naddrs6;
+	del = carp_rs_route_untrack(cif->vc->engine, cif->index, ra->af,
+	    ra->addr, ra->legacy, &cmd);
 	mtx_unlock(&carp_rs_mtx);
+	if (del)
+		carp_rs_cmd_apply(&cmd, ra);
 	CURVNET_SET(cif->ifp->if_vnet);
-	if (ra->routed)
-		carp_rs_delroute(ra);
-	ra->routed = false;
 	ifa->ifa_carp = NULL;
 	ifa_free(ifa);
 	if (left == 0)

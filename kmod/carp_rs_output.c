@@ -5,9 +5,10 @@
  * queued adverts become mbufs and the queued events are copied out; then,
  * with the mutex dropped and inside the net epoch, the adverts go to
  * ip_output/ip6_output (tagged with the vhid so carp_output rewrites the
- * Ethernet source), and the events become log(9) lines, devctl(4)
- * notifications, gratuitous ARP / unsolicited NA, MASTER routes and the
- * link state of legacy carpN interfaces.
+ * Ethernet source); the events become log(9) lines, devctl(4)
+ * notifications and the link state of legacy carpN interfaces; the
+ * engine's per-address commands become MASTER routes, published ARP
+ * entries and gratuitous ARP / unsolicited NA.
  */
 
 #include "opt_inet.h"
@@ -61,20 +62,13 @@
 #define	ND6_NA_CARP_MASTER	0x02
 #endif
 
-/* The addresses of one vhid, copied out for work outside the mutex. */
-struct carp_rs_vaddrs {
-	int		n;
-	struct carp_rs_addr *ra[32];
-	struct ifaddr	*ifa[32];	/* referenced */
-};
-
 /*
  * The applier's storage, preallocated: only the token holder (below)
  * touches it, so the input path allocates nothing.
  */
 static uint8_t carp_rs_txbuf[CARP_RS_TXBUF_MIN];
 static struct carp_rs_event carp_rs_ev;
-static struct carp_rs_vaddrs carp_rs_va;
+static struct carp_rs_cmd carp_rs_cmd;
 
 /*
  * The applier token: whoever holds it is the one thread applying the
@@ -87,17 +81,18 @@ static struct carp_rs_vaddrs carp_rs_va;
 static bool carp_rs_applying;
 static int carp_rs_apply_waiters;
 
-/* Builds the IP packet of one advert.  Mutex held. */
+/*
+ * The mbuf of one advert: the engine wrote the whole IP packet (header
+ * included) into the transmit buffer.  Mutex held.
+ */
 static struct mbuf *
 carp_rs_mkpkt(const struct carp_rs_tx *tx, struct carp_rs_if *cif)
 {
 	struct m_tag *mtag;
 	struct mbuf *m;
-	int hlen, vhid;
+	int vhid;
 
-	hlen = tx->af == CARP_RS_AF_INET ? sizeof(struct ip) :
-	    sizeof(struct ip6_hdr);
-	m = m_get2(hlen + tx->len, M_NOWAIT, MT_DATA, M_PKTHDR);
+	m = m_get2(tx->len, M_NOWAIT, MT_DATA, M_PKTHDR);
 	if (m == NULL)
 		return (NULL);
 	/*
@@ -114,44 +109,20 @@ carp_rs_mkpkt(const struct carp_rs_tx *tx, struct carp_rs_if *cif)
 		vhid = tx->vhid;
 		bcopy(&vhid, mtag + 1, sizeof(vhid));
 		m_tag_prepend(m, mtag);
+		m->m_flags |= M_MCAST;
 	}
-	m->m_pkthdr.len = m->m_len = hlen + tx->len;
+	m->m_pkthdr.len = m->m_len = tx->len;
 	m->m_pkthdr.rcvif = NULL;
-	memcpy(mtod(m, uint8_t *) + hlen, carp_rs_txbuf, tx->len);
-	if (tx->af == CARP_RS_AF_INET) {
-		struct ip *ip = mtod(m, struct ip *);
-
-		memset(ip, 0, sizeof(*ip));
-		ip->ip_v = IPVERSION;
-		ip->ip_hl = sizeof(*ip) >> 2;
-		ip->ip_tos = tx->tos;
-		ip->ip_len = htons(hlen + tx->len);
-		ip->ip_off = htons(IP_DF);
-		ip->ip_ttl = tx->ttl;
-		ip->ip_p = IPPROTO_CARP;
-		memcpy(&ip->ip_src, tx->src, 4);
-		memcpy(&ip->ip_dst, tx->dst, 4);
-		if (IN_MULTICAST(ntohl(ip->ip_dst.s_addr)))
-			m->m_flags |= M_MCAST;
-	} else {
+	memcpy(mtod(m, uint8_t *), carp_rs_txbuf, tx->len);
+	if (tx->af == CARP_RS_AF_INET6) {
 		struct ip6_hdr *ip6 = mtod(m, struct ip6_hdr *);
 
-		memset(ip6, 0, sizeof(*ip6));
-		ip6->ip6_flow = htonl((uint32_t)tx->tos << 20);
-		ip6->ip6_vfc |= IPV6_VERSION;
-		ip6->ip6_plen = htons(tx->len);
-		ip6->ip6_nxt = IPPROTO_CARP;
-		ip6->ip6_hlim = tx->ttl;
-		memcpy(&ip6->ip6_src, tx->src, 16);
-		memcpy(&ip6->ip6_dst, tx->dst, 16);
 		/* The kernel's form: the zone embedded in scoped addresses. */
 		if (in6_setscope(&ip6->ip6_src, cif->ifp, NULL) != 0 ||
 		    in6_setscope(&ip6->ip6_dst, cif->ifp, NULL) != 0) {
 			m_freem(m);
 			return (NULL);
 		}
-		if (IN6_IS_ADDR_MULTICAST(&ip6->ip6_dst))
-			m->m_flags |= M_MCAST;
 	}
 	return (m);
 }
@@ -241,204 +212,135 @@ carp_rs_srcaddr(void *arg __unused, uint32_t index, uint8_t *v4, uint8_t *v6)
 }
 
 /*
- * Copies out the live addresses of vhid `id` of curvnet's engine
- * (referenced).  Mutex held.
+ * The record a command names: the parent's record of that address in
+ * curvnet's engine.  Mutex held.
  */
-static void
-carp_rs_gather(uint64_t id, struct carp_rs_vaddrs *va)
+static struct carp_rs_addr *
+carp_rs_cmd_addr(const struct carp_rs_cmd *c)
 {
 	struct carp_rs_if *cif;
 	struct carp_rs_addr *ra;
 
 	mtx_assert(&carp_rs_mtx, MA_OWNED);
-	va->n = 0;
-	LIST_FOREACH(cif, &carp_rs_ifs, link)
-		TAILQ_FOREACH(ra, &cif->addrs, link) {
-			if (ra->id != id || cif->vc != V_carp_rs_vnet ||
-			    va->n >= (int)nitems(va->ra))
-				continue;
-			ifa_ref(ra->ifa);
-			va->ifa[va->n] = ra->ifa;
-			va->ra[va->n++] = ra;
-		}
-}
-
-static void
-carp_rs_release(struct carp_rs_vaddrs *va)
-{
-	int i;
-
-	for (i = 0; i < va->n; i++)
-		ifa_free(va->ifa[i]);
-	va->n = 0;
+	if ((cif = carp_rs_if_lookup(c->ifindex)) == NULL ||
+	    cif->vc != V_carp_rs_vnet)
+		return (NULL);
+	TAILQ_FOREACH(ra, &cif->addrs, link)
+		if (ra->af == c->af && memcmp(ra->addr, c->addr,
+		    c->af == CARP_RS_AF_INET ? 4 : 16) == 0)
+			return (ra);
+	return (NULL);
 }
 
 /*
- * A legacy carpN VIP is answered on the parent through a published
- * static ARP entry holding the virtual MAC (spec §8.3 option a).
+ * A carpN VIP is answered on the parent through a published static ARP
+ * entry holding the virtual MAC (spec section 8.3 option a).
  */
-static int
-carp_rs_publish(struct carp_rs_addr *ra, bool add)
+static void
+carp_rs_publish(struct ifnet *ifp, const struct carp_rs_cmd *c, bool add)
 {
 	struct rt_msghdr rtm;
 	struct rt_addrinfo info;
 	struct sockaddr_in dst;
 	struct sockaddr_dl sdl;
 
-	if (ra->af != CARP_RS_AF_INET)
-		return (0);
 	memset(&rtm, 0, sizeof(rtm));
 	memset(&info, 0, sizeof(info));
 	memset(&dst, 0, sizeof(dst));
 	memset(&sdl, 0, sizeof(sdl));
 	dst.sin_len = sizeof(dst);
 	dst.sin_family = AF_INET;
-	memcpy(&dst.sin_addr, ra->addr, 4);
+	memcpy(&dst.sin_addr, c->addr, 4);
 	sdl.sdl_len = sizeof(sdl);
 	sdl.sdl_family = AF_LINK;
-	sdl.sdl_index = if_getindex(ra->cif->ifp);
+	sdl.sdl_index = if_getindex(ifp);
 	sdl.sdl_type = IFT_ETHER;
 	sdl.sdl_alen = ETHER_ADDR_LEN;
-	memcpy(LLADDR(&sdl), ra->vmac, ETHER_ADDR_LEN);
+	memcpy(LLADDR(&sdl), c->mac, ETHER_ADDR_LEN);
 	rtm.rtm_type = add ? RTM_ADD : RTM_DELETE;
 	rtm.rtm_flags = RTF_HOST | RTF_STATIC | RTF_LLDATA | RTF_ANNOUNCE;
 	info.rti_info[RTAX_DST] = (struct sockaddr *)&dst;
 	info.rti_info[RTAX_GATEWAY] = (struct sockaddr *)&sdl;
-	return (lla_rt_output(&rtm, &info));
-}
-
-/* MASTER routes (spec §3.4).  Net epoch. */
-void
-carp_rs_addroute(struct carp_rs_addr *ra)
-{
-	struct ifaddr *ifa = ra->ifa;
-
-	if (ra->legacy) {
-		(void)carp_rs_publish(ra, true);
-		return;
-	}
-	switch (ifa->ifa_addr->sa_family) {
-#ifdef INET
-	case AF_INET:
-		(void)in_addprefix(ifatoia(ifa));
-		(void)ifa_add_loopback_route(ifa,
-		    (struct sockaddr *)&ifatoia(ifa)->ia_addr);
-		break;
-#endif
-#ifdef INET6
-	case AF_INET6:
-		(void)ifa_add_loopback_route(ifa,
-		    (struct sockaddr *)&ifatoia6(ifa)->ia_addr);
-		(void)nd6_add_ifa_lle(ifatoia6(ifa));
-		break;
-#endif
-	}
-}
-
-void
-carp_rs_delroute(struct carp_rs_addr *ra)
-{
-	struct epoch_tracker et;
-	struct carp_rs_addr *sib;
-	struct ifaddr *ifa = ra->ifa;
-
-	NET_EPOCH_ENTER(et);
-	if (ra->legacy) {
-		/* arpbalance: a MASTER sibling keeps the shared VIP published. */
-		sib = carp_rs_arp_sibling(ra);
-		(void)carp_rs_publish(sib != NULL ? sib : ra, sib != NULL);
-		NET_EPOCH_EXIT(et);
-		return;
-	}
-	switch (ifa->ifa_addr->sa_family) {
-#ifdef INET
-	case AF_INET:
-		(void)ifa_del_loopback_route(ifa,
-		    (struct sockaddr *)&ifatoia(ifa)->ia_addr);
-		(void)in_scrubprefix(ifatoia(ifa), LLE_STATIC);
-		break;
-#endif
-#ifdef INET6
-	case AF_INET6:
-		(void)ifa_del_loopback_route(ifa,
-		    (struct sockaddr *)&ifatoia6(ifa)->ia_addr);
-		nd6_rem_ifa_lle(ifatoia6(ifa), 1);
-		break;
-#endif
-	}
-	NET_EPOCH_EXIT(et);
+	(void)lla_rt_output(&rtm, &info);
 }
 
 /*
- * A state change: routes follow MASTER, carpN link follows the state.
- * The applier only: `routed' is the applier's record of what it did.
+ * Applies one engine command to ra, the record it names: the kernel call
+ * of carp_ifa_addroute(), carp_ifa_delroute(), carp_send_arp() or
+ * carp_send_na() for one address; the engine decided which.  Mutex
+ * dropped; ra stable (the applier token or the unlinking thread).
  */
+void
+carp_rs_cmd_apply(const struct carp_rs_cmd *c, struct carp_rs_addr *ra)
+{
+	struct epoch_tracker et;
+	struct ifnet *ifp = ra->cif->ifp;
+	struct ifaddr *ifa = ra->ifa;
+
+	NET_EPOCH_ENTER(et);
+	CURVNET_SET(ifp->if_vnet);
+	switch (c->op) {
+#ifdef INET
+	case CARP_RS_CMD_ROUTE_ADD:
+		if (c->af == CARP_RS_AF_INET) {
+			(void)in_addprefix(ifatoia(ifa));
+			(void)ifa_add_loopback_route(ifa,
+			    (struct sockaddr *)&ifatoia(ifa)->ia_addr);
+		}
+		break;
+	case CARP_RS_CMD_ROUTE_DEL:
+		if (c->af == CARP_RS_AF_INET) {
+			(void)ifa_del_loopback_route(ifa,
+			    (struct sockaddr *)&ifatoia(ifa)->ia_addr);
+			(void)in_scrubprefix(ifatoia(ifa), LLE_STATIC);
+		}
+		break;
+	case CARP_RS_CMD_PUBLISH:
+	case CARP_RS_CMD_UNPUBLISH:
+		carp_rs_publish(ifp, c, c->op == CARP_RS_CMD_PUBLISH);
+		break;
+	case CARP_RS_CMD_GARP: {
+		struct in_addr a;
+
+		memcpy(&a, c->addr, 4);
+		arp_announce_ifaddr(ifp, a, __DECONST(u_char *, c->mac));
+		break;
+	}
+#endif
+	}
+#ifdef INET6
+	if (c->af == CARP_RS_AF_INET6 && c->op == CARP_RS_CMD_ROUTE_ADD) {
+		(void)ifa_add_loopback_route(ifa,
+		    (struct sockaddr *)&ifatoia6(ifa)->ia_addr);
+		(void)nd6_add_ifa_lle(ifatoia6(ifa));
+	} else if (c->af == CARP_RS_AF_INET6 &&
+	    c->op == CARP_RS_CMD_ROUTE_DEL) {
+		(void)ifa_del_loopback_route(ifa,
+		    (struct sockaddr *)&ifatoia6(ifa)->ia_addr);
+		nd6_rem_ifa_lle(ifatoia6(ifa), 1);
+	} else if (c->op == CARP_RS_CMD_NA) {
+		nd6_na_output(ifp, &in6addr_any, IFA_IN6(ifa),
+		    ND_NA_FLAG_OVERRIDE | (V_ip6_forwarding ?
+		    ND_NA_FLAG_ROUTER : 0), ND6_NA_OPT_LLA |
+		    ND6_NA_CARP_MASTER, NULL);
+		DELAY(1000);
+	}
+#endif
+	CURVNET_RESTORE();
+	NET_EPOCH_EXIT(et);
+}
+
+/* A state change: a carpN's link follows its vhid. */
 static void
 carp_rs_on_state(const struct carp_rs_event *ev)
 {
-	struct carp_rs_vaddrs *va = &carp_rs_va;
 	struct ifnet *ifp;
-	bool want = ev->to == 2;
-	int i;
 
-	mtx_lock(&carp_rs_mtx);
-	carp_rs_gather(ev->id, va);
-	mtx_unlock(&carp_rs_mtx);
-	for (i = 0; i < va->n; i++) {
-		if (va->ra[i]->routed == want)
-			continue;
-		va->ra[i]->routed = want;
-		CURVNET_SET(va->ra[i]->cif->ifp->if_vnet);
-		if (want)
-			carp_rs_addroute(va->ra[i]);
-		else
-			carp_rs_delroute(va->ra[i]);
-		CURVNET_RESTORE();
-	}
-	carp_rs_release(va);
 	if (ev->legacy_ifindex != 0 && ev->legacy_link >= 0) {
 		ifp = ifnet_byindex(ev->legacy_ifindex);
 		if (ifp != NULL)
 			if_link_state_change(ifp, ev->legacy_link);
 	}
-}
-
-/* Becoming MASTER: one gratuitous ARP per IPv4 VIP, one NA per IPv6 VIP. */
-static void
-carp_rs_on_announce(const struct carp_rs_event *ev)
-{
-	struct carp_rs_vaddrs *va = &carp_rs_va;
-	struct ifnet *ifp;
-	int i;
-
-	mtx_lock(&carp_rs_mtx);
-	carp_rs_gather(ev->id, va);
-	mtx_unlock(&carp_rs_mtx);
-	for (i = 0; i < va->n; i++) {
-		ifp = va->ra[i]->cif->ifp;
-		CURVNET_SET(ifp->if_vnet);
-#ifdef INET
-		if (va->ra[i]->af == CARP_RS_AF_INET) {
-			struct in_addr a;
-
-			memcpy(&a, va->ra[i]->addr, 4);
-			arp_announce_ifaddr(ifp, a, va->ra[i]->vmac);
-		}
-#endif
-#ifdef INET6
-		if (va->ra[i]->af == CARP_RS_AF_INET6 && !va->ra[i]->legacy) {
-			u_long flags = ND_NA_FLAG_OVERRIDE;
-
-			if (V_ip6_forwarding)
-				flags |= ND_NA_FLAG_ROUTER;
-			nd6_na_output(ifp, &in6addr_any, IFA_IN6(va->ifa[i]),
-			    flags, ND6_NA_OPT_LLA | ND6_NA_CARP_MASTER, NULL);
-			DELAY(1000);
-		}
-#endif
-		CURVNET_RESTORE();
-	}
-	carp_rs_release(va);
 }
 
 /*
@@ -463,14 +365,8 @@ carp_rs_on_event(const struct carp_rs_event *ev)
 		carp_rs_log(ev->log_pri, "%s\n", ev->log);
 	if (ev->devd_subsystem[0] != '\0')
 		devctl_notify("CARP", ev->devd_subsystem, ev->devd_type, NULL);
-	switch (ev->kind) {
-	case CARP_RS_EV_STATE:
+	if (ev->kind == CARP_RS_EV_STATE)
 		carp_rs_on_state(ev);
-		break;
-	case CARP_RS_EV_ANNOUNCE:
-		carp_rs_on_announce(ev);
-		break;
-	}
 }
 
 /*
@@ -485,6 +381,7 @@ static bool
 carp_rs_apply_vnet(struct carp_rs_engine *eng)
 {
 	struct carp_rs_if *cif;
+	struct carp_rs_addr *ra;
 	struct carp_rs_tx tx;
 	struct mbuf *m;
 	bool any = false;
@@ -497,6 +394,8 @@ carp_rs_apply_vnet(struct carp_rs_engine *eng)
 		if (carp_rs_engine_transmit(eng, carp_rs_srcaddr, NULL,
 		    carp_rs_txbuf, sizeof(carp_rs_txbuf), &tx) == CARP_RS_OK) {
 			if (tx.len > sizeof(carp_rs_txbuf) ||
+			    tx.len < (tx.af == CARP_RS_AF_INET ?
+			    sizeof(struct ip) : sizeof(struct ip6_hdr)) ||
 			    (cif = carp_rs_if_lookup(tx.ifindex)) == NULL ||
 			    cif->vc != V_carp_rs_vnet)
 				continue;
@@ -515,10 +414,18 @@ carp_rs_apply_vnet(struct carp_rs_engine *eng)
 			continue;
 		}
 		if (carp_rs_engine_event(eng, carp_rs_ifname, NULL,
-		    &carp_rs_ev) != CARP_RS_OK)
+		    &carp_rs_ev) == CARP_RS_OK) {
+			mtx_unlock(&carp_rs_mtx);
+			carp_rs_on_event(&carp_rs_ev);
+			mtx_lock(&carp_rs_mtx);
+			continue;
+		}
+		if (carp_rs_engine_command(eng, &carp_rs_cmd) != CARP_RS_OK)
 			break;
+		if ((ra = carp_rs_cmd_addr(&carp_rs_cmd)) == NULL)
+			continue;
 		mtx_unlock(&carp_rs_mtx);
-		carp_rs_on_event(&carp_rs_ev);
+		carp_rs_cmd_apply(&carp_rs_cmd, ra);
 		mtx_lock(&carp_rs_mtx);
 	}
 	carp_rs_run_locked();
@@ -573,7 +480,7 @@ carp_rs_process(void)
 
 /*
  * Configuration (sx held, may sleep): becomes the applier, so that
- * address and parent records, `routed' and the routes change with no
+ * address and parent records and the routes change with no
  * applier running.  Ends with carp_rs_apply_end().
  */
 void

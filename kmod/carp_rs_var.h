@@ -57,7 +57,6 @@ struct carp_rs_addr {
 	uint8_t		vhid;
 	uint8_t		af;			/* CARP_RS_AF_* */
 	bool		legacy;			/* the ifa lives on a carpN */
-	bool		routed;			/* MASTER routes installed */
 	uint8_t		addr[16];
 	uint8_t		vmac[ETHER_ADDR_LEN];
 	struct epoch_context epoch_ctx;
@@ -130,8 +129,7 @@ void	carp_rs_apply_begin(void);
 void	carp_rs_apply_flush(void);
 void	carp_rs_apply_end(void);
 void	carp_rs_log(int, const char *, ...) __printflike(2, 3);
-void	carp_rs_addroute(struct carp_rs_addr *);
-void	carp_rs_delroute(struct carp_rs_addr *);
+void	carp_rs_cmd_apply(const struct carp_rs_cmd *, struct carp_rs_addr *);
 
 /* carp_rs_clone.c */
 int	carp_rs_clone_init(void);
@@ -144,7 +142,6 @@ void	carp_rs_clone_outcome(struct ifnet *, const struct carp_rs_legacy_out *);
 /* carp_rs_arp.c */
 void	carp_rs_arp_init(void);
 void	carp_rs_arp_fini(void);
-struct carp_rs_addr *carp_rs_arp_sibling(const struct carp_rs_addr *);
 
 /* carp_rs_nl.c */
 int	carp_rs_nl_init(void);

@@ -270,3 +270,32 @@ fn check_vrrp2(row: &Value, id: &str, payload: &[u8]) {
         .unwrap();
     assert_eq!(again, payload, "{id}: re-emit differs");
 }
+
+/// The IPv4 header the engine writes for an advert (`wire::ip`) is the one
+/// on the wire in every captured CARP advert, once `ip_fillid()` has set
+/// the id and `ip_output` the checksum (the two fields the engine leaves
+/// to the kernel).
+#[test]
+fn carp_ip_headers_match_the_captures() {
+    for row in vectors("carp-vectors.json") {
+        let frame = hex(str_of(&row, "frame_hex"));
+        let payload = hex(str_of(&row, "payload_hex"));
+        assert_eq!(&frame[12..14], &[0x08, 0x00], "{}: not IPv4", name(&row));
+        let want = &frame[14..34];
+        let mut got = [0u8; 40];
+        let hlen = wire::ip::write_header(
+            &mut got,
+            ip_of(&row, "ip_src"),
+            ip_of(&row, "ip_dst"),
+            u64_of(&row, "ip_tos") as u8,
+            u64_of(&row, "ip_ttl") as u8,
+            payload.len(),
+        );
+        assert_eq!(hlen, Some(20), "{}", name(&row));
+        assert_eq!(&got[10..12], &[0, 0], "checksum left to ip_output");
+        got[4..6].copy_from_slice(&(u64_of(&row, "ip_id") as u16).to_be_bytes());
+        let sum = !checksum::data(&got[..20]);
+        got[10..12].copy_from_slice(&sum.to_be_bytes());
+        assert_eq!(&got[..20], want, "{}", name(&row));
+    }
+}

@@ -53,10 +53,19 @@ fn tx() {
             tos,
             has_src_mac,
             src_mac,
-            pad,
+            hlen,
             src,
             dst
         ]
+    );
+}
+
+#[test]
+fn cmd() {
+    same_layout!(
+        c::carp_rs_cmd,
+        rs::CarpRsCmd,
+        [op, ifindex, af, vhid, mac, addr]
     );
 }
 

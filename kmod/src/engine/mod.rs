@@ -17,6 +17,7 @@ mod ledger;
 mod machine;
 mod output;
 mod replay;
+mod routes;
 mod state;
 mod stats;
 mod table;
@@ -28,6 +29,8 @@ mod vhid;
 mod tests;
 #[cfg(test)]
 mod tests_diag;
+#[cfg(test)]
+mod tests_routes;
 
 use alloc::vec::Vec;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -40,6 +43,7 @@ pub use detect::{AuthHint, Conflict, EPISODES};
 pub use io::{Event, Received, Transmit};
 pub use ledger::{Source as DemoteSource, LEDGER_SLOTS};
 pub use output::IfaceAddrs;
+pub use routes::{Command, Op};
 pub use state::{Reason, State};
 pub use stats::{Drop, Stats, VhidStats};
 pub use time::Instant;
@@ -174,6 +178,8 @@ pub struct Engine {
     replay: Replay,
     /// ARP requests [`Engine::arp_filter`] dropped for another host.
     arp_drops: u64,
+    /// What is installed per address, and what is still to do.
+    routes: routes::Routes,
 }
 
 impl Default for Engine {
@@ -198,6 +204,7 @@ impl Engine {
             detector: Detector::default(),
             replay: Replay::default(),
             arp_drops: 0,
+            routes: routes::Routes::default(),
         }
     }
 
@@ -588,6 +595,7 @@ impl Engine {
             return Ok(());
         }
         v.addrs.add(&v.cfg.key, v.cfg.vhid, addr)?;
+        self.routes.mark();
         self.sc_state(now, slot);
         Ok(())
     }
@@ -602,6 +610,7 @@ impl Engine {
         let slot = self.slot_of(id).ok_or(ConfigError::NoSuchVhid)?;
         let v = self.table.get_mut(slot).ok_or(ConfigError::NoSuchVhid)?;
         v.addrs.remove(&v.cfg.key, v.cfg.vhid, addr)?;
+        self.routes.mark();
         self.sc_state(now, slot);
         Ok(())
     }
@@ -745,6 +754,16 @@ impl Engine {
     // ---- internals shared by the submodules --------------------------------
 
     fn push_event(&mut self, ev: Event) {
+        // Routes and announces follow the change even if the queue is full.
+        match ev {
+            Event::StateChanged { .. } => self.routes.mark(),
+            Event::Announce { id, iface, .. } => {
+                if let Some(v) = self.slot_of(id).and_then(|s| self.table.get(s)) {
+                    self.routes.announce(iface, v);
+                }
+            }
+            _ => {}
+        }
         // Capacity was reserved at configuration; never grow here.
         self.events.push(ev);
     }

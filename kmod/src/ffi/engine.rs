@@ -12,6 +12,7 @@ use super::{
 };
 use crate::ctl::legacy::Clones;
 use crate::engine::{Engine, Instant, Received, Stats};
+use crate::wire::ip;
 
 /// `struct carp_rs_engine`, opaque to C: the engine and the legacy `carpN`
 /// registry that feeds it.
@@ -307,19 +308,34 @@ pub unsafe extern "C" fn carp_rs_engine_transmit(
     loop {
         // SAFETY: `srcaddr` and `arg` per this function's contract.
         let mut source = |iface| unsafe { ask_source(srcaddr, arg, iface) };
-        let Some(t) = h.engine.poll_transmit_with(buf, &mut source) else {
+        // The payload goes after room for the longest header, then moves
+        // up behind the header of its family.
+        let Some(t) = buf
+            .get_mut(ip::V6_HEADER_LEN..)
+            .and_then(|b| h.engine.poll_transmit_with(b, &mut source))
+        else {
             return CARP_RS_DROPPED;
         };
         let (af, src) = addr_bytes(t.src);
-        let (dst_af, dst) = addr_bytes(t.dst);
-        // A packet the engine could not describe consistently is skipped
-        // rather than sent malformed.
-        let Ok(len) = u32::try_from(t.len) else {
-            continue;
+        let (_, dst) = addr_bytes(t.dst);
+        let hlen = if af == CARP_RS_AF_INET {
+            ip::V4_HEADER_LEN
+        } else {
+            ip::V6_HEADER_LEN
         };
-        if af != dst_af || t.len > buflen {
+        let end = ip::V6_HEADER_LEN.saturating_add(t.len);
+        if end > buflen {
             continue;
         }
+        buf.copy_within(ip::V6_HEADER_LEN..end, hlen);
+        // A packet the engine could not describe consistently is skipped
+        // rather than sent malformed.
+        if ip::write_header(buf, t.src, t.dst, t.tos, t.ttl, t.len) != Some(hlen) {
+            continue;
+        }
+        let Ok(len) = u32::try_from(hlen.saturating_add(t.len)) else {
+            continue;
+        };
         let out = CarpRsTx {
             ifindex: t.iface,
             len,
@@ -329,7 +345,7 @@ pub unsafe extern "C" fn carp_rs_engine_transmit(
             tos: t.tos,
             has_src_mac: u8::from(t.src_mac.is_some()),
             src_mac: t.src_mac.unwrap_or([0; 6]),
-            pad: 0,
+            hlen: hlen as u8,
             src,
             dst,
         };

@@ -11,6 +11,7 @@
 //! its engine mutex around every call, which is also what makes the `&mut`
 //! borrows below exclusive.
 
+mod cmd;
 mod ctl;
 mod engine;
 mod event;
@@ -21,6 +22,7 @@ mod tx;
 #[cfg(test)]
 mod tests;
 
+pub use cmd::*;
 pub use ctl::*;
 pub use engine::*;
 pub use event::*;

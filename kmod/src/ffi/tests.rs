@@ -487,14 +487,22 @@ fn adverts_leave_with_the_parent_source_and_the_virtual_mac() {
             CARP_RS_OK
         );
         assert_eq!(
-            (tx.ifindex, tx.vhid, tx.af, tx.ttl, tx.len),
-            (EM0, 1, CARP_RS_AF_INET, 255, 36)
+            (tx.ifindex, tx.vhid, tx.af, tx.ttl, tx.hlen, tx.len),
+            (EM0, 1, CARP_RS_AF_INET, 255, 20, 56)
         );
         assert_eq!(&tx.src[..4], &[192, 0, 2, 11]);
         assert_eq!(&tx.dst[..4], &[224, 0, 0, 18]);
         assert_eq!(tx.src_mac, [0, 0, 0x5e, 0, 1, 1]);
-        assert_eq!(buf[0], 0x21);
-        assert_eq!(buf[2], 100, "advskew");
+        // The IPv4 header as carp_send_ad_locked() hands it to
+        // ip_output(IP_RAWOUTPUT): ip_len/ip_off big-endian, DF, id and
+        // checksum left to ip_fillid()/ip_output; TOS from the default DSCP
+        // (CS7, net.inet.carp.dscp=56).
+        assert_eq!(
+            &buf[..20],
+            &[0x45, 0xe0, 0, 56, 0, 0, 0x40, 0, 255, 112, 0, 0, 192, 0, 2, 11, 224, 0, 0, 18]
+        );
+        assert_eq!(buf[20], 0x21);
+        assert_eq!(buf[22], 100, "advskew");
         carp_rs_engine_free(h);
     }
 }

@@ -1,5 +1,5 @@
-//! `struct carp_rs_tx`: what the shim needs to wrap an outgoing
-//! advertisement in an IP header and send it.
+//! `struct carp_rs_tx`: what the shim needs to put an outgoing
+//! advertisement, IP header included, into an mbuf and send it.
 
 use core::net::IpAddr;
 
@@ -15,7 +15,9 @@ use super::{CARP_RS_AF_INET, CARP_RS_AF_INET6};
 pub struct CarpRsTx {
     /// Interface index of the parent to send on.
     pub ifindex: u32,
-    /// Payload bytes written to the buffer (the CARP/VRRP header and data).
+    /// Bytes of the whole IP packet written to the buffer: the IPv4/IPv6
+    /// header ([`crate::wire::ip::write_header`]) then the CARP/VRRP
+    /// header and data.
     pub len: u32,
     /// The vhid (VRRP: vrid) that sends.
     pub vhid: u8,
@@ -29,8 +31,8 @@ pub struct CarpRsTx {
     pub has_src_mac: u8,
     /// Ethernet source for multicast adverts.
     pub src_mac: [u8; 6],
-    /// Always zero.
-    pub pad: u8,
+    /// Bytes of the IP header at the start of the buffer (20 or 40).
+    pub hlen: u8,
     /// Source address; IPv4 uses the first 4 bytes, the rest are zero.
     pub src: [u8; 16],
     /// Destination address, laid out like `src`.

@@ -15,6 +15,7 @@ pub mod arp;
 pub mod carp;
 pub mod checksum;
 mod field;
+pub mod ip;
 pub mod vrrp;
 pub mod vrrp2;
 
