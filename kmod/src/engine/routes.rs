@@ -186,9 +186,9 @@ impl Engine {
     }
 
     /// The next per-address command, `None` when the tables match the
-    /// states. Removals before installs of the same address (a carpN VIP
-    /// that moved to another vhid is unpublished, then published with the
-    /// new MAC); an address's announce after its install. Allocates
+    /// states. Removals before installs of the same address, except that a
+    /// carpN VIP that moved to another vhid is published again with the new
+    /// MAC, replacing its entry; an address's announce after its install. Allocates
     /// nothing; costs nothing while no state or address changed.
     pub fn poll_command(&mut self) -> Option<Command> {
         if !self.routes.dirty {
@@ -208,6 +208,14 @@ impl Engine {
             };
             if let Some(have) = e.installed {
                 if want != Some(have) {
+                    // A published entry is replaced in place (lla_rt_output's
+                    // RTM_ADD unlinks the old one): a shared carpN VIP whose
+                    // serving vhid changes (arpbalance) is never withdrawn
+                    // in between.
+                    if let (Some(w), Some(Op::Publish)) = (want, e.add_op()) {
+                        slot.installed = Some(w);
+                        return Some(cmd(Op::Publish, w));
+                    }
                     slot.installed = None;
                     return Some(cmd(e.del_op(), have));
                 }
