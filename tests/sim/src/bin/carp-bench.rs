@@ -230,12 +230,10 @@ fn big_engine(own: u8, skew: u8) -> (Engine, Vec<VhidId>) {
             c.key = key();
             c.advskew = skew;
             let id = e.vhid_set(Instant::ZERO, i + 1, &c).expect("vhid");
-            e.addr_add(
-                Instant::ZERO,
-                id,
-                IpAddr::V4(Ipv4Addr::new(10, 100 + i as u8, 0, vhid)),
-            )
-            .expect("addr");
+            let vip = IpAddr::V4(Ipv4Addr::new(10, 100 + i as u8, 0, vhid));
+            e.addr_add(Instant::ZERO, id, vip).expect("addr");
+            // As the kernel glue does for every address it links.
+            e.route_track(i + 1, vip, false).expect("route record");
             ids.push(id);
         }
     }
