@@ -105,7 +105,7 @@ const EVENTS_MIN: usize = 64;
 /// record above them. Not listed: the address buffer (4 bytes per IPv4
 /// and 16 per IPv6 address plus the HMAC prefix tail rounded up to 8) and
 /// the index, which holds 4 bytes per entry at most half full.
-pub fn per_vhid_sizes() -> [(&'static str, usize); 12] {
+pub fn per_vhid_sizes() -> [(&'static str, usize); 13] {
     use core::mem::size_of;
     let record = size_of::<Option<Vhid>>();
     let parts = [
@@ -147,6 +147,10 @@ pub fn per_vhid_sizes() -> [(&'static str, usize); 12] {
         ("timer heap entry + position", timers::BYTES_PER_SLOT),
         ("transmit queue slot", size_of::<u32>()),
         ("events reserved", EVENTS_PER_VHID * events::EVENT_BYTES),
+        (
+            "route record of its address (routes.rs)",
+            routes::ENTRY_BYTES,
+        ),
     ]
 }
 

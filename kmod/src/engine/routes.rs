@@ -50,6 +50,9 @@ pub struct Command {
     pub vhid: u8,
 }
 
+/// The bytes one tracked address takes (the benchmark's breakdown).
+pub const ENTRY_BYTES: usize = core::mem::size_of::<Entry>();
+
 /// One tracked address.
 #[derive(Clone, Copy, Debug)]
 struct Entry {
