@@ -10,7 +10,8 @@
  * ("ethernet", inbound, run by ether_demux with the Ethernet header in the
  * mbuf) that hands each ARP request arriving on a parent carrying vhids to
  * the engine (carp_rs_arp_filter) and drops it when another host answers
- * that requester.  Which MASTER vhid's MAC a shared carpN address is
+ * that requester.  The hook is there only while arpbalance is on, so
+ * that no frame pays for it otherwise.  Which MASTER vhid's MAC a shared carpN address is
  * published with is the engine's (routes.rs: one entry per parent and
  * address, republished when the vhid serving it changes).
  */
@@ -27,6 +28,7 @@
 #include <sys/mbuf.h>
 #include <sys/mutex.h>
 #include <sys/socket.h>
+#include <sys/sx.h>
 
 #include <net/ethernet.h>
 #include <net/if.h>
@@ -46,9 +48,6 @@
 
 /* Ethernet header plus an Ethernet/IPv4 ARP packet (wire::arp). */
 #define	CARP_RS_ARP_FRAME	(ETHER_HDR_LEN + 28)
-
-VNET_DEFINE_STATIC(pfil_hook_t, carp_rs_arp_hook);
-#define	V_carp_rs_arp_hook	VNET(carp_rs_arp_hook)
 
 /*
  * The pfil hook: ether_demux, net epoch, the receiving VNET current.  Only
@@ -92,16 +91,25 @@ carp_rs_arp_check(struct mbuf **mp, struct ifnet *ifp, int flags __unused,
 }
 
 /*
- * Per VNET, from carp_rs_vnet_init() (may sleep): the hook on this VNET's
- * link head.  Without it arpbalance does nothing, nothing else changes.
+ * Hooks (on) or unhooks vc's VNET's link head; the sysctl handler calls
+ * this after every write of arpbalance, and VNET destruction with off.
+ * sx held (may sleep).  Unhooked, pfil frees the link after an epoch; a
+ * thread still in carp_rs_arp_check() is waited for by the NET_EPOCH_WAIT()
+ * that comes before the engine is freed.
  */
 void
-carp_rs_arp_init(void)
+carp_rs_arp_sync(struct carp_rs_vnet *vc, bool on)
 {
 	struct pfil_hook_args pha;
 	struct pfil_link_args pla;
-	pfil_hook_t hook;
 
+	sx_assert(&carp_rs_sx, SA_XLOCKED);
+	if (!on && vc->arp_hook != NULL) {
+		pfil_remove_hook(vc->arp_hook);
+		vc->arp_hook = NULL;
+	}
+	if (!on || vc->arp_hook != NULL)
+		return;
 	memset(&pha, 0, sizeof(pha));
 	pha.pa_version = PFIL_VERSION;
 	pha.pa_flags = PFIL_IN;
@@ -109,32 +117,15 @@ carp_rs_arp_init(void)
 	pha.pa_mbuf_chk = carp_rs_arp_check;
 	pha.pa_modname = "carp";
 	pha.pa_rulname = "arpbalance";
-	hook = pfil_add_hook(&pha);
+	vc->arp_hook = pfil_add_hook(&pha);
 	memset(&pla, 0, sizeof(pla));
 	pla.pa_version = PFIL_VERSION;
 	pla.pa_flags = PFIL_IN | PFIL_HEADPTR | PFIL_HOOKPTR;
 	pla.pa_head = V_link_pfil_head;
-	pla.pa_hook = hook;
+	pla.pa_hook = vc->arp_hook;
 	if (pfil_link(&pla) != 0) {
 		printf("carp_rs: cannot hook ARP input: arpbalance is off\n");
-		pfil_remove_hook(hook);
-		return;
+		pfil_remove_hook(vc->arp_hook);
+		vc->arp_hook = NULL;
 	}
-	V_carp_rs_arp_hook = hook;
-}
-
-/*
- * Per VNET, first thing in carp_rs_vnet_uninit(): unhooked before the
- * engine goes.  pfil frees the link after an epoch; a thread still in
- * carp_rs_arp_check() is waited for by that function's NET_EPOCH_WAIT(),
- * which comes before carp_rs_engine_free().
- */
-void
-carp_rs_arp_fini(void)
-{
-
-	if (V_carp_rs_arp_hook == NULL)
-		return;
-	pfil_remove_hook(V_carp_rs_arp_hook);
-	V_carp_rs_arp_hook = NULL;
 }

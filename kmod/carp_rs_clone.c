@@ -7,7 +7,9 @@
  * legacy subnet rule picks (ctl/legacy.rs decides, with the candidates
  * this file collects); the vhid then runs on that parent like any other.
  * Its ARP is answered through a published entry on the parent while
- * MASTER, and carpN's link state follows the vhid's state.
+ * MASTER, and carpN's link state follows the vhid's state.  Removing a
+ * carpN address is carp_rs_detach()'s (carp_rs_if.c).  Each entry point
+ * counts itself in flight.
  */
 
 #include "opt_inet.h"
@@ -130,32 +132,6 @@ carp_rs_cands(struct ifnet *self, int family, struct carp_rs_cand *c,
 }
 
 /*
- * Applies an outcome to carpN's address records: a bound vhid gives them
- * its handle (a vhid that went away, none) and number.  What they have
- * published follows from the engine's commands.  sx held.
- */
-void
-carp_rs_clone_outcome(struct ifnet *cifp, const struct carp_rs_legacy_out *out)
-{
-	struct epoch_tracker et;
-	struct carp_rs_addr *ra;
-	struct ifaddr *ifa;
-
-	sx_assert(&carp_rs_sx, SA_XLOCKED);
-	NET_EPOCH_ENTER(et);
-	mtx_lock(&carp_rs_mtx);
-	CK_STAILQ_FOREACH(ifa, &cifp->if_addrhead, ifa_link) {
-		if ((ra = CARP_RS_ADDR(ifa)) == NULL)
-			continue;
-		ra->id = out->has_id ? out->id : 0;
-		if (out->vhid != 0)
-			ra->vhid = ra->vmac[5] = out->vhid;
-	}
-	mtx_unlock(&carp_rs_mtx);
-	NET_EPOCH_EXIT(et);
-}
-
-/*
  * An address put on carpN, naming vhid (0: SIOCSIFADDR without one).
  * ctl/legacy.rs decides whether it is a VIP, configures the vhid and
  * picks the parent; this binds the record to that parent.
@@ -183,11 +159,9 @@ carp_rs_clone_attach(struct ifaddr *ifa, int vhid)
 		return (error);
 	}
 	memset(&out, 0, sizeof(out));
-	mtx_lock(&carp_rs_mtx);
-	error = carp_rs_clone_add_addr(V_carp_rs_engine, carp_rs_now(),
-	    if_getindex(cifp), (uint8_t)vhid, af, addr, cands, n, &out);
-	carp_rs_run_locked();
-	mtx_unlock(&carp_rs_mtx);
+	CARP_RS_CALL(error = carp_rs_clone_add_addr(V_carp_rs_engine,
+	    carp_rs_now(), if_getindex(cifp), (uint8_t)vhid, af, addr, cands,
+	    n, &out));
 	free(cands, M_CARP_RS);
 	if (error == 0 && out.vip && out.parent == 0)
 		error = EADDRNOTAVAIL;
@@ -210,47 +184,12 @@ carp_rs_clone_attach(struct ifaddr *ifa, int vhid)
 	if (error != 0)
 		printf("carp_rs: %s: multicast join failed: %d\n",
 		    if_name(cif->ifp), error);
-	(void)carp_rs_addr_link(cif, ifa, out.has_id ? out.id : 0, out.vhid,
-	    af, addr, true);
-	carp_rs_clone_outcome(cifp, &out);
+	carp_rs_addr_link(cif, ifa, out.has_id ? out.id : 0, out.vhid, af,
+	    addr, true);
+	carp_rs_addrs_rebind(cifp, &out);
 	carp_rs_refresh_parent(cif);
 	carp_rs_config_end();
 	return (0);
-}
-
-void
-carp_rs_clone_detach(struct ifaddr *ifa)
-{
-	struct carp_rs_addr *ra;
-	struct carp_rs_legacy_out out;
-	struct carp_rs_if *cif;
-
-	sx_xlock(&carp_rs_sx);
-	/* Read under the lock: teardown may have unlinked it. */
-	if ((ra = CARP_RS_ADDR(ifa)) == NULL) {
-		sx_xunlock(&carp_rs_sx);
-		return;
-	}
-	carp_rs_apply_begin();
-	cif = ra->cif;
-	memset(&out, 0, sizeof(out));
-	mtx_lock(&carp_rs_mtx);
-	(void)carp_rs_clone_remove_addr(V_carp_rs_engine, carp_rs_now(),
-	    if_getindex(ifa->ifa_ifp), ra->af, ra->addr, &out);
-	carp_rs_run_locked();
-	mtx_unlock(&carp_rs_mtx);
-	/*
-	 * A vhid that went with its last address queued a bow-out advert
-	 * (if MASTER) and events naming the parent: they go while the
-	 * parent record, its multicast options and this address record
-	 * still exist.
-	 */
-	carp_rs_apply_flush();
-	carp_rs_addr_unlink(ra);
-	carp_rs_clone_outcome(ifa->ifa_ifp, &out);
-	carp_rs_if_put(cif);
-	carp_rs_apply_end();
-	sx_xunlock(&carp_rs_sx);
 }
 
 /* carpN's if_ioctl: addresses without "vhid", up/down, MTU. */
@@ -260,8 +199,13 @@ carp_rs_clone_if_ioctl(struct ifnet *ifp, u_long cmd, caddr_t data)
 	struct carp_rs_legacy_out out;
 	struct ifaddr *ifa;
 	struct ifreq *ifr = (struct ifreq *)data;
+	bool up = (ifp->if_flags & IFF_UP) != 0;
 	int error = 0;
 
+	if (!carp_rs_enter()) {
+		carp_rs_exit();
+		return (ENXIO);
+	}
 	switch (cmd) {
 	case SIOCSIFADDR:
 		ifp->if_flags |= IFF_UP;
@@ -275,15 +219,12 @@ carp_rs_clone_if_ioctl(struct ifnet *ifp, u_long cmd, caddr_t data)
 		if (carp_rs_config_begin() != 0)
 			break;
 		memset(&out, 0, sizeof(out));
-		mtx_lock(&carp_rs_mtx);
-		error = carp_rs_clone_set_up(V_carp_rs_engine, carp_rs_now(),
-		    if_getindex(ifp), (ifp->if_flags & IFF_UP) != 0, &out);
-		carp_rs_run_locked();
-		mtx_unlock(&carp_rs_mtx);
+		CARP_RS_CALL(error = carp_rs_clone_set_up(V_carp_rs_engine,
+		    carp_rs_now(), if_getindex(ifp), up, &out));
 		if (error == 0)
-			carp_rs_clone_outcome(ifp, &out);
+			carp_rs_addrs_rebind(ifp, &out);
 		carp_rs_config_end();
-		if (ifp->if_flags & IFF_UP)
+		if (up)
 			ifp->if_drv_flags |= IFF_DRV_RUNNING;
 		else
 			ifp->if_drv_flags &= ~IFF_DRV_RUNNING;
@@ -300,6 +241,7 @@ carp_rs_clone_if_ioctl(struct ifnet *ifp, u_long cmd, caddr_t data)
 	default:
 		error = EINVAL;
 	}
+	carp_rs_exit();
 	return (error);
 }
 
@@ -307,7 +249,7 @@ static int
 carp_rs_ifc_create(struct if_clone *ifc, int unit, caddr_t params __unused)
 {
 	struct ifnet *ifp;
-	int error;
+	int error = ENXIO;
 
 	ifp = if_alloc(CARP_RS_IFT_CARP);
 	if_initname(ifp, carp_rs_clone_name, unit);
@@ -317,52 +259,50 @@ carp_rs_ifc_create(struct if_clone *ifc, int unit, caddr_t params __unused)
 	ifp->if_ioctl = carp_rs_clone_if_ioctl;
 	if_attach(ifp);
 	bpfattach(ifp, DLT_NULL, sizeof(uint32_t));
-	if ((error = carp_rs_config_begin()) == 0) {
-		mtx_lock(&carp_rs_mtx);
-		error = carp_rs_clone_create(V_carp_rs_engine,
-		    if_getindex(ifp));
-		mtx_unlock(&carp_rs_mtx);
+	if (carp_rs_enter() && (error = carp_rs_config_begin()) == 0) {
+		CARP_RS_CALL(error = carp_rs_clone_create(V_carp_rs_engine,
+		    if_getindex(ifp)));
 		carp_rs_config_end();
 	}
 	if (error != 0) {
 		bpfdetach(ifp);
 		if_detach(ifp);
 		if_free(ifp);
-		return (error);
-	}
-	if_link_state_change(ifp, LINK_STATE_UNKNOWN);
-	return (0);
+	} else
+		if_link_state_change(ifp, LINK_STATE_UNKNOWN);
+	carp_rs_exit();
+	return (error);
 }
 
+/* Not refused when dying: unload destroys carpN through here. */
 static void
 carp_rs_ifc_destroy(struct ifnet *ifp)
 {
 	struct carp_rs_legacy_out out;
 
+	(void)carp_rs_enter();
 	/* Purging the addresses detaches them through carp_detach_p. */
 	if_purgeaddrs(ifp);
 	sx_xlock(&carp_rs_sx);
 	carp_rs_apply_begin();
 	memset(&out, 0, sizeof(out));
-	mtx_lock(&carp_rs_mtx);
-	(void)carp_rs_clone_destroy(V_carp_rs_engine, carp_rs_now(),
-	    if_getindex(ifp), &out);
-	carp_rs_run_locked();
-	mtx_unlock(&carp_rs_mtx);
-	carp_rs_apply_end();
-	sx_xunlock(&carp_rs_sx);
+	CARP_RS_CALL((void)carp_rs_clone_destroy(V_carp_rs_engine,
+	    carp_rs_now(), if_getindex(ifp), &out));
+	carp_rs_config_end();
 	bpfdetach(ifp);
 	if_detach(ifp);
 	if_free(ifp);
+	carp_rs_exit();
 }
 
-int
+void
 carp_rs_clone_init(void)
 {
 
 	V_carp_rs_cloner = if_clone_simple(carp_rs_clone_name,
 	    carp_rs_ifc_create, carp_rs_ifc_destroy, 0);
-	return (V_carp_rs_cloner == NULL ? EEXIST : 0);
+	if (V_carp_rs_cloner == NULL)
+		printf("carp_rs: cannot register the carp cloner\n");
 }
 
 void

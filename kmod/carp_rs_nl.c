@@ -101,16 +101,10 @@ carp_rs_nl_set_req(struct nlmsghdr *hdr, struct nl_pstate *npt)
 	}
 	/* The dying flag is checked under the lock: no parent after unload. */
 	if ((error = carp_rs_config_begin()) == 0) {
-		mtx_lock(&carp_rs_mtx);
-		error = carp_rs_nl_set(V_carp_rs_engine, carp_rs_now(), genl,
-		    len, iip, nlp_has_priv(npt->nlp, PRIV_NETINET_CARP), &res,
-		    &out);
-		carp_rs_run_locked();
-		mtx_unlock(&carp_rs_mtx);
-		if (error == 0 && res.created)
-			(void)carp_rs_if_get(ifp);
-		if (error == 0 && out.vip)
-			carp_rs_clone_outcome(ifp, &out);
+		CARP_RS_CALL(error = carp_rs_nl_set(V_carp_rs_engine,
+		    carp_rs_now(), genl, len, iip,
+		    nlp_has_priv(npt->nlp, PRIV_NETINET_CARP), &res, &out));
+		carp_rs_set_done(ifp, error, &res, &out);
 		carp_rs_config_end();
 	}
 	if (ifp != NULL)

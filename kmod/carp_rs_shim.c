@@ -64,145 +64,10 @@ _Static_assert(sizeof(struct carpreq) == 40, "struct carpreq");
  */
 #define	CARP_RS_RXBUF	4096
 
-MALLOC_DEFINE(M_CARP_RS, "carp_rs", "CARP (carp_rs engine)");
-
-/* Guarded by carp_rs_mtx once the module is loaded. */
-struct mtx carp_rs_mtx;
-struct sx carp_rs_sx;
-struct carp_rs_if_list carp_rs_ifs = LIST_HEAD_INITIALIZER(carp_rs_ifs);
-struct carp_rs_vnet_list carp_rs_vnets = LIST_HEAD_INITIALIZER(carp_rs_vnets);
-VNET_DEFINE(struct carp_rs_vnet *, carp_rs_vnet);
 static uint8_t *carp_rs_rxbuf;
-static bool carp_rs_loaded;
-volatile u_int carp_rs_dying;
-static volatile u_int carp_rs_inflight;
-
-/*
- * The locks live as long as the file, not the module: a sysctl handler
- * may run after a failed MOD_LOAD while the file is still linked.
- */
-MTX_SYSINIT(carp_rs_mtx, &carp_rs_mtx, "carp_rs", MTX_DEF);
-SX_SYSINIT(carp_rs_sx, &carp_rs_sx, "carp_rs config");
-
-static void	carp_rs_tick(void *);
 
 SYSCTL_NODE(_net_inet, IPPROTO_CARP, carp,
     CTLFLAG_RW | CTLFLAG_MPSAFE, 0, "CARP");
-
-/*
- * Entry points that may sleep (ioctl, netlink, address attach/detach,
- * link state and demotion hooks, interface departure) count themselves
- * in flight before anything else, so that unload can wait until no
- * thread is inside the module's text; false when unloading (the caller
- * still calls carp_rs_exit()).  Hooks that run inside the net epoch are
- * covered by the NET_EPOCH_WAIT() of unload instead.
- */
-bool
-carp_rs_enter(void)
-{
-
-	atomic_add_acq_int(&carp_rs_inflight, 1);
-	return (atomic_load_acq_int(&carp_rs_dying) == 0);
-}
-
-void
-carp_rs_exit(void)
-{
-
-	atomic_subtract_rel_int(&carp_rs_inflight, 1);
-}
-
-/*
- * Allocator and panic entry points for the Rust side.  M_NOWAIT because
- * the engine runs in IP input and in a callout, where sleeping is not
- * allowed; the Rust side copes with NULL.
- */
-void *
-carp_rs_kmalloc(size_t size, size_t align, int zero)
-{
-	int flags;
-
-	flags = M_NOWAIT | (zero != 0 ? M_ZERO : 0);
-	if (align <= 16)
-		return (malloc(size, M_CARP_RS, flags));
-	if (align > PAGE_SIZE || !powerof2(align))
-		return (NULL);
-	return (malloc_aligned(size, align, M_CARP_RS, flags));
-}
-
-void
-carp_rs_kfree(void *p)
-{
-
-	free(p, M_CARP_RS);
-}
-
-void
-carp_rs_kpanic(const uint8_t *msg, size_t len)
-{
-
-	panic("carp_rs: %.*s", (int)MIN(len, (size_t)INT_MAX),
-	    (const char *)msg);
-}
-
-uint64_t
-carp_rs_now(void)
-{
-
-	return (sbttons(sbinuptime()));
-}
-
-/* What the control plane needs to know of an ifnet. */
-void
-carp_rs_ifinfo(struct ifnet *ifp, struct carp_rs_ifinfo *ii)
-{
-
-	memset(ii, 0, sizeof(*ii));
-	ii->index = if_getindex(ifp);
-	ii->flags = if_getflags(ifp);
-	ii->if_type = if_gettype(ifp);
-}
-
-/*
- * Re-arms curvnet's callout for its engine's next deadline (ns of
- * sbinuptime).  Called after every engine call, with the mutex held.
- */
-void
-carp_rs_run_locked(void)
-{
-	struct carp_rs_vnet *vc = V_carp_rs_vnet;
-	uint64_t deadline;
-
-	mtx_assert(&carp_rs_mtx, MA_OWNED);
-	if (!carp_rs_loaded || vc == NULL)
-		return;
-	deadline = carp_rs_engine_deadline(vc->engine);
-	if (deadline == 0)
-		callout_stop(&vc->callout);
-	else
-		callout_reset_sbt(&vc->callout, nstosbt(deadline), 0,
-		    carp_rs_tick, vc, C_ABSOLUTE);
-}
-
-/* A callout runs in no VNET: the one it was armed for is set here. */
-static void
-carp_rs_tick(void *arg)
-{
-	struct carp_rs_vnet *vc = arg;
-
-	mtx_assert(&carp_rs_mtx, MA_OWNED);
-	if (callout_pending(&vc->callout) || !callout_active(&vc->callout)) {
-		mtx_unlock(&carp_rs_mtx);
-		return;
-	}
-	callout_deactivate(&vc->callout);
-	CURVNET_SET(vc->vnet);
-	(void)carp_rs_engine_timeout(vc->engine, carp_rs_now());
-	carp_rs_run_locked();
-	mtx_unlock(&carp_rs_mtx);
-	carp_rs_process();
-	CURVNET_RESTORE();
-}
 
 /*
  * Hands the bytes after the IP header to the engine.  The payload is
@@ -240,7 +105,7 @@ carp_rs_input_common(struct mbuf *m, int off, uint8_t af, const void *src,
 	carp_rs_run_locked();
 	mtx_unlock(&carp_rs_mtx);
 	m_freem(m);
-	carp_rs_process();
+	carp_rs_apply(CARP_RS_APPLY_TRY);
 }
 
 #ifdef INET
@@ -347,16 +212,15 @@ carp_rs_knob_sysctl(SYSCTL_HANDLER_ARGS)
 	if (error != 0 || req->newptr == NULL)
 		return (error);
 	new = v;
-	mtx_lock(&carp_rs_mtx);
-	if (V_carp_rs_vnet == NULL) {
-		mtx_unlock(&carp_rs_mtx);
-		return (ENXIO);
-	}
-	error = carp_rs_sysctl(V_carp_rs_engine, carp_rs_now(), arg2, &new,
-	    &old);
-	carp_rs_run_locked();
-	mtx_unlock(&carp_rs_mtx);
-	carp_rs_process();
+	/* Under the sx: arpbalance's hook follows the knob (may sleep). */
+	if ((error = carp_rs_config_begin()) != 0)
+		return (error);
+	CARP_RS_CALL(error = carp_rs_sysctl(V_carp_rs_engine, carp_rs_now(),
+	    arg2, &new, &old));
+	if (arg2 == CARP_RS_SYSCTL_ARPBALANCE)
+		carp_rs_arp_sync(V_carp_rs_vnet, carp_rs_sysctl_read(
+		    V_carp_rs_engine, CARP_RS_SYSCTL_ARPBALANCE) != 0);
+	carp_rs_config_end();
 	return (error);
 }
 
@@ -510,9 +374,7 @@ carp_rs_vnet_init(const void *unused __unused)
 	V_carp_rs_vnet = vc;
 	mtx_unlock(&carp_rs_mtx);
 	sx_xunlock(&carp_rs_sx);
-	if (carp_rs_clone_init() != 0)
-		printf("carp_rs: cannot register the carp cloner\n");
-	carp_rs_arp_init();
+	carp_rs_clone_init();
 }
 
 /*
@@ -528,10 +390,10 @@ carp_rs_vnet_uninit(const void *unused __unused)
 
 	if (vc == NULL)
 		return;
-	carp_rs_arp_fini();
 	sx_xlock(&carp_rs_sx);
 	while (vc->pins > 0)
 		sx_sleep(&vc->pins, &carp_rs_sx, 0, "carppin", 0);
+	carp_rs_arp_sync(vc, false);
 	sx_xunlock(&carp_rs_sx);
 	carp_rs_clone_fini();
 	carp_rs_teardown(vc);
@@ -679,8 +541,7 @@ carp_rs_unload(void)
 	(void)ip6proto_unregister(IPPROTO_CARP);
 #endif
 	NET_EPOCH_WAIT();
-	while (atomic_load_acq_int(&carp_rs_inflight) != 0)
-		pause("carpdrn", hz / 100 + 1);
+	carp_rs_drain();
 	pause("carpgrc", hz / 10 + 1);
 	sx_xlock(&carp_rs_sx);
 	mtx_lock(&carp_rs_mtx);

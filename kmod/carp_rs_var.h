@@ -1,37 +1,45 @@
 /*-
  * SPDX-License-Identifier: BSD-2-Clause
  *
- * carp_rs: what the shim's files share.  Kernel-only; the Rust side never
- * sees these structures.
+ * carp_rs: what the C files share.  Kernel-only; Rust never sees these.
+ *
+ * The files form layers, each calling only those below it:
+ *   carp_rs_apply.c   locks, clock, callout, in-flight count, the applier
+ *   carp_rs_if.c      parent and address records, teardown, departure
+ *   carp_rs_arp.c     arpbalance's pfil hook
+ *   carp_rs_clone.c   carpN interfaces
+ *   carp_rs_hooks.c   the stack's carp hook pointers, SIOCSVH/SIOCGVH
+ *   carp_rs_nl.c      the netlink family
+ *   carp_rs_shim.c    the module, its VNETs, sysctls and IP input
  *
  * Locking: carp_rs_sx serializes configuration (ioctl, netlink, address
  * attach/detach, cloner, VNET creation and destruction, unload) and may
  * sleep; carp_rs_mtx serializes every engine call and the lists below,
  * and is only held around engine calls, list walks and mbuf allocation:
  * packets, routes, log(9) and devctl(4) are handled after it is dropped.
- * Order: sx, then mtx.  Both are global, not per VNET: there is one
- * applier for all VNETs (so effects stay in one order and one set of
- * preallocated buffers suffices), the parent records are keyed by the
- * global if_index in one list, and engine calls are short; a per-VNET
- * mutex would only add an order between mutexes to the applier.
+ * Order: sx, then mtx.  Both are global: one applier serves every VNET
+ * (effects stay in one order, one set of preallocated buffers suffices)
+ * and the parent records are keyed by the global if_index in one list.
  */
 
 #ifndef _CARP_RS_VAR_H_
 #define	_CARP_RS_VAR_H_
+
+#if !defined(INET) || !defined(INET6)
+#error "carp_rs needs a kernel with INET and INET6, as GENERIC"
+#endif
 
 #include <sys/_callout.h>
 #include <sys/_task.h>
 
 MALLOC_DECLARE(M_CARP_RS);
 
-struct carp_rs_if;
-
 /*
  * One per VNET (V_carp_rs_vnet), from VNET_SYSINIT to VNET_SYSUNINIT:
- * that VNET's engine (its vhids, knobs, demotion and statistics), the
- * callout for the engine's next deadline and the task that applies what
- * hooks called from foreign locked contexts recorded.  NULL in a VNET
- * created while the module was refused or unloading.
+ * its engine (vhids, knobs, demotion, statistics), the callout for the
+ * engine's next deadline and the task that applies what hooks called
+ * from foreign locked contexts recorded.  NULL in a VNET created while
+ * the module was refused or unloading.
  */
 struct carp_rs_vnet {
 	LIST_ENTRY(carp_rs_vnet) link;		/* on carp_rs_vnets */
@@ -42,18 +50,17 @@ struct carp_rs_vnet {
 	volatile u_int	demote_acc[CARP_RS_DEMOTE_REASONS];
 	volatile u_int	link_dirty;
 	int		pins;			/* carp_rs_cloners_fini; sx */
+	struct pfil_hook *arp_hook;		/* arpbalance on; sx */
 };
 
-/*
- * One vhid address: ifa->ifa_carp points here (the kernel only tests it
- * for NULL and hands it back to our hooks).
- */
+struct carp_rs_if;
+
+/* One vhid address: ifa->ifa_carp points here. */
 struct carp_rs_addr {
 	TAILQ_ENTRY(carp_rs_addr) link;		/* on cif->addrs */
 	struct ifaddr	*ifa;			/* referenced */
 	struct carp_rs_if *cif;			/* parent */
 	uint64_t	id;			/* engine vhid handle */
-	uint32_t	parent;			/* parent ifindex */
 	uint8_t		vhid;
 	uint8_t		af;			/* CARP_RS_AF_* */
 	bool		legacy;			/* the ifa lives on a carpN */
@@ -69,8 +76,7 @@ struct carp_rs_if {
 	struct carp_rs_vnet *vc;		/* owning VNET's state */
 	uint32_t	index;			/* if_index: the engine key */
 	TAILQ_HEAD(, carp_rs_addr) addrs;
-	int		naddrs4;
-	int		naddrs6;
+	int		naddrs[2];		/* IPv4, IPv6 */
 	int		nlegacy;		/* carpN bound here */
 	bool		promisc;
 	struct in_multi	*inm;
@@ -87,6 +93,7 @@ extern LIST_HEAD(carp_rs_if_list, carp_rs_if) carp_rs_ifs;
 /* Every VNET's state; changes only with the sx and the applier token. */
 extern LIST_HEAD(carp_rs_vnet_list, carp_rs_vnet) carp_rs_vnets;
 extern volatile u_int carp_rs_dying;	/* unloading */
+extern bool carp_rs_loaded;		/* under the mutex */
 
 VNET_DECLARE(struct carp_rs_vnet *, carp_rs_vnet);
 #define	V_carp_rs_vnet		VNET(carp_rs_vnet)
@@ -95,53 +102,66 @@ VNET_DECLARE(struct carp_rs_vnet *, carp_rs_vnet);
 
 #define	CARP_RS_CIF(ifp)	((struct carp_rs_if *)(void *)(ifp)->if_carp)
 #define	CARP_RS_ADDR(ifa)	((struct carp_rs_addr *)(void *)(ifa)->ifa_carp)
+#define	CARP_RS_FAM(af)		((af) == CARP_RS_AF_INET6)	/* naddrs[] */
 
-/* carp_rs_shim.c */
+/* An engine call: the mutex around it, then the callout re-armed. */
+#define	CARP_RS_CALL(call) do {						\
+	mtx_lock(&carp_rs_mtx);						\
+	call;								\
+	carp_rs_run_locked();						\
+	mtx_unlock(&carp_rs_mtx);					\
+} while (0)
+
+/* carp_rs_apply.c */
+#define	CARP_RS_APPLY_TRY	0	/* input, callout, task: if free */
+#define	CARP_RS_APPLY_FLUSH	1	/* token holder, keeps the token */
+#define	CARP_RS_APPLY_END	2	/* token holder, lets it go */
 uint64_t carp_rs_now(void);
 bool	carp_rs_enter(void);
 void	carp_rs_exit(void);
+void	carp_rs_drain(void);
 void	carp_rs_run_locked(void);
 void	carp_rs_ifinfo(struct ifnet *, struct carp_rs_ifinfo *);
+uint8_t	carp_rs_ifa_af(struct ifaddr *, uint8_t *);
+struct carp_rs_if *carp_rs_if_lookup(uint32_t);
+size_t	carp_rs_ifname(void *, uint32_t, char *, size_t);
+void	carp_rs_log(int, const char *, ...) __printflike(2, 3);
+void	carp_rs_cmd_apply(const struct carp_rs_cmd *, struct carp_rs_addr *);
+void	carp_rs_apply_begin(void);
+void	carp_rs_apply(int);
 
-/* carp_rs_hooks.c */
+/* carp_rs_if.c */
 int	carp_rs_config_begin(void);
 void	carp_rs_config_end(void);
-int	carp_rs_hooks_init(void);
-void	carp_rs_hooks_fini(void);
-void	carp_rs_hook_task(void *, int);
-struct carp_rs_if *carp_rs_if_lookup(uint32_t);
 struct carp_rs_if *carp_rs_if_get(struct ifnet *);
 void	carp_rs_if_put(struct carp_rs_if *);
 int	carp_rs_mcast_join(struct carp_rs_if *, uint8_t);
 void	carp_rs_mcast_leave(struct carp_rs_if *, uint8_t);
 void	carp_rs_refresh_parent(struct carp_rs_if *);
+void	carp_rs_link_locked(struct carp_rs_if *);
+void	carp_rs_addr_link(struct carp_rs_if *, struct ifaddr *, uint64_t,
+	    uint8_t, uint8_t, const uint8_t *, bool);
+void	carp_rs_addrs_rebind(struct ifnet *, const struct carp_rs_legacy_out *);
+void	carp_rs_set_done(struct ifnet *, int, const struct carp_rs_setres *,
+	    const struct carp_rs_legacy_out *);
+int	carp_rs_attach(struct ifaddr *, int);
+void	carp_rs_detach(struct ifaddr *, bool);
+void	carp_rs_ifdeparture(void *, struct ifnet *);
 void	carp_rs_teardown(struct carp_rs_vnet *);
-struct carp_rs_addr *carp_rs_addr_link(struct carp_rs_if *, struct ifaddr *,
-	    uint64_t, uint8_t, uint8_t, const uint8_t *, bool);
-void	carp_rs_addr_unlink(struct carp_rs_addr *);
-uint8_t	carp_rs_ifa_af(struct ifaddr *, uint8_t *);
-
-/* carp_rs_output.c */
-void	carp_rs_process(void);
-/* The engine's interface-name callback (mutex held, net epoch). */
-size_t	carp_rs_ifname(void *arg, uint32_t index, char *buf, size_t len);
-void	carp_rs_apply_begin(void);
-void	carp_rs_apply_flush(void);
-void	carp_rs_apply_end(void);
-void	carp_rs_log(int, const char *, ...) __printflike(2, 3);
-void	carp_rs_cmd_apply(const struct carp_rs_cmd *, struct carp_rs_addr *);
-
-/* carp_rs_clone.c */
-int	carp_rs_clone_init(void);
-void	carp_rs_clone_fini(void);
-bool	carp_rs_is_clone(struct ifnet *);
-int	carp_rs_clone_attach(struct ifaddr *, int);
-void	carp_rs_clone_detach(struct ifaddr *);
-void	carp_rs_clone_outcome(struct ifnet *, const struct carp_rs_legacy_out *);
 
 /* carp_rs_arp.c */
-void	carp_rs_arp_init(void);
-void	carp_rs_arp_fini(void);
+void	carp_rs_arp_sync(struct carp_rs_vnet *, bool);
+
+/* carp_rs_clone.c */
+bool	carp_rs_is_clone(struct ifnet *);
+int	carp_rs_clone_attach(struct ifaddr *, int);
+void	carp_rs_clone_init(void);
+void	carp_rs_clone_fini(void);
+
+/* carp_rs_hooks.c */
+int	carp_rs_hooks_init(void);
+void	carp_rs_hooks_fini(void);
+void	carp_rs_hook_task(void *, int);
 
 /* carp_rs_nl.c */
 int	carp_rs_nl_init(void);

@@ -151,8 +151,9 @@ s_arpbalance(void)
 
 	if (load() != 0)
 		return;
-	CHECK(fk_pfil_nhooks() == 1, "%d link hooks after load (want the "
-	    "arpbalance one)", fk_pfil_nhooks());
+	/* The hook is linked only while arpbalance is on. */
+	CHECK(fk_pfil_nhooks() == 0, "%d link hooks after load with "
+	    "arpbalance off (every frame would pay for it)", fk_pfil_nhooks());
 	ifp = setup_em0();
 	other = fk_if_create("em1", 2, mac_em0);
 	CHECK(fk_clone_create("carp0") == 0 && fk_clone_create("carp1") == 0,
@@ -195,6 +196,11 @@ s_arpbalance(void)
 	v = 1;
 	CHECK(fk_sysctl("net.inet.carp.arpbalance", NULL, NULL, &v,
 	    sizeof(v)) == 0, "arpbalance=1");
+	CHECK(fk_pfil_nhooks() == 1, "%d link hooks with arpbalance=1 (want "
+	    "the arpbalance one)", fk_pfil_nhooks());
+	CHECK(fk_sysctl("net.inet.carp.arpbalance", NULL, NULL, &v,
+	    sizeof(v)) == 0 && fk_pfil_nhooks() == 1, "arpbalance=1 twice: "
+	    "%d link hooks", fk_pfil_nhooks());
 	/* Even requesters pick vhid 1 (ours), odd ones vhid 2 (the peer's). */
 	CHECK(arp_passes(ifp, "192.0.2.102"), "192.0.2.102 (vhid 1, MASTER "
 	    "here) was dropped");
@@ -213,6 +219,14 @@ s_arpbalance(void)
 	CHECK(siocsvh("carp0", 1, 1, 0, NULL, ST_BACKUP) == 0, "carp0 BACKUP");
 	CHECK(!arp_passes(ifp, "192.0.2.102") && arp_passes(ifp, "192.0.2.101"),
 	    "MASTER of vhid 2: want .102 dropped, .101 passed");
+	v = 0;
+	CHECK(fk_sysctl("net.inet.carp.arpbalance", NULL, NULL, &v,
+	    sizeof(v)) == 0 && fk_pfil_nhooks() == 0, "arpbalance=0: %d link "
+	    "hooks left", fk_pfil_nhooks());
+	CHECK(arp_passes(ifp, "192.0.2.102"), "filtered with arpbalance=0");
+	v = 1;
+	CHECK(fk_sysctl("net.inet.carp.arpbalance", NULL, NULL, &v,
+	    sizeof(v)) == 0 && fk_pfil_nhooks() == 1, "arpbalance=1 again");
 	unload();
 	CHECK(fk_pfil_nhooks() == 0, "%d link hooks left after unload",
 	    fk_pfil_nhooks());
