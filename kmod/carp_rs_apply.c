@@ -13,46 +13,19 @@
  * ARP / unsolicited NA.  It decides nothing: the engine ordered all of it.
  */
 
-#include "opt_inet.h"
-#include "opt_inet6.h"
+#include "carp_rs_var.h"
 
-#include <sys/param.h>
-#include <sys/systm.h>
 #include <sys/devctl.h>
-#include <sys/epoch.h>
-#include <sys/kernel.h>
-#include <sys/lock.h>
-#include <sys/malloc.h>
-#include <sys/mbuf.h>
-#include <sys/mutex.h>
-#include <sys/socket.h>
-#include <sys/sx.h>
 #include <machine/stdarg.h>
-
-#include <net/ethernet.h>
-#include <net/if.h>
-#include <net/if_var.h>
-#include <net/if_private.h>
 #include <net/if_dl.h>
 #include <net/if_llatbl.h>
 #include <net/if_types.h>
 #include <net/route.h>
-#include <net/vnet.h>
-
-#include <netinet/in.h>
-#include <netinet/in_var.h>
 #include <netinet/ip.h>
-#include <netinet/ip_var.h>
 #include <netinet/if_ether.h>
 #include <netinet/ip6.h>
 #include <netinet/icmp6.h>
-#include <netinet6/in6_var.h>
-#include <netinet6/ip6_var.h>
 #include <netinet6/nd6.h>
-#include <netinet6/scope6_var.h>
-
-#include "carp_rs_ffi.h"
-#include "carp_rs_var.h"
 
 #ifndef ND6_NA_OPT_LLA
 #define	ND6_NA_OPT_LLA		0x01

@@ -16,35 +16,9 @@
  * address, republished when the vhid serving it changes).
  */
 
-#include "opt_inet.h"
-#include "opt_inet6.h"
-
-#include <sys/param.h>
-#include <sys/systm.h>
-#include <sys/epoch.h>
-#include <sys/kernel.h>
-#include <sys/lock.h>
-#include <sys/malloc.h>
-#include <sys/mbuf.h>
-#include <sys/mutex.h>
-#include <sys/socket.h>
-#include <sys/sx.h>
-
-#include <net/ethernet.h>
-#include <net/if.h>
-#include <net/if_var.h>
-#include <net/if_private.h>
-#include <net/pfil.h>
-#include <net/vnet.h>
-
-#include <netinet/in.h>
-#include <netinet/in_var.h>
-#include <netinet/ip_var.h>
-#include <netinet6/in6_var.h>
-#include <netinet6/ip6_var.h>
-
-#include "carp_rs_ffi.h"
 #include "carp_rs_var.h"
+
+#include <net/pfil.h>
 
 /* Ethernet header plus an Ethernet/IPv4 ARP packet (wire::arp). */
 #define	CARP_RS_ARP_FRAME	(ETHER_HDR_LEN + 28)

@@ -12,39 +12,12 @@
  * counts itself in flight.
  */
 
-#include "opt_inet.h"
-#include "opt_inet6.h"
+#include "carp_rs_var.h"
 
-#include <sys/param.h>
-#include <sys/systm.h>
-#include <sys/epoch.h>
-#include <sys/kernel.h>
-#include <sys/lock.h>
-#include <sys/malloc.h>
-#include <sys/mbuf.h>
-#include <sys/mutex.h>
-#include <sys/socket.h>
 #include <sys/sockio.h>
-#include <sys/sx.h>
-
 #include <net/bpf.h>
-#include <net/ethernet.h>
-#include <net/if.h>
-#include <net/if_var.h>
-#include <net/if_private.h>
 #include <net/if_clone.h>
 #include <net/if_types.h>
-#include <net/vnet.h>
-
-#include <netinet/in.h>
-#include <netinet/in_var.h>
-#include <netinet/ip_carp.h>
-#include <netinet/ip_var.h>
-#include <netinet6/in6_var.h>
-#include <netinet6/ip6_var.h>
-
-#include "carp_rs_ffi.h"
-#include "carp_rs_var.h"
 
 /*
  * Gone from net/if_types.h since FreeBSD 10.  FreeBSD 9's 0xf8 is now

@@ -7,23 +7,9 @@
  * registers the family and moves bytes.
  */
 
-#include "opt_inet.h"
-#include "opt_inet6.h"
+#include "carp_rs_var.h"
 
-#include <sys/param.h>
-#include <sys/systm.h>
-#include <sys/kernel.h>
-#include <sys/malloc.h>
-#include <sys/lock.h>
-#include <sys/mutex.h>
-#include <sys/socket.h>
 #include <sys/priv.h>
-#include <sys/sx.h>
-
-#include <net/ethernet.h>
-#include <net/if.h>
-#include <net/if_var.h>
-#include <net/vnet.h>
 
 /*
  * GENERIC has had "options NETLINK" (sys/conf/DEFAULTS) since 14.0, so the
@@ -36,16 +22,6 @@
 #include <netlink/netlink.h>
 #include <netlink/netlink_ctl.h>
 #include <netlink/netlink_generic.h>
-#include <netlink/netlink_message_writer.h>
-
-#include <netinet/in.h>
-#include <netinet/in_var.h>
-#include <netinet/ip_carp.h>
-#include <netinet/ip_var.h>
-#include <netinet6/ip6_var.h>
-
-#include "carp_rs_ffi.h"
-#include "carp_rs_var.h"
 
 #define	CARP_RS_NL_FAMILY	"carp"
 #define	CARP_RS_NL_CMD_GET	1

@@ -13,45 +13,12 @@
  * to the engine as plain bytes.
  */
 
-#include "opt_inet.h"
-#include "opt_inet6.h"
-
-#include <sys/param.h>
-#include <sys/systm.h>
-#include <sys/callout.h>
-#include <machine/atomic.h>
-#include <sys/epoch.h>
-#include <sys/kernel.h>
-#include <sys/lock.h>
-#include <sys/malloc.h>
-#include <sys/mbuf.h>
-#include <sys/module.h>
-#include <sys/mutex.h>
-#include <sys/socket.h>
-#include <sys/sx.h>
-#include <sys/sysctl.h>
-#include <sys/taskqueue.h>
-#include <sys/time.h>
-
-#include <net/ethernet.h>
-#include <net/if.h>
-#include <net/if_var.h>
-#include <net/if_private.h>
-#include <net/vnet.h>
-
-#include <netinet/in.h>
-#include <netinet/in_systm.h>
-#include <netinet/in_var.h>
-#include <netinet/ip.h>
-#include <netinet/ip_var.h>
-#include <netinet/ip_carp.h>
-#include <netinet/ip6.h>
-#include <netinet6/in6_var.h>
-#include <netinet6/ip6_var.h>
-#include <netinet6/scope6_var.h>
-
-#include "carp_rs_ffi.h"
 #include "carp_rs_var.h"
+
+#include <sys/module.h>
+#include <sys/taskqueue.h>
+#include <netinet/ip.h>
+#include <netinet/ip6.h>
 
 _Static_assert(sizeof(struct carpstats) == CARP_RS_NSTATS * sizeof(uint64_t),
     "struct carpstats is not the 16 counters the engine keeps");

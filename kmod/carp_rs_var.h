@@ -1,7 +1,8 @@
 /*-
  * SPDX-License-Identifier: BSD-2-Clause
  *
- * carp_rs: what the C files share.  Kernel-only; Rust never sees these.
+ * carp_rs: what the C files share, the kernel headers they all need
+ * included.  Kernel-only; Rust never sees these.
  *
  * The files form layers, each calling only those below it:
  *   carp_rs_apply.c   locks, clock, callout, in-flight count, the applier
@@ -25,12 +26,43 @@
 #ifndef _CARP_RS_VAR_H_
 #define	_CARP_RS_VAR_H_
 
+#include "opt_inet.h"
+#include "opt_inet6.h"
+
+#include <sys/param.h>
+#include <sys/systm.h>
+#include <sys/_callout.h>
+#include <sys/_task.h>
+#include <sys/epoch.h>
+#include <sys/kernel.h>
+#include <sys/lock.h>
+#include <sys/malloc.h>
+#include <sys/mbuf.h>
+#include <sys/mutex.h>
+#include <sys/socket.h>
+#include <sys/sx.h>
+#include <sys/sysctl.h>
+#include <machine/atomic.h>
+
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <net/if_var.h>
+#include <net/if_private.h>
+#include <net/vnet.h>
+
+#include <netinet/in.h>
+#include <netinet/in_var.h>
+#include <netinet/ip_var.h>
+#include <netinet/ip_carp.h>
+#include <netinet6/in6_var.h>
+#include <netinet6/ip6_var.h>
+#include <netinet6/scope6_var.h>
+
+#include "carp_rs_ffi.h"
+
 #if !defined(INET) || !defined(INET6)
 #error "carp_rs needs a kernel with INET and INET6, as GENERIC"
 #endif
-
-#include <sys/_callout.h>
-#include <sys/_task.h>
 
 MALLOC_DECLARE(M_CARP_RS);
 
