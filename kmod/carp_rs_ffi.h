@@ -134,6 +134,23 @@ struct carp_rs_nlreq {
 #define	CARP_RS_SYSCTL_GARP		10	/* carp_rs: garp_interval */
 #define	CARP_RS_SYSCTL_COUNT		11
 
+/* The leaves of net.inet.carp (carp_rs_sysctl_oid), by kind. */
+#define	CARP_RS_OID_INT		0	/* CTLTYPE_INT | CTLFLAG_RW */
+#define	CARP_RS_OID_INT_RO	1	/* CTLTYPE_INT | CTLFLAG_RD */
+#define	CARP_RS_OID_INT_TUN	2	/* CTLFLAG_RWTUN: a loader tunable too */
+#define	CARP_RS_OID_STATS	3	/* struct carpstats, a write zeroes it */
+#define	CARP_RS_OID_TEXT	4	/* carp_rs_status_text(arg2) */
+
+struct carp_rs_oid {
+	const char	*name;
+	const char	*descr;
+	uint32_t	kind;		/* CARP_RS_OID_* */
+	uint32_t	arg2;		/* knob or text number */
+};
+
+/* Leaf i, in registration order; ENOENT past the last. */
+int	carp_rs_sysctl_oid(uint32_t i, struct carp_rs_oid *);
+
 /*
  * SET on a parent fills the setres; on a carpN (ctl/legacy.rs) the
  * legacy_out, with vip 1, for carp_rs_clone_outcome().

@@ -231,73 +231,45 @@ carp_rs_status_sysctl(SYSCTL_HANDLER_ARGS)
 }
 /*
  * The leaves of net.inet.carp, one set per VNET (CTLFLAG_VNET: curvnet is
- * the requester's, and a vnet jail may write its own).  Dynamic, unlike
- * the node: the kernel counts a dynamic oid's running handlers and
- * sysctl_ctx_free() waits for them, so no handler is left inside the
- * module when it goes (a static oid is not waited for).  arg2 is the knob
- * or text number.
+ * the requester's, and a vnet jail may write its own), as the engine
+ * lists them (carp_rs_sysctl_oid: name, description, kind, arg2).
+ * Dynamic, unlike the node: the kernel counts a dynamic oid's running
+ * handlers and sysctl_ctx_free() waits for them, so no handler is left
+ * inside the module when it goes (a static oid is not waited for).
  */
 static struct sysctl_ctx_list carp_rs_sysctl_ctx;
-static const struct carp_rs_oid {
-	const char	*name;
-	int		kind;		/* CTLTYPE_*, CTLFLAG_RD/RW/TUN */
-	int		arg2;
-	int		(*handler)(SYSCTL_HANDLER_ARGS);
-	const char	*fmt;
-	const char	*descr;
-} carp_rs_oids[] = {
-	/* A loader tunable too, fetched per VNET by carp_rs_vnet_init(). */
-	{ "allow", CTLTYPE_INT | CTLFLAG_RWTUN | CTLFLAG_NOFETCH,
-	    CARP_RS_SYSCTL_ALLOW, carp_rs_knob_sysctl, "I",
-	    "Accept incoming CARP packets" },
-	{ "preempt", CTLTYPE_INT | CTLFLAG_RW, CARP_RS_SYSCTL_PREEMPT,
-	    carp_rs_knob_sysctl, "I", "High-priority backup preemption mode" },
-	{ "log", CTLTYPE_INT | CTLFLAG_RW, CARP_RS_SYSCTL_LOG,
-	    carp_rs_knob_sysctl, "I", "CARP log level" },
-	{ "demotion", CTLTYPE_INT | CTLFLAG_RW, CARP_RS_SYSCTL_DEMOTION,
-	    carp_rs_knob_sysctl, "I",
-	    "Adjust demotion factor (skew of advskew)" },
-	{ "senderr_demotion_factor", CTLTYPE_INT | CTLFLAG_RW,
-	    CARP_RS_SYSCTL_SENDERR, carp_rs_knob_sysctl, "I",
-	    "Send error demotion factor adjustment" },
-	{ "ifdown_demotion_factor", CTLTYPE_INT | CTLFLAG_RW,
-	    CARP_RS_SYSCTL_IFDOWN, carp_rs_knob_sysctl, "I",
-	    "Interface down demotion factor adjustment" },
-	{ "dscp", CTLTYPE_INT | CTLFLAG_RW, CARP_RS_SYSCTL_DSCP,
-	    carp_rs_knob_sysctl, "I", "DSCP value for carp packets" },
-	{ "arpbalance", CTLTYPE_INT | CTLFLAG_RW, CARP_RS_SYSCTL_ARPBALANCE,
-	    carp_rs_knob_sysctl, "I", "balance arp responses" },
-	{ "suppress_preempt", CTLTYPE_INT | CTLFLAG_RD,
-	    CARP_RS_SYSCTL_SUPPRESS, carp_rs_knob_sysctl, "I",
-	    "Preemption is suppressed" },
-	{ "replay_check", CTLTYPE_INT | CTLFLAG_RW, CARP_RS_SYSCTL_REPLAY,
-	    carp_rs_knob_sysctl, "I",
-	    "Drop advertisements whose counter does not advance" },
-	{ "garp_interval", CTLTYPE_INT | CTLFLAG_RW, CARP_RS_SYSCTL_GARP,
-	    carp_rs_knob_sysctl, "I",
-	    "Seconds between a MASTER's gratuitous ARP/NA (0 off)" },
-	{ "stats", CTLTYPE_OPAQUE | CTLFLAG_RW, 0, carp_rs_stats_sysctl,
-	    "S,carpstats",
-	    "CARP statistics (struct carpstats, netinet/ip_carp.h)" },
-	{ "demotion_sources", CTLTYPE_STRING | CTLFLAG_RD,
-	    CARP_RS_STATUS_DEMOTION_SOURCES, carp_rs_status_sysctl, "A",
-	    "Contributions to the demotion, one per line (sum = demotion)" },
-	{ "vhids", CTLTYPE_STRING | CTLFLAG_RD, CARP_RS_STATUS_VHIDS,
-	    carp_rs_status_sysctl, "A",
-	    "Per vhid: state, since when and why, adverts, errors" },
-};
 
 static void
 carp_rs_sysctl_init(void)
 {
-	const struct carp_rs_oid *o;
+	static const struct {
+		int	kind;
+		int	(*handler)(SYSCTL_HANDLER_ARGS);
+		const char *fmt;
+	} k[] = {
+		[CARP_RS_OID_INT] = { CTLTYPE_INT | CTLFLAG_RW,
+		    carp_rs_knob_sysctl, "I" },
+		[CARP_RS_OID_INT_RO] = { CTLTYPE_INT | CTLFLAG_RD,
+		    carp_rs_knob_sysctl, "I" },
+		/* Fetched per VNET by carp_rs_vnet_init(). */
+		[CARP_RS_OID_INT_TUN] = { CTLTYPE_INT | CTLFLAG_RWTUN |
+		    CTLFLAG_NOFETCH, carp_rs_knob_sysctl, "I" },
+		[CARP_RS_OID_STATS] = { CTLTYPE_OPAQUE | CTLFLAG_RW,
+		    carp_rs_stats_sysctl, "S,carpstats" },
+		[CARP_RS_OID_TEXT] = { CTLTYPE_STRING | CTLFLAG_RD,
+		    carp_rs_status_sysctl, "A" },
+	};
+	struct carp_rs_oid o;
+	uint32_t i;
 
 	sysctl_ctx_init(&carp_rs_sysctl_ctx);
-	for (o = carp_rs_oids; o < carp_rs_oids + nitems(carp_rs_oids); o++)
-		(void)sysctl_add_oid(&carp_rs_sysctl_ctx,
-		    SYSCTL_STATIC_CHILDREN(_net_inet_carp), OID_AUTO, o->name,
-		    o->kind | CTLFLAG_VNET | CTLFLAG_MPSAFE, NULL, o->arg2,
-		    o->handler, o->fmt, o->descr, NULL);
+	for (i = 0; carp_rs_sysctl_oid(i, &o) == 0; i++)
+		if (o.kind < nitems(k))
+			(void)sysctl_add_oid(&carp_rs_sysctl_ctx,
+			    SYSCTL_STATIC_CHILDREN(_net_inet_carp), OID_AUTO,
+			    o.name, k[o.kind].kind | CTLFLAG_VNET |
+			    CTLFLAG_MPSAFE, NULL, o.arg2, k[o.kind].handler,
+			    k[o.kind].fmt, o.descr, NULL);
 }
 
 /*

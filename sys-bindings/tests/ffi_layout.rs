@@ -135,3 +135,12 @@ fn legacy() {
         ]
     );
 }
+
+#[test]
+fn oid() {
+    same_layout!(
+        c::carp_rs_oid,
+        rs::CarpRsOid,
+        [name, descr, kind, arg2]
+    );
+}

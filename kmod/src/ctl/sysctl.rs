@@ -6,6 +6,8 @@
 //! log level, so an `allow` of 5 reads back as 1 and a log level is clamped
 //! to 0..=255 (FreeBSD stores the int; only zero/non-zero and >0/>1 matter).
 
+use core::ffi::CStr;
+
 use crate::engine::{DemoteReason, Engine, Instant, Stats};
 
 use super::Errno;
@@ -47,38 +49,49 @@ impl Knob {
         Knob::GarpInterval,
     ];
 
-    /// The leaf name under `net.inet.carp`.
-    pub const fn name(self) -> &'static str {
+    /// The leaf name under `net.inet.carp`, NUL-terminated: the shim
+    /// registers it as it is (`carp_rs_sysctl_oid`).
+    pub const fn c_name(self) -> &'static CStr {
         match self {
-            Knob::Allow => "allow",
-            Knob::Preempt => "preempt",
-            Knob::Log => "log",
-            Knob::Demotion => "demotion",
-            Knob::SenderrDemotionFactor => "senderr_demotion_factor",
-            Knob::IfdownDemotionFactor => "ifdown_demotion_factor",
-            Knob::Dscp => "dscp",
-            Knob::Arpbalance => "arpbalance",
-            Knob::SuppressPreempt => "suppress_preempt",
-            Knob::ReplayCheck => "replay_check",
-            Knob::GarpInterval => "garp_interval",
+            Knob::Allow => c"allow",
+            Knob::Preempt => c"preempt",
+            Knob::Log => c"log",
+            Knob::Demotion => c"demotion",
+            Knob::SenderrDemotionFactor => c"senderr_demotion_factor",
+            Knob::IfdownDemotionFactor => c"ifdown_demotion_factor",
+            Knob::Dscp => c"dscp",
+            Knob::Arpbalance => c"arpbalance",
+            Knob::SuppressPreempt => c"suppress_preempt",
+            Knob::ReplayCheck => c"replay_check",
+            Knob::GarpInterval => c"garp_interval",
         }
     }
 
     /// The description FreeBSD gives the OID (`sysctl -d`).
-    pub const fn description(self) -> &'static str {
+    pub const fn c_description(self) -> &'static CStr {
         match self {
-            Knob::Allow => "Accept incoming CARP packets",
-            Knob::Preempt => "High-priority backup preemption mode",
-            Knob::Log => "CARP log level",
-            Knob::Demotion => "Adjust demotion factor (skew of advskew)",
-            Knob::SenderrDemotionFactor => "Send error demotion factor adjustment",
-            Knob::IfdownDemotionFactor => "Interface down demotion factor adjustment",
-            Knob::Dscp => "DSCP value for carp packets",
-            Knob::Arpbalance => "balance arp responses",
-            Knob::SuppressPreempt => "Preemption is suppressed",
-            Knob::ReplayCheck => "Drop advertisements whose counter does not advance",
-            Knob::GarpInterval => "Seconds between a MASTER's gratuitous ARP/NA (0 off)",
+            Knob::Allow => c"Accept incoming CARP packets",
+            Knob::Preempt => c"High-priority backup preemption mode",
+            Knob::Log => c"CARP log level",
+            Knob::Demotion => c"Adjust demotion factor (skew of advskew)",
+            Knob::SenderrDemotionFactor => c"Send error demotion factor adjustment",
+            Knob::IfdownDemotionFactor => c"Interface down demotion factor adjustment",
+            Knob::Dscp => c"DSCP value for carp packets",
+            Knob::Arpbalance => c"balance arp responses",
+            Knob::SuppressPreempt => c"Preemption is suppressed",
+            Knob::ReplayCheck => c"Drop advertisements whose counter does not advance",
+            Knob::GarpInterval => c"Seconds between a MASTER's gratuitous ARP/NA (0 off)",
         }
+    }
+
+    /// [`Knob::c_name`] as text.
+    pub fn name(self) -> &'static str {
+        self.c_name().to_str().unwrap_or("")
+    }
+
+    /// [`Knob::c_description`] as text.
+    pub fn description(self) -> &'static str {
+        self.c_description().to_str().unwrap_or("")
     }
 
     pub fn from_name(name: &[u8]) -> Option<Knob> {

@@ -3,7 +3,7 @@
 //! the caller's bytes into a slice and hands them to [`crate::ctl`], which
 //! takes every decision; the return value is a FreeBSD errno (0: success).
 
-use core::ffi::c_int;
+use core::ffi::{c_char, c_int, CStr};
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use core::slice;
 
@@ -386,6 +386,86 @@ pub unsafe extern "C" fn carp_rs_sysctl(
         unsafe { put(old, v) };
     }
     errno(&r)
+}
+
+/// `CARP_RS_OID_*`: how the shim registers a leaf of `net.inet.carp`
+/// (its CTLTYPE/CTLFLAG bits and handler).
+pub const CARP_RS_OID_INT: u32 = 0; // CTLTYPE_INT | CTLFLAG_RW
+pub const CARP_RS_OID_INT_RO: u32 = 1; // CTLTYPE_INT | CTLFLAG_RD
+pub const CARP_RS_OID_INT_TUN: u32 = 2; // CTLFLAG_RWTUN: a loader tunable too
+pub const CARP_RS_OID_STATS: u32 = 3; // struct carpstats, a write zeroes it
+pub const CARP_RS_OID_TEXT: u32 = 4; // carp_rs_status_text(arg2)
+
+/// One leaf of `net.inet.carp`, as the shim hands it to sysctl_add_oid().
+#[repr(C)]
+pub struct CarpRsOid {
+    pub name: *const c_char,
+    pub descr: *const c_char,
+    /// `CARP_RS_OID_*`.
+    pub kind: u32,
+    /// The handler's arg2: the knob (`CARP_RS_SYSCTL_*`) or text number.
+    pub arg2: u32,
+}
+
+/// The leaves after the knobs: statistics and the diagnostic texts.
+const OTHER_OIDS: [(&CStr, &CStr, u32, u32); 3] = [
+    (
+        c"stats",
+        c"CARP statistics (struct carpstats, netinet/ip_carp.h)",
+        CARP_RS_OID_STATS,
+        0,
+    ),
+    (
+        c"demotion_sources",
+        c"Contributions to the demotion, one per line (sum = demotion)",
+        CARP_RS_OID_TEXT,
+        super::status::CARP_RS_STATUS_DEMOTION_SOURCES,
+    ),
+    (
+        c"vhids",
+        c"Per vhid: state, since when and why, adverts, errors",
+        CARP_RS_OID_TEXT,
+        super::status::CARP_RS_STATUS_VHIDS,
+    ),
+];
+
+/// Leaf `i` of `net.inet.carp` into `*out`, in registration order: the
+/// knobs (`Knob::ALL`; `allow` a loader tunable, as FreeBSD's
+/// `CTLFLAG_RWTUN`; `suppress_preempt` read-only), then [`OTHER_OIDS`].
+/// ENOENT past the last. The names live as long as the module.
+///
+/// # Safety
+/// `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn carp_rs_sysctl_oid(i: u32, out: *mut CarpRsOid) -> c_int {
+    // SAFETY: per the contract.
+    let Some(out) = (unsafe { out.as_mut() }) else {
+        return EINVAL;
+    };
+    let (name, descr, kind, arg2) = match knob(i) {
+        Some(k) => {
+            let kind = match k {
+                Knob::Allow => CARP_RS_OID_INT_TUN,
+                k if !k.writable() => CARP_RS_OID_INT_RO,
+                _ => CARP_RS_OID_INT,
+            };
+            (k.c_name(), k.c_description(), kind, i)
+        }
+        None => {
+            let rest = usize::try_from(i).ok().and_then(|i| i.checked_sub(Knob::ALL.len()));
+            match rest.and_then(|r| OTHER_OIDS.get(r)) {
+                Some(&o) => o,
+                None => return Errno::ENOENT.0,
+            }
+        }
+    };
+    *out = CarpRsOid {
+        name: name.as_ptr(),
+        descr: descr.as_ptr(),
+        kind,
+        arg2,
+    };
+    0
 }
 
 /// The reasons FreeBSD's pfsync passes to `carp_demote_adj_p`

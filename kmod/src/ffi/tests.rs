@@ -567,6 +567,54 @@ fn detach_destroys_the_vhid_with_its_last_address_unless_kept() {
     }
 }
 
+/// The leaves the shim registers: FreeBSD's names, flags and order, then
+/// carp_rs's; `allow` a tunable (CTLFLAG_RWTUN), `suppress_preempt`
+/// read-only; each handler number names what it reads.
+#[test]
+fn sysctl_oids_are_freebsds_leaves() {
+    let mut o = CarpRsOid {
+        name: ptr::null(),
+        descr: ptr::null(),
+        kind: 99,
+        arg2: 99,
+    };
+    let mut got = Vec::new();
+    unsafe {
+        assert_eq!(carp_rs_sysctl_oid(0, ptr::null_mut()), EINVAL);
+        let mut i = 0;
+        while carp_rs_sysctl_oid(i, &mut o) == 0 {
+            let name = core::ffi::CStr::from_ptr(o.name).to_str().unwrap();
+            let descr = core::ffi::CStr::from_ptr(o.descr).to_str().unwrap();
+            assert!(!descr.is_empty(), "{name}: no description");
+            got.push((name, o.kind, o.arg2));
+            i += 1;
+        }
+        assert_eq!(carp_rs_sysctl_oid(i, &mut o), ENOENT);
+        assert_eq!(carp_rs_sysctl_oid(u32::MAX, &mut o), ENOENT);
+    }
+    use crate::ctl::sysctl::Knob;
+    let (int, ro, tun) = (CARP_RS_OID_INT, CARP_RS_OID_INT_RO, CARP_RS_OID_INT_TUN);
+    assert_eq!(
+        got,
+        [
+            ("allow", tun, Knob::Allow as u32),
+            ("preempt", int, Knob::Preempt as u32),
+            ("log", int, Knob::Log as u32),
+            ("demotion", int, Knob::Demotion as u32),
+            ("senderr_demotion_factor", int, Knob::SenderrDemotionFactor as u32),
+            ("ifdown_demotion_factor", int, Knob::IfdownDemotionFactor as u32),
+            ("dscp", int, Knob::Dscp as u32),
+            ("arpbalance", int, Knob::Arpbalance as u32),
+            ("suppress_preempt", ro, Knob::SuppressPreempt as u32),
+            ("replay_check", int, Knob::ReplayCheck as u32),
+            ("garp_interval", int, Knob::GarpInterval as u32),
+            ("stats", CARP_RS_OID_STATS, 0),
+            ("demotion_sources", CARP_RS_OID_TEXT, CARP_RS_STATUS_DEMOTION_SOURCES),
+            ("vhids", CARP_RS_OID_TEXT, CARP_RS_STATUS_VHIDS),
+        ]
+    );
+}
+
 #[test]
 fn sysctl_knobs_keep_stock_semantics() {
     let h = carp_rs_engine_new();
