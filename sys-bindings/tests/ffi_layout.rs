@@ -138,9 +138,5 @@ fn legacy() {
 
 #[test]
 fn oid() {
-    same_layout!(
-        c::carp_rs_oid,
-        rs::CarpRsOid,
-        [name, descr, kind, arg2]
-    );
+    same_layout!(c::carp_rs_oid, rs::CarpRsOid, [name, descr, kind, arg2]);
 }

@@ -452,7 +452,9 @@ pub unsafe extern "C" fn carp_rs_sysctl_oid(i: u32, out: *mut CarpRsOid) -> c_in
             (k.c_name(), k.c_description(), kind, i)
         }
         None => {
-            let rest = usize::try_from(i).ok().and_then(|i| i.checked_sub(Knob::ALL.len()));
+            let rest = usize::try_from(i)
+                .ok()
+                .and_then(|i| i.checked_sub(Knob::ALL.len()));
             match rest.and_then(|r| OTHER_OIDS.get(r)) {
                 Some(&o) => o,
                 None => return Errno::ENOENT.0,

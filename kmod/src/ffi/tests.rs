@@ -601,15 +601,27 @@ fn sysctl_oids_are_freebsds_leaves() {
             ("preempt", int, Knob::Preempt as u32),
             ("log", int, Knob::Log as u32),
             ("demotion", int, Knob::Demotion as u32),
-            ("senderr_demotion_factor", int, Knob::SenderrDemotionFactor as u32),
-            ("ifdown_demotion_factor", int, Knob::IfdownDemotionFactor as u32),
+            (
+                "senderr_demotion_factor",
+                int,
+                Knob::SenderrDemotionFactor as u32
+            ),
+            (
+                "ifdown_demotion_factor",
+                int,
+                Knob::IfdownDemotionFactor as u32
+            ),
             ("dscp", int, Knob::Dscp as u32),
             ("arpbalance", int, Knob::Arpbalance as u32),
             ("suppress_preempt", ro, Knob::SuppressPreempt as u32),
             ("replay_check", int, Knob::ReplayCheck as u32),
             ("garp_interval", int, Knob::GarpInterval as u32),
             ("stats", CARP_RS_OID_STATS, 0),
-            ("demotion_sources", CARP_RS_OID_TEXT, CARP_RS_STATUS_DEMOTION_SOURCES),
+            (
+                "demotion_sources",
+                CARP_RS_OID_TEXT,
+                CARP_RS_STATUS_DEMOTION_SOURCES
+            ),
             ("vhids", CARP_RS_OID_TEXT, CARP_RS_STATUS_VHIDS),
         ]
     );
