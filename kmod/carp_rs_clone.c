@@ -18,6 +18,7 @@
 #include <net/bpf.h>
 #include <net/if_clone.h>
 #include <net/if_types.h>
+#include <netinet6/nd6.h>
 
 /*
  * Gone from net/if_types.h since FreeBSD 10.  FreeBSD 9's 0xf8 is now
@@ -231,6 +232,8 @@ carp_rs_ifc_create(struct if_clone *ifc, int unit, caddr_t params __unused)
 	ifp->if_output = carp_rs_looutput;
 	ifp->if_ioctl = carp_rs_clone_if_ioctl;
 	if_attach(ifp);
+	/* No link-local address, as FreeBSD 9's in6_ifattach() for IFT_CARP. */
+	ND_IFINFO(ifp)->flags &= ~ND6_IFF_AUTO_LINKLOCAL;
 	bpfattach(ifp, DLT_NULL, sizeof(uint32_t));
 	if (carp_rs_enter() && (error = carp_rs_config_begin()) == 0) {
 		CARP_RS_CALL(error = carp_rs_clone_create(V_carp_rs_engine,

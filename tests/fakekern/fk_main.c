@@ -11,6 +11,8 @@
  * packets for run.py's independent checker.  Exit status 1 on any failure.
  */
 #include "fk.h"
+#include <netinet6/in6_var.h>
+#include <netinet6/nd6.h>
 #include "fk_vectors.h"
 #include "fk_stack.h"
 #include "fk_netlink.h"
@@ -1340,6 +1342,10 @@ clone_flow(bool modern)
 	CHECK(cifp->if_type == 0xfa && cifp->if_type != IFT_WIREGUARD,
 	    "carp0 type %#x, not carp_rs's IFT_CARP (0xfa)",
 	    cifp->if_type);
+	/* FreeBSD 9's in6_ifattach() gave IFT_CARP no link-local address. */
+	CHECK((ND_IFINFO(cifp)->flags & ND6_IFF_AUTO_LINKLOCAL) == 0 &&
+	    (ND_IFINFO(ifp)->flags & ND6_IFF_AUTO_LINKLOCAL) != 0,
+	    "carp0 would get an IPv6 link-local address (fe80::1%%carp0)");
 	if (modern) {
 		error = nl_set("carp0", 1, 1, 100, "secret");
 		if (error == EOPNOTSUPP) {

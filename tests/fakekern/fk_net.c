@@ -519,6 +519,7 @@ fk_if_create(const char *name, int index, const uint8_t mac[6])
 	ifp->if_link_state = LINK_STATE_UP;
 	ifp->if_refcount = 1;
 	ifp->if_vnet = vnet0;
+	fk_afdata_init(ifp);
 	CK_STAILQ_INIT(&ifp->if_addrhead);
 	CK_STAILQ_INIT(&ifp->if_multiaddrs);
 	mtx_init(&ifp->if_addr_lock, "if_addr_lock", NULL, MTX_DEF);
@@ -543,6 +544,7 @@ fk_if_destroy(struct ifnet *ifp)
 		fk_fail("%s destroyed with %u references", ifp->if_xname,
 		    ifp->if_refcount);
 	fk_if_unregister(ifp);
+	fk_afdata_free(ifp);
 	mtx_destroy(&ifp->if_addr_lock);
 	fk_zfree(ifp);
 }

@@ -43,6 +43,9 @@ int	fk_published(const char *addr);	/* published ARP entries */
 void	fk_stack_init(void);
 void	fk_run_tasks(void);
 void	fk_if_rele_dying(struct ifnet *);
+/* IPv6 per-interface data (ND_IFINFO) of a new / freed ifnet. */
+void	fk_afdata_init(struct ifnet *);
+void	fk_afdata_free(struct ifnet *);
 void	fk_ifnet_departure(struct ifnet *);	/* ifnet_departure_event */
 int	fk_eh_count(void);			/* registered event handlers */
 struct if_clone *fk_cloner(const char *);

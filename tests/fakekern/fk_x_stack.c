@@ -265,6 +265,45 @@ fk_tasks_forget(struct ifnet *ifp)
 
 /* ---------------------------------------------------------- ifnets */
 
+/* The IPv6 per-interface data ND_IFINFO() reads, in one allocation. */
+struct fk_afdata6 {
+	struct in6_ifextra	ext;
+	struct nd_ifinfo	nd;
+};
+
+void
+fk_afdata_init(struct ifnet *ifp)
+{
+	struct fk_afdata6 *a;
+
+	a = fk_zalloc(sizeof(*a));	/* the harness's, not malloc(9)'s */
+	a->ext.nd_ifinfo = &a->nd;
+	a->nd.flags = ND6_IFF_AUTO_LINKLOCAL;
+	ifp->if_afdata[AF_INET6] = &a->ext;
+}
+
+void *
+if_getafdata(if_t ifp, int af)
+{
+	return (ifp->if_afdata[af]);
+}
+
+void
+fk_afdata_free(struct ifnet *ifp)
+{
+	if (ifp->if_afdata[AF_INET6] != NULL)
+		fk_zfree(ifp->if_afdata[AF_INET6]);
+	ifp->if_afdata[AF_INET6] = NULL;
+}
+
+static void
+fk_if_release(struct ifnet *ifp)
+{
+	fk_afdata_free(ifp);
+	mtx_destroy(&ifp->if_addr_lock);
+	free(ifp, M_IFNET);
+}
+
 if_t
 if_alloc(u_char type)
 {
@@ -276,6 +315,8 @@ if_alloc(u_char type)
 	ifp->if_alloctype = type;
 	ifp->if_refcount = 1;
 	ifp->if_vnet = curvnet;
+	/* As nd6_ifattach(): IPv6 state with the default auto_linklocal. */
+	fk_afdata_init(ifp);
 	CK_STAILQ_INIT(&ifp->if_addrhead);
 	CK_STAILQ_INIT(&ifp->if_multiaddrs);
 	mtx_init(&ifp->if_addr_lock, "if_addr_lock", NULL, MTX_DEF);
@@ -339,8 +380,7 @@ if_free(if_t ifp)
 		fk_stack.dying_ifnets++;
 		return;
 	}
-	mtx_destroy(&ifp->if_addr_lock);
-	free(ifp, M_IFNET);
+	fk_if_release(ifp);
 }
 
 void
@@ -349,8 +389,7 @@ fk_if_rele_dying(struct ifnet *ifp)
 	if (--ifp->if_refcount > 0)
 		return;
 	fk_stack.dying_ifnets--;
-	mtx_destroy(&ifp->if_addr_lock);
-	free(ifp, M_IFNET);
+	fk_if_release(ifp);
 }
 
 void
