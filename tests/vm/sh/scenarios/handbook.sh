@@ -62,6 +62,9 @@ first_boot() {
 	fi
 	sleep 4
 	show handbook.ifconfig ifconfig carp0
+	# FreeBSD 9 gave carpN no IPv6 link-local address (IFT_CARP).
+	check handbook.no_linklocal '! ifconfig carp0 | grep -q "inet6 fe80"' \
+	    "carp0: $(ifconfig carp0 | grep inet6 | tr '\n' ' ')"
 	case $vm in
 	a)
 		check handbook.hosta_master '[ "$(carp_line carp0)" = "carp: MASTER vhid 1 advbase 1 advskew 0" ]' \
