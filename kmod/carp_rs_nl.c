@@ -52,75 +52,26 @@ carp_rs_nl_ifp(const struct carp_rs_nlreq *r)
 }
 
 /*
- * SET on a parent (per-address model) or on a carpN (its one vhid):
- * ctl/netlink.rs or ctl/legacy.rs decides which from the interface.
+ * GET: the engine writes every reply message (our nlmsghdr, then its
+ * body) into a buffer; each is copied into the writer.
  */
 static int
-carp_rs_nl_set_req(struct nlmsghdr *hdr, struct nl_pstate *npt)
+carp_rs_nl_get_reply(struct nlmsghdr *hdr, struct nl_pstate *npt,
+    const struct carp_rs_ifinfo *iip, int priv)
 {
-	struct carp_rs_ifinfo ii, *iip = NULL;
-	struct carp_rs_legacy_out out;
-	struct carp_rs_setres res;
-	struct carp_rs_nlreq r;
-	const uint8_t *genl = (const uint8_t *)(hdr + 1);
-	size_t len = hdr->nlmsg_len - sizeof(*hdr);
-	struct ifnet *ifp;
-	int error;
-
-	error = carp_rs_nl_parse(genl, len, &r);
-	if (error != 0)
-		return (error);
-	ifp = carp_rs_nl_ifp(&r);
-	if (ifp != NULL) {
-		carp_rs_ifinfo(ifp, &ii);
-		iip = &ii;
-	}
-	/* The dying flag is checked under the lock: no parent after unload. */
-	if ((error = carp_rs_config_begin()) == 0) {
-		CARP_RS_CALL(error = carp_rs_nl_set(V_carp_rs_engine,
-		    carp_rs_now(), genl, len, iip,
-		    nlp_has_priv(npt->nlp, PRIV_NETINET_CARP), &res, &out));
-		carp_rs_set_done(ifp, error, &res, &out);
-		carp_rs_config_end();
-	}
-	if (ifp != NULL)
-		if_rele(ifp);
-	return (error);
-}
-
-static int
-carp_rs_nl_get_req(struct nlmsghdr *hdr, struct nl_pstate *npt)
-{
-	struct carp_rs_ifinfo ii, *iip = NULL;
-	struct carp_rs_nlreq r;
-	const uint8_t *genl = (const uint8_t *)(hdr + 1);
-	size_t len = hdr->nlmsg_len - sizeof(*hdr);
+	const size_t buflen = CARP_MAXVHID * CARP_RS_NL_REPLY;
 	struct nlmsghdr *m;
-	struct ifnet *ifp;
 	uint8_t *out, *p;
-	size_t used, off, blen;
+	size_t used = 0, off, blen;
 	int error;
 
-	error = carp_rs_nl_parse(genl, len, &r);
-	if (error != 0)
-		return (error);
-	ifp = carp_rs_nl_ifp(&r);
-	if (ifp != NULL) {
-		carp_rs_ifinfo(ifp, &ii);
-		iip = &ii;
-	}
-	out = malloc(CARP_MAXVHID * CARP_RS_NL_REPLY, M_CARP_RS, M_WAITOK);
-	used = 0;
+	out = malloc(buflen, M_CARP_RS, M_WAITOK);
 	mtx_lock(&carp_rs_mtx);
 	error = V_carp_rs_vnet == NULL ? ENXIO : carp_rs_nl_get(
-	    V_carp_rs_engine, genl, len, iip,
-	    nlp_has_priv(npt->nlp, PRIV_NETINET_CARP), hdr->nlmsg_type,
-	    hdr->nlmsg_seq, hdr->nlmsg_pid, out,
-	    CARP_MAXVHID * CARP_RS_NL_REPLY, &used);
+	    V_carp_rs_engine, (const uint8_t *)(hdr + 1),
+	    hdr->nlmsg_len - sizeof(*hdr), iip, priv, hdr->nlmsg_type,
+	    hdr->nlmsg_seq, hdr->nlmsg_pid, out, buflen, &used);
 	mtx_unlock(&carp_rs_mtx);
-	if (ifp != NULL)
-		if_rele(ifp);
-	/* Each message: our nlmsghdr, then its body, copied into the writer. */
 	for (off = 0; error == 0 && off + sizeof(*m) <= used;
 	    off += m->nlmsg_len) {
 		m = (struct nlmsghdr *)(out + off);
@@ -144,23 +95,44 @@ carp_rs_nl_get_req(struct nlmsghdr *hdr, struct nl_pstate *npt)
 	return (error);
 }
 
-/* Counted in flight (carp_rs_enter()); refused when unloading. */
+/*
+ * GET and SET, counted in flight and refused when unloading.  SET on a
+ * parent (per-address model) or on a carpN (its one vhid): ctl/netlink.rs
+ * or ctl/legacy.rs decides which from the interface; the dying flag is
+ * checked again under the lock (no parent record after unload).
+ */
 static int
-carp_rs_nl_set_cb(struct nlmsghdr *hdr, struct nl_pstate *npt)
+carp_rs_nl_cb(struct nlmsghdr *hdr, struct nl_pstate *npt)
 {
-	int error;
+	struct carp_rs_ifinfo ii, *iip = NULL;
+	struct carp_rs_legacy_out out;
+	struct carp_rs_setres res;
+	struct carp_rs_nlreq r;
+	const uint8_t *genl = (const uint8_t *)(hdr + 1);
+	size_t len = hdr->nlmsg_len - sizeof(*hdr);
+	struct ifnet *ifp;
+	int error, priv;
 
-	error = carp_rs_enter() ? carp_rs_nl_set_req(hdr, npt) : ENXIO;
-	carp_rs_exit();
-	return (error);
-}
-
-static int
-carp_rs_nl_get_cb(struct nlmsghdr *hdr, struct nl_pstate *npt)
-{
-	int error;
-
-	error = carp_rs_enter() ? carp_rs_nl_get_req(hdr, npt) : ENXIO;
+	error = ENXIO;
+	if (!carp_rs_enter() || (error = carp_rs_nl_parse(genl, len, &r)) != 0) {
+		carp_rs_exit();
+		return (error);
+	}
+	if ((ifp = carp_rs_nl_ifp(&r)) != NULL) {
+		carp_rs_ifinfo(ifp, &ii);
+		iip = &ii;
+	}
+	priv = nlp_has_priv(npt->nlp, PRIV_NETINET_CARP);
+	if (r.cmd == CARP_RS_NL_CMD_GET)
+		error = carp_rs_nl_get_reply(hdr, npt, iip, priv);
+	else if ((error = carp_rs_config_begin()) == 0) {
+		CARP_RS_CALL(error = carp_rs_nl_set(V_carp_rs_engine,
+		    carp_rs_now(), genl, len, iip, priv, &res, &out));
+		carp_rs_set_done(ifp, error, &res, &out);
+		carp_rs_config_end();
+	}
+	if (ifp != NULL)
+		if_rele(ifp);
 	carp_rs_exit();
 	return (error);
 }
@@ -169,14 +141,14 @@ static const struct genl_cmd carp_rs_nl_cmds[] = {
 	{
 		.cmd_num = CARP_RS_NL_CMD_GET,
 		.cmd_name = "CARP_NL_CMD_GET",
-		.cmd_cb = carp_rs_nl_get_cb,
+		.cmd_cb = carp_rs_nl_cb,
 		.cmd_flags = GENL_CMD_CAP_DO | GENL_CMD_CAP_DUMP |
 		    GENL_CMD_CAP_HASPOL,
 	},
 	{
 		.cmd_num = CARP_RS_NL_CMD_SET,
 		.cmd_name = "CARP_NL_CMD_SET",
-		.cmd_cb = carp_rs_nl_set_cb,
+		.cmd_cb = carp_rs_nl_cb,
 		.cmd_flags = GENL_CMD_CAP_DO | GENL_CMD_CAP_HASPOL,
 		.cmd_priv = PRIV_NETINET_CARP,
 	},
