@@ -263,75 +263,56 @@ carp_rs_hook_macmatch6(struct ifnet *ifp, struct mbuf *m,
 }
 #endif
 
-/* ---- SIOCSVH / SIOCGVH. */
-
-static int
-carp_rs_ioctl(struct ifreq *ifr, u_long cmd, struct thread *td)
-{
-	struct carp_rs_ifinfo ii, *iip;
-	struct carp_rs_legacy_out lout;
-	struct carp_rs_setres res;
-	struct carpreq carpr;
-	struct ifnet *ifp;
-	uint8_t *out;
-	size_t used;
-	int error, priv;
-
-	if ((error = copyin(ifr_data_get_ptr(ifr), &carpr, sizeof(carpr))))
-		return (error);
-	ifp = ifunit_ref(ifr->ifr_name);
-	iip = NULL;
-	if (ifp != NULL) {
-		carp_rs_ifinfo(ifp, &ii);
-		iip = &ii;
-	}
-	switch (cmd) {
-	case SIOCSVH:
-		priv = priv_check(td, PRIV_NETINET_CARP) == 0;
-		if ((error = carp_rs_config_begin()) != 0)
-			break;
-		CARP_RS_CALL(error = carp_rs_ioctl_set(V_carp_rs_engine,
-		    carp_rs_now(), iip, (const uint8_t *)&carpr, sizeof(carpr),
-		    priv, &res, &lout));
-		carp_rs_set_done(ifp, error, &res, &lout);
-		carp_rs_config_end();
-		break;
-	case SIOCGVH:
-		priv = priv_check_cred(td->td_ucred, PRIV_NETINET_CARP) == 0;
-		out = malloc(CARP_MAXVHID * sizeof(carpr), M_CARP_RS,
-		    M_WAITOK | M_ZERO);
-		used = 0;
-		sx_xlock(&carp_rs_sx);
-		if (carp_rs_dying != 0 || V_carp_rs_vnet == NULL) {
-			sx_xunlock(&carp_rs_sx);
-			free(out, M_CARP_RS);
-			error = ENXIO;
-			break;
-		}
-		mtx_lock(&carp_rs_mtx);
-		error = carp_rs_ioctl_get(V_carp_rs_engine, iip,
-		    (const uint8_t *)&carpr, sizeof(carpr), priv, out,
-		    CARP_MAXVHID * sizeof(carpr), &used);
-		mtx_unlock(&carp_rs_mtx);
-		sx_xunlock(&carp_rs_sx);
-		if (error == 0)
-			error = copyout(out, ifr_data_get_ptr(ifr), used);
-		free(out, M_CARP_RS);
-		break;
-	default:
-		error = EINVAL;
-	}
-	if (ifp != NULL)
-		if_rele(ifp);
-	return (error);
-}
-
+/*
+ * SIOCSVH/SIOCGVH on a parent or a carpN (carp_ioctl): the engine parses
+ * and answers (ctl/carpreq.rs, ctl/legacy.rs).  Counted in flight.
+ */
 static int
 carp_rs_hook_ioctl(struct ifreq *ifr, u_long cmd, struct thread *td)
 {
-	int error;
+	const size_t outlen = CARP_MAXVHID * sizeof(struct carpreq);
+	struct carp_rs_ifinfo ii, *iip = NULL;
+	struct carp_rs_legacy_out lout;
+	struct carp_rs_setres res;
+	struct carpreq carpr;
+	struct ifnet *ifp = NULL;
+	uint8_t *out;
+	size_t used = 0;
+	int error, priv;
 
-	error = carp_rs_enter() ? carp_rs_ioctl(ifr, cmd, td) : ENXIO;
+	if (!carp_rs_enter())
+		error = ENXIO;
+	else if ((error = copyin(ifr_data_get_ptr(ifr), &carpr,
+	    sizeof(carpr))) == 0 && (ifp = ifunit_ref(ifr->ifr_name)) != NULL) {
+		carp_rs_ifinfo(ifp, &ii);
+		iip = &ii;
+	}
+	if (error == 0 && cmd == SIOCSVH) {
+		priv = priv_check(td, PRIV_NETINET_CARP) == 0;
+		if ((error = carp_rs_config_begin()) == 0) {
+			CARP_RS_CALL(error = carp_rs_ioctl_set(V_carp_rs_engine,
+			    carp_rs_now(), iip, (const uint8_t *)&carpr,
+			    sizeof(carpr), priv, &res, &lout));
+			carp_rs_set_done(ifp, error, &res, &lout);
+			carp_rs_config_end();
+		}
+	} else if (error == 0 && cmd == SIOCGVH) {
+		priv = priv_check_cred(td->td_ucred, PRIV_NETINET_CARP) == 0;
+		out = malloc(outlen, M_CARP_RS, M_WAITOK | M_ZERO);
+		/* Dying is read under the mutex: teardown empties the engine. */
+		mtx_lock(&carp_rs_mtx);
+		error = carp_rs_dying != 0 || V_carp_rs_vnet == NULL ? ENXIO :
+		    carp_rs_ioctl_get(V_carp_rs_engine, iip,
+		    (const uint8_t *)&carpr, sizeof(carpr), priv, out, outlen,
+		    &used);
+		mtx_unlock(&carp_rs_mtx);
+		if (error == 0)
+			error = copyout(out, ifr_data_get_ptr(ifr), used);
+		free(out, M_CARP_RS);
+	} else if (error == 0)
+		error = EINVAL;
+	if (ifp != NULL)
+		if_rele(ifp);
 	carp_rs_exit();
 	return (error);
 }

@@ -66,9 +66,10 @@ carp_rs_nl_get_reply(struct nlmsghdr *hdr, struct nl_pstate *npt,
 	int error;
 
 	out = malloc(buflen, M_CARP_RS, M_WAITOK);
+	/* Dying is read under the mutex: teardown empties the engine. */
 	mtx_lock(&carp_rs_mtx);
-	error = V_carp_rs_vnet == NULL ? ENXIO : carp_rs_nl_get(
-	    V_carp_rs_engine, (const uint8_t *)(hdr + 1),
+	error = carp_rs_dying != 0 || V_carp_rs_vnet == NULL ? ENXIO :
+	    carp_rs_nl_get(V_carp_rs_engine, (const uint8_t *)(hdr + 1),
 	    hdr->nlmsg_len - sizeof(*hdr), iip, priv, hdr->nlmsg_type,
 	    hdr->nlmsg_seq, hdr->nlmsg_pid, out, buflen, &used);
 	mtx_unlock(&carp_rs_mtx);
