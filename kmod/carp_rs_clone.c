@@ -223,8 +223,12 @@ static int
 carp_rs_ifc_create(struct if_clone *ifc, int unit, caddr_t params __unused)
 {
 	struct ifnet *ifp;
-	int error = ENXIO;
+	int error;
 
+	if (!carp_rs_enter()) {
+		carp_rs_exit();
+		return (ENXIO);
+	}
 	ifp = if_alloc(CARP_RS_IFT_CARP);
 	if_initname(ifp, carp_rs_clone_name, unit);
 	ifp->if_flags = IFF_LOOPBACK | IFF_MULTICAST;
@@ -235,7 +239,7 @@ carp_rs_ifc_create(struct if_clone *ifc, int unit, caddr_t params __unused)
 	/* No link-local address, as FreeBSD 9's in6_ifattach() for IFT_CARP. */
 	ND_IFINFO(ifp)->flags &= ~ND6_IFF_AUTO_LINKLOCAL;
 	bpfattach(ifp, DLT_NULL, sizeof(uint32_t));
-	if (carp_rs_enter() && (error = carp_rs_config_begin()) == 0) {
+	if ((error = carp_rs_config_begin()) == 0) {
 		CARP_RS_CALL(error = carp_rs_clone_create(V_carp_rs_engine,
 		    if_getindex(ifp)));
 		carp_rs_config_end();

@@ -83,6 +83,8 @@ void	fk_assert_sleepable(const char *what);
 /* ---- threads (concurrent scenarios; see fk_kern.c) ---- */
 extern bool fk_threaded;
 extern volatile int fk_copyin_gate, fk_copyin_gated;
+/* The same for if_alloc(9) (a cloner's create). */
+extern volatile int fk_ifalloc_gate, fk_ifalloc_gated;
 extern const char *fk_kenv_name;	/* getenv_int(9): one variable */
 extern int fk_kenv_val;
 void	fk_preempt(void);		/* a point where threads may switch */

@@ -2173,6 +2173,7 @@ static const struct {
 	{ "ifnet_departure", s_ifnet_departure },
 	{ "advert_per_send", s_advert_per_send },
 	{ "unload_inflight", s_unload_inflight },
+	{ "unload_inflight_clone", s_unload_inflight_clone },
 	{ "vnet_sysctls", s_vnet_sysctls },
 	{ "arpbalance", s_arpbalance },
 };

@@ -454,6 +454,14 @@ ui_ioctl(void *arg __unused)
 	ui_ioctl_done = 1;
 }
 
+/* carpN's cloner: "ifconfig carp5 create". */
+static void
+ui_clone(void *arg __unused)
+{
+	ui_ioctl_err = fk_clone_create("carp5");
+	ui_ioctl_done = 1;
+}
+
 static void
 ui_unload(void *arg __unused)
 {
@@ -464,8 +472,14 @@ ui_unload(void *arg __unused)
 	ui_unload_done = 1;
 }
 
-void
-s_unload_inflight(void)
+/*
+ * A thread held inside one of our entry points (fn, stopped at *gate)
+ * while kldunload runs: unload must wait for it, and the request must
+ * fail with ENXIO once it goes on.
+ */
+static void
+unload_inflight(const char *what, void (*fn)(void *), volatile int *gate,
+    volatile int *gated)
 {
 	struct ifnet *ifp;
 	unsigned long th[2], t0;
@@ -475,30 +489,46 @@ s_unload_inflight(void)
 	ifp = setup_em0();
 	CHECK(siocsvh("em0", 7, 1, 100, "testpass", 0) == 0, "SIOCSVH 7");
 	ui_unload_done = ui_ioctl_done = 0;
-	fk_copyin_gated = 0;
-	fk_copyin_gate = 1;
-	th[0] = fk_thread_spawn(ui_ioctl, NULL, 0);
-	for (t0 = fkh_wall_ms(); fk_copyin_gated == 0 &&
-	    fkh_wall_ms() - t0 < 5000;)
+	*gated = 0;
+	*gate = 1;
+	th[0] = fk_thread_spawn(fn, NULL, 0);
+	for (t0 = fkh_wall_ms(); *gated == 0 && fkh_wall_ms() - t0 < 5000;)
 		fk_preempt();
-	CHECK(fk_copyin_gated == 1, "the SIOCGVH thread never reached copyin");
+	CHECK(*gated == 1, "the %s thread never reached its gate", what);
 	th[1] = fk_thread_spawn(ui_unload, NULL, 1);
 	for (t0 = fkh_wall_ms(); !ui_unload_done && fkh_wall_ms() - t0 < 300;)
 		fk_preempt();
 	CHECK(!ui_unload_done, "kldunload returned while a thread was still "
-	    "inside carp_ioctl_p (the kernel frees the module's text under it)");
-	fk_copyin_gate = 0;
+	    "inside %s (the kernel frees the module's text under it)", what);
+	*gate = 0;
 	fk_thread_join(th[0]);
 	fk_thread_join(th[1]);
 	fk_threaded = false;
 	CHECK(ui_unload_done && ui_ioctl_done, "a thread did not finish");
-	CHECK(ui_ioctl_err == ENXIO, "SIOCGVH racing with unload: error %d, "
-	    "expected ENXIO", ui_ioctl_err);
+	CHECK(ui_ioctl_err == ENXIO, "%s racing with unload: error %d, "
+	    "expected ENXIO", what, ui_ioctl_err);
 	expect_clean();
 	fk_if_destroy(ifp);
 	CHECK(fk_malloc_outstanding() == base_malloc,
 	    "%ld malloc(9) block(s) leaked", fk_malloc_outstanding() -
 	    base_malloc);
+}
+
+void
+s_unload_inflight(void)
+{
+
+	unload_inflight("carp_ioctl_p (SIOCGVH, in copyin)", ui_ioctl,
+	    &fk_copyin_gate, &fk_copyin_gated);
+}
+
+/* Issue 11: the carpN cloner's entry points count themselves too. */
+void
+s_unload_inflight_clone(void)
+{
+
+	unload_inflight("carpN's cloner (create, in if_alloc)", ui_clone,
+	    &fk_ifalloc_gate, &fk_ifalloc_gated);
 }
 
 /*

@@ -73,6 +73,7 @@ arc4rand(void *ptr, u_int len, int reseed __unused)
  * clears it; fk_copyin_gated counts the threads that got there.
  */
 volatile int fk_copyin_gate, fk_copyin_gated;
+volatile int fk_ifalloc_gate, fk_ifalloc_gated;
 
 int
 copyin(const void *udaddr, void *kaddr, size_t len)
@@ -310,6 +311,11 @@ if_alloc(u_char type)
 	struct ifnet *ifp;
 
 	fk_assert_sleepable("if_alloc");
+	if (fk_ifalloc_gate && fk_threaded) {
+		fk_ifalloc_gated++;
+		while (fk_ifalloc_gate)
+			fk_preempt();
+	}
 	ifp = malloc(sizeof(*ifp), M_IFNET, M_WAITOK | M_ZERO);
 	ifp->if_type = type;
 	ifp->if_alloctype = type;
