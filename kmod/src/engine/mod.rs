@@ -148,8 +148,8 @@ pub fn per_vhid_sizes() -> [(&'static str, usize); 13] {
         ("transmit queue slot", size_of::<u32>()),
         ("events reserved", EVENTS_PER_VHID * events::EVENT_BYTES),
         (
-            "route record of its address (routes.rs)",
-            routes::ENTRY_BYTES,
+            "route record of its IPv4 address (routes.rs)",
+            routes::ENTRY_BYTES.0,
         ),
     ]
 }
