@@ -18,7 +18,7 @@ use core::num::NonZeroU8;
 
 use super::config::ConfigError;
 use super::state::State;
-use super::vhid::Vhid;
+use super::vhid::{flag, Vhid};
 use super::{Engine, IfIndex};
 use crate::util::try_push;
 
@@ -340,7 +340,10 @@ fn wanted(eng: &Engine, iface: IfIndex, addr: IpAddr) -> Option<u8> {
         .iter()
         .map(|(_, v)| v)
         .find(|v| {
-            v.iface == iface && !v.dying && v.state == State::Master && v.addrs.contains(addr)
+            v.iface == iface
+                && !v.is(flag::DYING)
+                && v.state == State::Master
+                && v.addrs.contains(addr)
         })
         .map(|v| v.cfg.vhid)
 }
