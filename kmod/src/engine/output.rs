@@ -131,8 +131,7 @@ impl Engine {
         self.txq.pop_front();
         let dying = match self.table.get_mut(slot) {
             Some(v) => {
-                v.set(flag::QUEUED, false);
-                v.flags &= !pending::ALL;
+                v.flags &= !(pending::ALL | flag::QUEUED);
                 v.is(flag::DYING)
             }
             None => false,
@@ -172,8 +171,7 @@ impl Engine {
         let last = v.flags & (pending::ADVERT4 | pending::ADVERT6) == 0;
         let dying = last && v.is(flag::DYING);
         if last {
-            v.set(flag::QUEUED, false);
-            v.flags &= !pending::ALL;
+            v.flags &= !(pending::ALL | flag::QUEUED);
             txq.pop_front();
         }
         let dst = if V6 {

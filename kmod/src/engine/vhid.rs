@@ -246,6 +246,7 @@ pub(crate) fn demoted_skew(advskew: u8, demotion: i32, suppress_preempt: u32) ->
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::engine::config::VhidConfig;
