@@ -409,20 +409,19 @@ fn advertise(
 /// second lookup on the timer path.
 #[inline(always)]
 fn enqueue(txq: &mut Ring<u32>, slot: u32, v: &mut Vhid, extra: u8) {
-    if v.addrs.has_v4() {
-        v.flags |= pending::ADVERT4;
-    }
-    if v.addrs.has_v6() {
-        v.flags |= pending::ADVERT6;
-    }
-    v.flags |= extra;
-    if v.is(flag::QUEUED) || v.flags & (pending::ADVERT4 | pending::ADVERT6) == 0 {
-        return;
-    }
+    // One read and one write of the flag byte (the timer path's cost).
+    let mut f = v.flags
+        | extra
+        | u8::from(v.addrs.has_v4()) * pending::ADVERT4
+        | u8::from(v.addrs.has_v6()) * pending::ADVERT6;
     // Capacity for every slot was reserved at configuration.
-    if txq.push_back(slot).is_ok() {
-        v.set(flag::QUEUED, true);
+    if f & flag::QUEUED == 0
+        && f & (pending::ADVERT4 | pending::ADVERT6) != 0
+        && txq.push_back(slot).is_ok()
+    {
+        f |= flag::QUEUED;
     }
+    v.flags = f;
 }
 
 /// The MASTER's advert period for a given skew: advbase + skew/256 s for

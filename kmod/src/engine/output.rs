@@ -162,18 +162,20 @@ impl Engine {
             ..
         } = self;
         let (v, peer4, peer6) = table.get_mut_with_peers(slot)?;
-        let bowout = v.flags & pending::BOWOUT != 0;
-        v.flags &= !if V6 {
+        let mut f = v.flags;
+        let bowout = f & pending::BOWOUT != 0;
+        f &= !if V6 {
             pending::ADVERT6
         } else {
             pending::ADVERT4
         };
-        let last = v.flags & (pending::ADVERT4 | pending::ADVERT6) == 0;
-        let dying = last && v.is(flag::DYING);
+        let last = f & (pending::ADVERT4 | pending::ADVERT6) == 0;
+        let dying = last && f & flag::DYING != 0;
         if last {
-            v.flags &= !(pending::ALL | flag::QUEUED);
+            f &= !(pending::ALL | flag::QUEUED);
             txq.pop_front();
         }
+        v.flags = f;
         let dst = if V6 {
             IpAddr::V6(peer6.unwrap_or(CARP_GROUP_V6))
         } else {
