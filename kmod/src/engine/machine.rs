@@ -412,8 +412,8 @@ fn enqueue(txq: &mut Ring<u32>, slot: u32, v: &mut Vhid, extra: u8) {
     // One read and one write of the flag byte (the timer path's cost).
     let mut f = v.flags
         | extra
-        | u8::from(v.addrs.has_v4()) * pending::ADVERT4
-        | u8::from(v.addrs.has_v6()) * pending::ADVERT6;
+        | (u8::from(v.addrs.has_v4()) * pending::ADVERT4)
+        | (u8::from(v.addrs.has_v6()) * pending::ADVERT6);
     // Capacity for every slot was reserved at configuration.
     if f & flag::QUEUED == 0
         && f & (pending::ADVERT4 | pending::ADVERT6) != 0
