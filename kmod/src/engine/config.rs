@@ -98,8 +98,9 @@ impl VhidConfig {
 /// A [`VhidConfig`] as the vhid record keeps it: everything but the
 /// unicast peers, which few vhids set and which would cost 22 bytes in
 /// every record; the table keeps them in a side list
-/// ([`Table::peers`](super::table::Table::peers)) and `has_peers` says
-/// whether to look there.
+/// ([`Table::peers`](super::table::Table::peers)) and the vhid's
+/// `HAS_PEERS` flag says whether to look there. Byte-aligned (27 bytes),
+/// so the vhid record packs it with its own single bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Settings {
     pub vhid: u8,
@@ -108,8 +109,8 @@ pub(crate) struct Settings {
     pub advskew: u8,
     pub key: Key,
     pub vrrp_priority: u8,
-    pub vrrp_interval: u16,
-    pub has_peers: bool,
+    /// `vrrp_interval`, native byte order: see [`Settings::vrrp_interval`].
+    vrrp_interval: [u8; 2],
 }
 
 impl Settings {
@@ -121,9 +122,14 @@ impl Settings {
             advskew: cfg.advskew,
             key: cfg.key,
             vrrp_priority: cfg.vrrp_priority,
-            vrrp_interval: cfg.vrrp_interval,
-            has_peers: cfg.peer4.is_some() || cfg.peer6.is_some(),
+            vrrp_interval: cfg.vrrp_interval.to_ne_bytes(),
         }
+    }
+
+    /// VRRP's advertisement interval, centiseconds.
+    #[inline(always)]
+    pub fn vrrp_interval(&self) -> u16 {
+        u16::from_ne_bytes(self.vrrp_interval)
     }
 
     /// The configuration as it was given, with the peers from the side list.
@@ -135,7 +141,7 @@ impl Settings {
             advskew: self.advskew,
             key: self.key,
             vrrp_priority: self.vrrp_priority,
-            vrrp_interval: self.vrrp_interval,
+            vrrp_interval: self.vrrp_interval(),
             peer4,
             peer6,
         }

@@ -261,7 +261,7 @@ impl Engine {
     fn episode_quiet_ns(&self, slot: u32) -> u64 {
         let interval = self.table.get(slot).map_or(1_000_000_000, |v| {
             if v.is_vrrp() {
-                u64::from(v.cfg.vrrp_interval) * super::time::NS_PER_CENTISEC
+                u64::from(v.cfg.vrrp_interval()) * super::time::NS_PER_CENTISEC
             } else {
                 super::time::carp_interval(u32::from(v.cfg.advbase), u32::from(v.cfg.advskew))
             }

@@ -10,7 +10,7 @@ use super::machine::{arm, runnable, vrrp_skew, Af};
 use super::state::{Reason, State};
 use super::stats::Drop;
 use super::time::{carp_tv_us, Deadline};
-use super::vhid::demoted_skew;
+use super::vhid::{demoted_skew, flag};
 use super::Engine;
 use crate::wire::{self, CarpPacket, CarpRepr, VrrpPacket, VrrpRepr, CARP_HEADER_LEN, CARP_TTL};
 
@@ -144,13 +144,13 @@ impl Engine {
                 v.stats.bad_replay = v.stats.bad_replay.saturating_add(1);
                 return Err(Drop::Replayed);
             }
-            if v.counter_init || ch.counter > v.counter {
+            if v.is(flag::COUNTER_INIT) || ch.counter > v.counter {
                 v.counter = ch.counter;
             }
         } else {
             v.counter = ch.counter;
         }
-        v.counter_init = false;
+        v.set(flag::COUNTER_INIT, false);
         v.stats.adverts_in = v.stats.adverts_in.saturating_add(1);
         if v.state == State::Backup {
             // The usual case, on the vhid in hand.

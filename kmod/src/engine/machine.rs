@@ -5,7 +5,7 @@ use super::config::DemoteReason;
 use super::io::Event;
 use super::state::{Reason, State};
 use super::time::{carp_interval, Deadline, Instant, NS_PER_CENTISEC};
-use super::vhid::{self, pending, Vhid};
+use super::vhid::{self, flag, pending, Vhid};
 use super::{DemoteSource, Engine};
 use crate::util::Ring;
 
@@ -53,7 +53,7 @@ impl Engine {
         }
         v.state = to;
         v.since = now;
-        v.why = Some(reason);
+        v.set_why(reason);
         // The Announce that follows a change to MASTER is its first
         // GARP/NA.
         v.timers_for(to, now);
@@ -108,7 +108,7 @@ impl Engine {
         let Some(v) = self.table.get(slot) else {
             return;
         };
-        if v.dying {
+        if v.is(flag::DYING) {
             return;
         }
         let up = self.knobs.allow && self.iface_up(v.iface);
@@ -119,13 +119,13 @@ impl Engine {
                 // pass may have queued an advert for us through send_all.
                 // FreeBSD's sendall task runs after the pass, when this
                 // vhid is INIT and sends nothing, so neither do we.
-                v.pending &= !(pending::ADVERT4 | pending::ADVERT6);
+                v.flags &= !(pending::ADVERT4 | pending::ADVERT6);
             }
             self.set_state(now, slot, State::Init, Reason::HardwareDown);
             let newly = self
                 .table
                 .get_mut(slot)
-                .and_then(|v| (!core::mem::replace(&mut v.suppressed, true)).then_some(v.iface));
+                .and_then(|v| (!v.set(flag::SUPPRESSED, true)).then_some(v.iface));
             if let Some(iface) = newly {
                 let f = self.knobs.ifdown_demotion_factor;
                 self.demote_from(
@@ -146,7 +146,7 @@ impl Engine {
             let was = self
                 .table
                 .get_mut(slot)
-                .and_then(|v| core::mem::replace(&mut v.suppressed, false).then_some(v.iface));
+                .and_then(|v| v.set(flag::SUPPRESSED, false).then_some(v.iface));
             if let Some(iface) = was {
                 let f = self.knobs.ifdown_demotion_factor;
                 self.demote_from(
@@ -221,7 +221,7 @@ impl Engine {
         let Some(v) = self.table.get_mut(slot) else {
             return;
         };
-        if v.state != State::Master || v.dying {
+        if v.state != State::Master || v.is(flag::DYING) {
             return;
         }
         let due = v
@@ -246,7 +246,7 @@ impl Engine {
             if self
                 .table
                 .get(slot)
-                .is_some_and(|v| v.state == State::Master && !v.dying)
+                .is_some_and(|v| v.state == State::Master && !v.is(flag::DYING))
             {
                 self.send_ad(now, slot);
                 self.rearm(slot);
@@ -330,22 +330,24 @@ impl Engine {
         };
         if !ok {
             v.stats.send_errors = v.stats.send_errors.saturating_add(1);
-            v.sendad_success = 0;
-            v.sendad_errors = v.sendad_errors.saturating_add(1);
-            if u32::from(v.sendad_errors) == super::config::SENDAD_MAX_ERRORS {
+            // Stored saturating at 3: FreeBSD acts when the count first
+            // reaches SENDAD_MAX_ERRORS, i.e. on the increment from 2.
+            let reached = u32::from(v.sendad_errors()) + 1;
+            v.set_sendad(v.sendad_errors().saturating_add(1), 0);
+            if reached == super::config::SENDAD_MAX_ERRORS {
                 self.demote_from(now, factor, DemoteReason::SendError, source);
                 self.adjust_suppress_preempt(now, 1);
             }
-        } else if u32::from(v.sendad_errors) >= super::config::SENDAD_MAX_ERRORS {
-            v.sendad_success = v.sendad_success.saturating_add(1);
-            if u32::from(v.sendad_success) >= super::config::SENDAD_MIN_SUCCESS {
-                v.sendad_errors = 0;
-                v.sendad_success = 0;
+        } else if u32::from(v.sendad_errors()) >= super::config::SENDAD_MAX_ERRORS {
+            let success = v.sendad_success().saturating_add(1);
+            v.set_sendad(v.sendad_errors(), success);
+            if u32::from(success) >= super::config::SENDAD_MIN_SUCCESS {
+                v.set_sendad(0, 0);
                 self.demote_from(now, -factor, DemoteReason::SendOk, source);
                 self.adjust_suppress_preempt(now, -1);
             }
         } else {
-            v.sendad_errors = 0;
+            v.set_sendad(0, v.sendad_success());
         }
     }
 }
@@ -355,7 +357,7 @@ impl Engine {
 /// the input path can ask while it holds the vhid.
 #[inline(always)]
 pub(crate) fn runnable(knobs: &super::Knobs, v: &Vhid, parent_up: bool) -> bool {
-    knobs.allow && v.has_addrs() && !v.dying && parent_up
+    knobs.allow && v.has_addrs() && !v.is(flag::DYING) && parent_up
 }
 
 /// The timer half of `carp_setrun` for a running vhid: a BACKUP (re)arms
@@ -407,27 +409,26 @@ fn advertise(
 /// second lookup on the timer path.
 #[inline(always)]
 fn enqueue(txq: &mut Ring<u32>, slot: u32, v: &mut Vhid, extra: u8) {
-    if v.addrs.has_v4() {
-        v.pending |= pending::ADVERT4;
-    }
-    if v.addrs.has_v6() {
-        v.pending |= pending::ADVERT6;
-    }
-    v.pending |= extra;
-    if v.queued || v.pending & (pending::ADVERT4 | pending::ADVERT6) == 0 {
-        return;
-    }
+    // One read and one write of the flag byte (the timer path's cost).
+    let mut f = v.flags
+        | extra
+        | (u8::from(v.addrs.has_v4()) * pending::ADVERT4)
+        | (u8::from(v.addrs.has_v6()) * pending::ADVERT6);
     // Capacity for every slot was reserved at configuration.
-    if txq.push_back(slot).is_ok() {
-        v.queued = true;
+    if f & flag::QUEUED == 0
+        && f & (pending::ADVERT4 | pending::ADVERT6) != 0
+        && txq.push_back(slot).is_ok()
+    {
+        f |= flag::QUEUED;
     }
+    v.flags = f;
 }
 
 /// The MASTER's advert period for a given skew: advbase + skew/256 s for
 /// CARP, the configured interval for VRRP.
 fn advert_interval(v: &Vhid, skew: u32) -> u64 {
     if v.is_vrrp() {
-        u64::from(v.cfg.vrrp_interval) * NS_PER_CENTISEC
+        u64::from(v.cfg.vrrp_interval()) * NS_PER_CENTISEC
     } else {
         carp_interval(u32::from(v.cfg.advbase), skew)
     }

@@ -124,10 +124,7 @@ pub fn per_vhid_sizes() -> [(&'static str, usize); 13] {
             2 * size_of::<Deadline>(),
         ),
         ("  advert counter", size_of::<u64>()),
-        (
-            "  state since/why (net.inet.carp.vhids)",
-            size_of::<Instant>() + size_of::<Option<Reason>>(),
-        ),
+        ("  state since (net.inet.carp.vhids)", size_of::<Instant>()),
     ];
     let named: usize = parts.iter().map(|p| p.1).sum();
     let [a, b, c, d, e, f, g] = parts;
@@ -141,15 +138,15 @@ pub fn per_vhid_sizes() -> [(&'static str, usize); 13] {
         f,
         g,
         (
-            "  handle, interface, state, flags, padding",
+            "  handle, iface, state, VRRP interval, flag bytes",
             record.saturating_sub(named),
         ),
         ("timer heap entry + position", timers::BYTES_PER_SLOT),
         ("transmit queue slot", size_of::<u32>()),
         ("events reserved", EVENTS_PER_VHID * events::EVENT_BYTES),
         (
-            "route record of its address (routes.rs)",
-            routes::ENTRY_BYTES,
+            "route record of its IPv4 address (routes.rs)",
+            routes::ENTRY_BYTES.0,
         ),
     ]
 }
@@ -400,7 +397,7 @@ impl Engine {
     fn slot_of(&self, id: VhidId) -> Option<u32> {
         self.table
             .get(id.slot)
-            .filter(|v| v.gen == id.gen && !v.dying)
+            .filter(|v| v.gen == id.gen && !v.is(vhid::flag::DYING))
             .map(|_| id.slot)
     }
 
@@ -427,7 +424,7 @@ impl Engine {
                 return Err(ConfigError::VersionChange);
             }
             let (peer4, peer6) = (cfg.peer4, cfg.peer6);
-            if v.cfg.has_peers || peer4.is_some() || peer6.is_some() {
+            if v.is(vhid::flag::HAS_PEERS) || peer4.is_some() || peer6.is_some() {
                 // Before anything changes, so ENOMEM changes nothing.
                 self.table.reserve_peers()?;
             }
@@ -435,7 +432,7 @@ impl Engine {
             if v.cfg.key != cfg.key {
                 v.addrs.rekey(&cfg.key, cfg.vhid)?;
             }
-            if v.cfg.vrrp_interval != cfg.vrrp_interval {
+            if v.cfg.vrrp_interval() != cfg.vrrp_interval {
                 v.master_inter = cfg.vrrp_interval;
             }
             v.cfg = config::Settings::new(cfg);
@@ -476,14 +473,14 @@ impl Engine {
         self.set_state(now, slot, State::Init, Reason::Destroyed);
         if let Some(v) = self.table.get_mut(slot) {
             v.stop_timers();
-            v.dying = true;
-            v.pending = 0;
+            v.set(vhid::flag::DYING, true);
+            v.flags &= !vhid::pending::ALL;
         }
         self.timers.set(slot, None);
         let suppressed = self
             .table
             .get(slot)
-            .filter(|v| v.suppressed)
+            .filter(|v| v.is(vhid::flag::SUPPRESSED))
             .map(|v| v.iface);
         if let Some(iface) = suppressed {
             let f = self.knobs.ifdown_demotion_factor;
@@ -499,15 +496,19 @@ impl Engine {
         if was_master {
             if let Some(v) = self.table.get_mut(slot) {
                 if v.addrs.has_v4() {
-                    v.pending |= vhid::pending::ADVERT4;
+                    v.flags |= vhid::pending::ADVERT4;
                 }
                 if v.addrs.has_v6() {
-                    v.pending |= vhid::pending::ADVERT6;
+                    v.flags |= vhid::pending::ADVERT6;
                 }
-                v.pending |= vhid::pending::BOWOUT;
+                v.flags |= vhid::pending::BOWOUT;
             }
             self.queue_tx(slot);
-            if self.table.get(slot).is_some_and(|v| v.queued) {
+            if self
+                .table
+                .get(slot)
+                .is_some_and(|v| v.is(vhid::flag::QUEUED))
+            {
                 return Ok(());
             }
         }
@@ -571,7 +572,7 @@ impl Engine {
     /// When the vhid entered its current state (its creation until the
     /// first transition), and the transition's reason.
     pub fn vhid_since(&self, id: VhidId) -> Option<(Instant, Option<Reason>)> {
-        self.vhid(id).map(|v| (v.since, v.why))
+        self.vhid(id).map(|v| (v.since, v.why()))
     }
 
     /// The skew this vhid currently advertises (demotion applied).
@@ -583,7 +584,7 @@ impl Engine {
     pub fn vhids(&self) -> impl Iterator<Item = VhidId> + '_ {
         self.table
             .iter()
-            .filter(|(_, v)| !v.dying)
+            .filter(|(_, v)| !v.is(vhid::flag::DYING))
             .map(|(slot, v)| VhidId { slot, gen: v.gen })
     }
 
@@ -683,7 +684,9 @@ impl Engine {
         vip: Ipv4Addr,
         requester: Ipv4Addr,
     ) -> Option<[u8; 6]> {
-        let holds = |v: &Vhid| v.iface == iface && !v.dying && v.addrs.contains(IpAddr::V4(vip));
+        let holds = |v: &Vhid| {
+            v.iface == iface && !v.is(vhid::flag::DYING) && v.addrs.contains(IpAddr::V4(vip))
+        };
         if !self.knobs.arpbalance {
             return self
                 .table
@@ -740,7 +743,10 @@ impl Engine {
             .table
             .iter()
             .filter(|(_, v)| {
-                v.iface == iface && !v.dying && v.state != State::Init && v.addrs.contains(target)
+                v.iface == iface
+                    && !v.is(vhid::flag::DYING)
+                    && v.state != State::Init
+                    && v.addrs.contains(target)
             })
             .count();
         if running < 2 || self.arp_reply_mac(iface, req.target, req.sender).is_some() {

@@ -5,7 +5,7 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::addrs::Addrs;
 use super::io::Transmit;
-use super::vhid::{self, pending};
+use super::vhid::{self, flag, pending};
 use super::{splitmix, Engine, IfIndex, State, VhidId};
 
 /// A parent's own best IPv4 and IPv6 addresses (the advert source).
@@ -103,8 +103,8 @@ impl Engine {
                 self.txq.pop_front();
                 continue;
             };
-            let v4 = v.pending & pending::ADVERT4 != 0;
-            if !v4 && v.pending & pending::ADVERT6 == 0 {
+            let v4 = v.flags & pending::ADVERT4 != 0;
+            if !v4 && v.flags & pending::ADVERT6 == 0 {
                 self.finish_slot(slot);
                 continue;
             }
@@ -112,12 +112,12 @@ impl Engine {
                 return Some((slot, v4, v.iface));
             }
             // It cannot be written: dropped and counted.
-            v.pending &= !if v4 {
+            v.flags &= !if v4 {
                 pending::ADVERT4
             } else {
                 pending::ADVERT6
             };
-            if v.pending & (pending::ADVERT4 | pending::ADVERT6) == 0 {
+            if v.flags & (pending::ADVERT4 | pending::ADVERT6) == 0 {
                 self.finish_slot(slot);
             }
             self.stats.onomem = self.stats.onomem.saturating_add(1);
@@ -131,9 +131,8 @@ impl Engine {
         self.txq.pop_front();
         let dying = match self.table.get_mut(slot) {
             Some(v) => {
-                v.queued = false;
-                v.pending = 0;
-                v.dying
+                v.flags &= !(pending::ALL | flag::QUEUED);
+                v.is(flag::DYING)
             }
             None => false,
         };
@@ -163,19 +162,20 @@ impl Engine {
             ..
         } = self;
         let (v, peer4, peer6) = table.get_mut_with_peers(slot)?;
-        let bowout = v.pending & pending::BOWOUT != 0;
-        v.pending &= !if V6 {
+        let mut f = v.flags;
+        let bowout = f & pending::BOWOUT != 0;
+        f &= !if V6 {
             pending::ADVERT6
         } else {
             pending::ADVERT4
         };
-        let last = v.pending & (pending::ADVERT4 | pending::ADVERT6) == 0;
-        let dying = last && v.dying;
+        let last = f & (pending::ADVERT4 | pending::ADVERT6) == 0;
+        let dying = last && f & flag::DYING != 0;
         if last {
-            v.queued = false;
-            v.pending = 0;
+            f &= !(pending::ALL | flag::QUEUED);
             txq.pop_front();
         }
+        v.flags = f;
         let dst = if V6 {
             IpAddr::V6(peer6.unwrap_or(CARP_GROUP_V6))
         } else {
@@ -219,7 +219,7 @@ fn write_into<const V6: bool>(
         let repr = VrrpRepr {
             vrid: v.cfg.vhid,
             priority: if bowout { 0 } else { v.cfg.vrrp_priority },
-            max_adver_int: v.cfg.vrrp_interval,
+            max_adver_int: v.cfg.vrrp_interval(),
             addrs,
         };
         let len = repr.buffer_len();
@@ -229,9 +229,9 @@ fn write_into<const V6: bool>(
         (len, dst, true)
     } else {
         let out: &mut [u8; CARP_HEADER_LEN] = buf.get_mut(..CARP_HEADER_LEN)?.try_into().ok()?;
-        v.counter = if v.counter_init {
+        v.counter = if v.is(flag::COUNTER_INIT) {
             // Drawn only for a vhid's first advert.
-            v.counter_init = false;
+            v.set(flag::COUNTER_INIT, false);
             splitmix(rng)
         } else {
             v.counter.wrapping_add(1)

@@ -53,6 +53,22 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// The reason numbered `i` in declaration order (`reason as u8`).
+    pub const fn from_index(i: u8) -> Option<Reason> {
+        Some(match i {
+            0 => Reason::InitComplete,
+            1 => Reason::MoreFrequentAdvert,
+            2 => Reason::PreemptingSlowerMaster,
+            3 => Reason::MasterWillTimeOut,
+            4 => Reason::MasterTimedOut,
+            5 => Reason::UserRequested,
+            6 => Reason::HardwareDown,
+            7 => Reason::HardwareUp,
+            8 => Reason::Destroyed,
+            _ => return None,
+        })
+    }
+
     pub const fn as_str(self) -> &'static str {
         match self {
             Reason::InitComplete => "initialization complete",

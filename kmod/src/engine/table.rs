@@ -8,7 +8,7 @@ use core::ops::Range;
 use core::net::{Ipv4Addr, Ipv6Addr};
 
 use super::config::{ConfigError, Settings, VhidConfig};
-use super::vhid::Vhid;
+use super::vhid::{flag, Vhid};
 use super::IfIndex;
 use crate::util::{push_within_capacity, reserve_chunked, try_push, try_resize};
 
@@ -97,7 +97,7 @@ impl Table {
             }
             let slot = e - 1;
             if let Some(v) = self.get(slot) {
-                if v.iface == iface && v.cfg.vhid == vhid && !v.dying {
+                if v.iface == iface && v.cfg.vhid == vhid && !v.is(flag::DYING) {
                     return Some(slot);
                 }
             }
@@ -138,7 +138,7 @@ impl Table {
         }
         self.indexed = 0;
         for slot in self.slots() {
-            if self.get(slot).is_some_and(|v| !v.dying) {
+            if self.get(slot).is_some_and(|v| !v.is(flag::DYING)) {
                 self.index_insert(slot);
                 self.indexed += 1;
             }
@@ -149,7 +149,7 @@ impl Table {
     /// The unicast peers of `slot`; `None` means the multicast group.
     #[inline(always)]
     pub fn peers(&self, slot: u32) -> (Option<Ipv4Addr>, Option<Ipv6Addr>) {
-        if !self.get(slot).is_some_and(|v| v.cfg.has_peers) {
+        if !self.get(slot).is_some_and(|v| v.is(flag::HAS_PEERS)) {
             return (None, None);
         }
         self.peers
@@ -166,7 +166,7 @@ impl Table {
         slot: u32,
     ) -> Option<(&mut Vhid, Option<Ipv4Addr>, Option<Ipv6Addr>)> {
         let v = self.slots.get_mut(slot as usize)?.as_mut()?;
-        if !v.cfg.has_peers {
+        if !v.is(flag::HAS_PEERS) {
             return Some((v, None, None));
         }
         let p = self
@@ -213,7 +213,7 @@ impl Table {
         }
         let has = self.peers.binary_search_by_key(&slot, |p| p.slot).is_ok();
         if let Some(v) = self.get_mut(slot) {
-            v.cfg.has_peers = has;
+            v.set(flag::HAS_PEERS, has);
         }
     }
 
@@ -260,7 +260,7 @@ impl Table {
     /// Takes the vhid out of the index (it is dying) but keeps its record.
     pub fn unindex(&mut self, slot: u32) {
         if let Some(v) = self.get_mut(slot) {
-            v.dying = true;
+            v.set(flag::DYING, true);
         }
         let size = self.index.len();
         // Same size: no allocation.
@@ -271,7 +271,7 @@ impl Table {
     /// bow-out just went out, and inlining it there costs every advert.
     #[inline(never)]
     pub fn remove(&mut self, slot: u32) {
-        let was_live = self.get(slot).is_some_and(|v| !v.dying);
+        let was_live = self.get(slot).is_some_and(|v| !v.is(flag::DYING));
         if self
             .slots
             .get_mut(slot as usize)

@@ -1058,6 +1058,34 @@ fn send_errors_demote_after_three_and_recover_after_three() {
     assert_eq!(e.knobs().suppress_preempt, 0);
 }
 
+/// The send counts are kept saturating at 3 (two bits each in the vhid
+/// record): errors past the third demote nothing more, and an error among
+/// the successes starts the count of three again, as FreeBSD's plain ints.
+#[test]
+fn send_errors_past_the_third_demote_once_and_an_error_restarts_recovery() {
+    let (mut e, id) = engine_with_vhid(b"pw");
+    for t in 1..8 {
+        e.transmit_result(at(t), id, false);
+    }
+    assert_eq!(e.knobs().demotion, 240);
+    assert_eq!(e.knobs().suppress_preempt, 1);
+    e.transmit_result(at(8), id, true);
+    e.transmit_result(at(9), id, true);
+    e.transmit_result(at(10), id, false);
+    assert_eq!(e.knobs().demotion, 240);
+    e.transmit_result(at(11), id, true);
+    e.transmit_result(at(12), id, true);
+    assert_eq!(e.knobs().demotion, 240);
+    e.transmit_result(at(13), id, true);
+    assert_eq!(e.knobs().demotion, 0);
+    assert_eq!(e.knobs().suppress_preempt, 0);
+    // A fresh run of errors demotes again, once.
+    for t in 14..20 {
+        e.transmit_result(at(t), id, false);
+    }
+    assert_eq!(e.knobs().demotion, 240);
+}
+
 #[test]
 fn suppress_preempt_forces_skew_240_and_holds_preemption() {
     let (mut e, id) = engine_with_vhid(b"pw");

@@ -266,3 +266,27 @@ fn interleaved_changes_never_remove_foreign_or_leak_routes() {
         "{adds} {removes} {detached}"
     );
 }
+
+/// `poll_command` resumes where it stopped, so a drain of n addresses is n
+/// looks; any change in between starts the walk over, or an address
+/// already passed would keep its routes.
+#[test]
+fn a_change_mid_drain_revisits_addresses_already_passed() {
+    let b4 = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 101));
+    let mut e = engine();
+    let id = vhid(&mut e, 5, &[V4, b4]);
+    e.route_track(IF, V4, false).unwrap();
+    e.route_track(IF, b4, false).unwrap();
+    e.vhid_force_state(at(1), id, State::Master).unwrap();
+    while e.poll_event().is_some() {}
+    // Half-way: V4 installed and announced, b4 installed.
+    assert_eq!(e.poll_command(), Some(cmd(Op::RouteAdd, V4, 5)));
+    assert_eq!(e.poll_command(), Some(cmd(Op::Garp, V4, 5)));
+    assert_eq!(e.poll_command(), Some(cmd(Op::RouteAdd, b4, 5)));
+    e.vhid_force_state(at(2), id, State::Backup).unwrap();
+    assert_eq!(
+        drain(&mut e),
+        [cmd(Op::RouteDelete, V4, 5), cmd(Op::RouteDelete, b4, 5)]
+    );
+    assert!(!e.route_installed(IF, V4) && !e.route_installed(IF, b4));
+}
