@@ -95,7 +95,8 @@ cflags=(-target "$triple" \
 	-Wno-error=empty-body -Wno-error=parentheses-equality -Wno-error=unused-function \
 	-Wno-error=pointer-sign -Wno-error=shift-negative-value -Wno-address-of-packed-member \
 	-Wno-format-zero-length -mno-aes -mno-avx -std=gnu17 \
-	-ffile-prefix-map="$TOP"=/carp_rs -ffile-prefix-map="$ckdir"=/ck-include)
+	-ffile-prefix-map="$TOP"=/carp_rs -ffile-prefix-map="$ckdir"=/ck-include \
+	-ffile-prefix-map="$gendir"=/gen)
 # The generated header alone, as a kernel C file sees it: no warning.
 printf '#include <sys/types.h>\n#include "carp_rs_ffi.h"\n' >"$objdir/ffi_header_check.c"
 "$ZIG" cc "${cflags[@]}" -Wextra -c "$objdir/ffi_header_check.c" -o "$objdir/ffi_header_check.o"
