@@ -75,3 +75,88 @@ pub fn write_if_changed(kmod: &Path, out: &Path) -> io::Result<bool> {
     fs::rename(&tmp, out)?;
     Ok(true)
 }
+
+#[cfg(test)]
+#[allow(clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    fn header() -> String {
+        let kmod = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../kmod");
+        String::from_utf8(generate(&kmod).expect("generate")).expect("UTF-8")
+    }
+
+    /// The `#[no_mangle]` functions and `CARP_RS_*` constants of
+    /// `kmod/src/ffi`, read from the sources.
+    fn rust_items() -> (Vec<String>, Vec<String>) {
+        let kmod = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../kmod/src/ffi");
+        let (mut fns, mut consts) = (Vec::new(), Vec::new());
+        for e in fs::read_dir(kmod).expect("kmod/src/ffi") {
+            let text = fs::read_to_string(e.expect("entry").path()).expect("read");
+            for line in text.lines() {
+                let line = line.trim_start();
+                if let Some(rest) = line.strip_prefix("pub unsafe extern \"C\" fn ") {
+                    fns.push(rest.split('(').next().unwrap_or_default().to_string());
+                } else if let Some(rest) = line.strip_prefix("pub extern \"C\" fn ") {
+                    fns.push(rest.split('(').next().unwrap_or_default().to_string());
+                } else if let Some(rest) = line.strip_prefix("pub const CARP_RS_") {
+                    consts.push(format!(
+                        "CARP_RS_{}",
+                        rest.split(':').next().unwrap_or_default()
+                    ));
+                }
+            }
+        }
+        (fns, consts)
+    }
+
+    /// Kernel C: no libc include, the guard, `struct tag` style with the C
+    /// names, never a Rust name, and the panic hook marked `__dead2`.
+    #[test]
+    fn header_is_kernel_c_with_the_c_names() {
+        let h = header();
+        assert!(
+            !h.contains("#include"),
+            "the shim includes <sys/types.h> itself"
+        );
+        assert!(h.contains("#ifndef _CARP_RS_FFI_H_\n#define _CARP_RS_FFI_H_\n"));
+        assert!(h.trim_end().ends_with("#endif  /* _CARP_RS_FFI_H_ */"));
+        assert!(!h.contains("typedef struct"));
+        assert!(!h.contains("CarpRs") && !h.contains("CStrByte") && !h.contains("#define LOG_"));
+        assert!(h.contains("\nstruct carp_rs_engine;\n"));
+        for s in [
+            "tx",
+            "event",
+            "cmd",
+            "ifinfo",
+            "setres",
+            "nlreq",
+            "cand",
+            "legacy_out",
+        ] {
+            assert!(
+                h.contains(&format!("\nstruct carp_rs_{s} {{\n")),
+                "struct carp_rs_{s}"
+            );
+        }
+        assert!(h.contains("carp_rs_kpanic(const uint8_t *msg, size_t len) __dead2;"));
+        assert!(h.contains("char log[124];") && h.contains("char ifname[16];"));
+    }
+
+    /// Every exported function and constant of the Rust ABI is declared.
+    #[test]
+    fn header_declares_every_rust_item() {
+        let h = header();
+        let (fns, consts) = rust_items();
+        assert!(fns.len() > 40 && consts.len() > 30, "{fns:?} {consts:?}");
+        for f in fns {
+            assert!(h.contains(&format!("{f}(")), "no prototype for {f}");
+        }
+        for c in consts {
+            assert!(h.contains(&format!("#define {c} ")), "no #define for {c}");
+        }
+        for f in ["carp_rs_kmalloc", "carp_rs_kfree", "carp_rs_kpanic"] {
+            assert!(h.contains(&format!("{f}(")), "no prototype for {f}");
+        }
+    }
+}
