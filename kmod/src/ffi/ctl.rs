@@ -360,7 +360,7 @@ pub unsafe extern "C" fn carp_rs_nl_get(
 }
 
 /// `CARP_RS_SYSCTL_*`: the `net.inet.carp` integer knobs of
-/// [`carp_rs_sysctl`], in the order of `Knob::ALL`.
+/// [`carp_rs_sysctl`] (`knob` maps each to its `Knob`).
 pub const CARP_RS_SYSCTL_ALLOW: u32 = 0;
 pub const CARP_RS_SYSCTL_PREEMPT: u32 = 1;
 pub const CARP_RS_SYSCTL_LOG: u32 = 2;
