@@ -5,7 +5,10 @@
 KMOD_DIR := $(BUILD)/kmod
 KO_15 := $(BUILD)/freebsd15/carp_rs.ko
 KO_14 := $(BUILD)/freebsd14/carp_rs.ko
-KMOD_INPUTS := $(shell find kmod/src -name '*.rs') kmod/Cargo.toml $(wildcard Cargo.lock) \
+# tools/ffi-header generates the C ABI header (carp_rs_ffi.h) from
+# kmod/src/ffi into the build directory before any C file is compiled.
+KMOD_INPUTS := $(shell find kmod/src tools/ffi-header/src -name '*.rs') kmod/Cargo.toml \
+	tools/ffi-header/Cargo.toml tools/ffi-header/cbindgen.toml $(wildcard Cargo.lock) \
 	Cargo.toml rust-toolchain.toml $(wildcard kmod/*.c kmod/*.h) kmod/shim-srcs.mk \
 	$(wildcard kmod/build/*) $(wildcard kmod/build/include/*.h)
 

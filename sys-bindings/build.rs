@@ -10,6 +10,10 @@
 //!
 //! The option headers are the hand-written ones of the Linux module build
 //! (kmod/build/include), so struct layouts match a GENERIC kernel (VIMAGE).
+//!
+//! The module's own C ABI header, `carp_rs_ffi.h`, is generated here from
+//! `kmod/src/ffi` by tools/ffi-header (cbindgen, as the module build does)
+//! into `OUT_DIR`, so bindgen reads what the C shim compiles.
 
 use std::env;
 use std::fs;
@@ -21,7 +25,12 @@ fn main() {
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
     let fbsd14 = env::var_os("CARGO_FEATURE_FREEBSD14").is_some();
     println!("cargo:rerun-if-changed=wrapper.h");
-    println!("cargo:rerun-if-changed=../kmod/carp_rs_ffi.h");
+    let kmod = top.join("kmod");
+    for f in carp_ffi_header::inputs(&kmod).expect("list the C ABI sources") {
+        println!("cargo:rerun-if-changed={}", f.display());
+    }
+    carp_ffi_header::write_if_changed(&kmod, &out.join("carp_rs_ffi.h"))
+        .expect("generate carp_rs_ffi.h");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=SYSDIR");
     println!("cargo:rerun-if-env-changed=FREEBSD_KPI_ZIG_DIR");
@@ -41,6 +50,7 @@ fn main() {
         "-D__printf__=__freebsd_kprintf__".into(),
         "-std=gnu17".into(),
         format!("-I{}", opt.display()),
+        format!("-I{}", out.display()),
         "-include".into(),
         "opt_global.h".into(),
     ];

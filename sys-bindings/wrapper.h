@@ -1,8 +1,11 @@
 /*
  * The kernel headers carp_rs.ko compiles against (kmod/carp_rs_shim.c),
- * and the module's own C ABI, whose structs tests/abi.rs checks field by
- * field against the Rust ones.  Macros and static inline functions stay
- * in the shim; bindgen sees only types, constants and extern functions.
+ * and the module's own C ABI, whose structs tests/ffi_layout.rs checks
+ * field by field against the Rust ones.  carp_rs_ffi.h is generated from
+ * kmod/src/ffi by cbindgen (tools/ffi-header; build.rs writes it to
+ * OUT_DIR), so the check compares the C compiler's view of cbindgen's
+ * output with Rust.  Macros and static inline functions stay in the shim;
+ * bindgen sees only types, constants and extern functions.
  */
 #include <sys/param.h>
 #include <sys/systm.h>
@@ -31,4 +34,4 @@
 #include <netinet/ip6.h>
 #include <netinet6/ip6_var.h>
 
-#include "../kmod/carp_rs_ffi.h"
+#include "carp_rs_ffi.h"

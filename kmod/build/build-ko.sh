@@ -6,7 +6,10 @@
 #     rebuilt with kernel code generation (the prebuilt ones are PIC and
 #     reach memcpy through the GOT, which the kernel linker rejects);
 #  2. the C shim with kern.mk's amd64 flags through zig cc against the
-#     FreeBSD headers of the zig release pinned for that major version;
+#     FreeBSD headers of the zig release pinned for that major version, and
+#     the C ABI header carp_rs_ffi.h generated from kmod/src/ffi by
+#     tools/ffi-header (cbindgen) into $BUILD_DIR/gen, which must also
+#     compile on its own (after <sys/types.h> only) without a warning;
 #  3. ld -r, drop LLVM-only sections, make every defined global local
 #     (EXPORT_SYMS=NO), strip debug info.
 #
@@ -48,6 +51,11 @@ if [ ! -e "$ckdir/ck_pr.h" ]; then
 	done
 fi
 
+# The C ABI header, generated from the Rust that defines it (a host tool:
+# built and run before RUSTFLAGS is set for the kernel target).
+gendir=$BUILD_DIR/gen
+(cd "$TOP" && cargo run --quiet --locked -p carp-ffi-header -- "$gendir/carp_rs_ffi.h")
+
 # 1. Rust staticlib (identical for both variants: it sees no kernel header).
 sysroot=$(cd "$TOP" && rustc --print sysroot)
 rust_target=$BUILD_DIR/cargo
@@ -73,24 +81,28 @@ shim_srcs=$(sed -n 's/^CARP_RS_SHIM_SRCS *= *//p' "$TOP/kmod/shim-srcs.mk")
 objdir=$BUILD_DIR/freebsd$variant
 mkdir -p "$objdir"
 objs=()
+cflags=(-target "$triple" \
+	-U__FreeBSD_version -D__FreeBSD_version="$fbsd_version" \
+	-O2 -pipe -fno-strict-aliasing -Werror -D_KERNEL -DKLD_MODULE \
+	-nostdinc -include opt_global.h -I"$TOP/kmod/build/include" -I"$TOP/kmod" -I"$gendir" \
+	-isystem "$ZINC/x86_64-freebsd-none" -isystem "$ZINC/generic-freebsd" -isystem "$ckdir" \
+	-fno-common -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
+	-mcmodel=kernel -mno-red-zone -mno-mmx -mno-sse -mno-sse2 -msoft-float -mno-implicit-float \
+	-fno-asynchronous-unwind-tables -ffreestanding -fwrapv -fstack-protector \
+	-Wall -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wundef \
+	-Wno-pointer-sign -D__printf__=__freebsd_kprintf__ \
+	-fdiagnostics-show-option -Wno-unknown-pragmas -Wno-error=tautological-compare \
+	-Wno-error=empty-body -Wno-error=parentheses-equality -Wno-error=unused-function \
+	-Wno-error=pointer-sign -Wno-error=shift-negative-value -Wno-address-of-packed-member \
+	-Wno-format-zero-length -mno-aes -mno-avx -std=gnu17 \
+	-ffile-prefix-map="$TOP"=/carp_rs -ffile-prefix-map="$ckdir"=/ck-include \
+	-ffile-prefix-map="$gendir"=/gen)
+# The generated header alone, as a kernel C file sees it: no warning.
+printf '#include <sys/types.h>\n#include "carp_rs_ffi.h"\n' >"$objdir/ffi_header_check.c"
+"$ZIG" cc "${cflags[@]}" -Wextra -c "$objdir/ffi_header_check.c" -o "$objdir/ffi_header_check.o"
 for src in $shim_srcs; do
 	obj=$objdir/${src%.c}.o
-	"$ZIG" cc -target "$triple" \
-		-U__FreeBSD_version -D__FreeBSD_version="$fbsd_version" \
-		-O2 -pipe -fno-strict-aliasing -Werror -D_KERNEL -DKLD_MODULE \
-		-nostdinc -include opt_global.h -I"$TOP/kmod/build/include" -I"$TOP/kmod" \
-		-isystem "$ZINC/x86_64-freebsd-none" -isystem "$ZINC/generic-freebsd" -isystem "$ckdir" \
-		-fno-common -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
-		-mcmodel=kernel -mno-red-zone -mno-mmx -mno-sse -mno-sse2 -msoft-float -mno-implicit-float \
-		-fno-asynchronous-unwind-tables -ffreestanding -fwrapv -fstack-protector \
-		-Wall -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wundef \
-		-Wno-pointer-sign -D__printf__=__freebsd_kprintf__ \
-		-fdiagnostics-show-option -Wno-unknown-pragmas -Wno-error=tautological-compare \
-		-Wno-error=empty-body -Wno-error=parentheses-equality -Wno-error=unused-function \
-		-Wno-error=pointer-sign -Wno-error=shift-negative-value -Wno-address-of-packed-member \
-		-Wno-format-zero-length -mno-aes -mno-avx -std=gnu17 \
-		-ffile-prefix-map="$TOP"=/carp_rs -ffile-prefix-map="$ckdir"=/ck-include \
-		-c "$TOP/kmod/$src" -o "$obj"
+	"$ZIG" cc "${cflags[@]}" -c "$TOP/kmod/$src" -o "$obj"
 	objs+=("$obj")
 done
 

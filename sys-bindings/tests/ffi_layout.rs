@@ -1,7 +1,9 @@
-//! The structs of carp_rs's C ABI, field by field: bindgen's reading of
-//! `kmod/carp_rs_ffi.h` (what the C shim compiles) against the Rust
-//! definitions in `carp_rs::ffi` (what the engine writes). A field moved,
-//! resized, added or dropped on either side fails here, not in a kernel.
+//! The structs of carp_rs's C ABI, field by field: bindgen's (clang's)
+//! reading of `carp_rs_ffi.h` (what the C shim compiles, generated from
+//! `carp_rs::ffi` by cbindgen, see build.rs) against the Rust definitions
+//! (what the engine writes). A field cbindgen or the C compiler lays out
+//! differently from Rust (type mapping, size, alignment, padding) fails
+//! here, not in a kernel.
 
 use core::mem::{align_of, offset_of, size_of};
 

@@ -50,9 +50,11 @@ if [ ! -e "$ckdir/ck_pr.h" ]; then
 	done
 fi
 
-# 1. The engine as a host staticlib.
+# 1. The engine as a host staticlib, and the C ABI header generated from
+#    it (tools/ffi-header) into $OUT, which the shim finds through -I.
 cargo_dir=${CARGO_TARGET_DIR:-$TOP/build/fakekern/cargo}
 (cd "$TOP" && cargo build --quiet --locked -p carp-fakekern-rs --target-dir "$cargo_dir")
+(cd "$TOP" && cargo run --quiet --locked -p carp-ffi-header -- "$OUT/carp_rs_ffi.h")
 rlib=$cargo_dir/debug/libcarp_fakekern.a
 
 # 2. Kernel-side objects: the shim and the fakes.

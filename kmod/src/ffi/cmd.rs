@@ -9,12 +9,17 @@ use super::engine::{read_addr, CarpRsEngine};
 use super::tx::addr_bytes;
 use crate::engine::{Command, Op};
 
-/// `CARP_RS_CMD_*`: the kernel call of a command.
+/// `CARP_RS_CMD_*`: the kernel call of a command. `carp_ifa_addroute`.
 pub const CARP_RS_CMD_ROUTE_ADD: u32 = 1;
+/// `carp_ifa_delroute`.
 pub const CARP_RS_CMD_ROUTE_DEL: u32 = 2;
+/// A carpN VIP's published ARP entry.
 pub const CARP_RS_CMD_PUBLISH: u32 = 3;
+/// Its removal.
 pub const CARP_RS_CMD_UNPUBLISH: u32 = 4;
+/// `carp_send_arp`: a gratuitous ARP.
 pub const CARP_RS_CMD_GARP: u32 = 5;
+/// `carp_send_na`: an unsolicited neighbour advertisement.
 pub const CARP_RS_CMD_NA: u32 = 6;
 
 /// `struct carp_rs_cmd`.

@@ -9,6 +9,7 @@ use core::slice;
 
 use super::engine::{read_addr, CarpRsEngine};
 use super::legacy::CarpRsLegacyOut;
+use super::CStrByte;
 use crate::ctl::netlink::{self, MsgHeader, Request};
 use crate::ctl::sysctl::{self, Knob};
 use crate::ctl::{carpreq, Errno, IfInfo, SetOutcome};
@@ -20,7 +21,9 @@ use crate::engine::{DemoteReason, Instant, State, VhidId};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CarpRsIfInfo {
     pub index: u32,
+    /// `if_flags`.
     pub flags: u32,
+    /// `if_type` (`IFT_*`).
     pub if_type: u8,
     pub pad: [u8; 3],
 }
@@ -59,7 +62,7 @@ pub struct CarpRsNlReq {
     pub pad: [u8; 2],
     pub ifindex: u32,
     /// NUL-terminated, cut to 15 characters (`IFNAMSIZ`).
-    pub ifname: [u8; 16],
+    pub ifname: [CStrByte; 16],
 }
 
 pub(super) const EINVAL: c_int = Errno::EINVAL.0;
@@ -356,9 +359,42 @@ pub unsafe extern "C" fn carp_rs_nl_get(
     errno(&r)
 }
 
-/// The knob behind `CARP_RS_SYSCTL_*` (index into `Knob::ALL`).
-fn knob(id: u32) -> Option<Knob> {
-    Knob::ALL.get(usize::try_from(id).ok()?).copied()
+/// `CARP_RS_SYSCTL_*`: the `net.inet.carp` integer knobs of
+/// [`carp_rs_sysctl`] (`knob` maps each to its `Knob`).
+pub const CARP_RS_SYSCTL_ALLOW: u32 = 0;
+pub const CARP_RS_SYSCTL_PREEMPT: u32 = 1;
+pub const CARP_RS_SYSCTL_LOG: u32 = 2;
+pub const CARP_RS_SYSCTL_DEMOTION: u32 = 3;
+pub const CARP_RS_SYSCTL_SENDERR: u32 = 4;
+pub const CARP_RS_SYSCTL_IFDOWN: u32 = 5;
+pub const CARP_RS_SYSCTL_DSCP: u32 = 6;
+pub const CARP_RS_SYSCTL_ARPBALANCE: u32 = 7;
+pub const CARP_RS_SYSCTL_SUPPRESS: u32 = 8;
+/// carp_rs: `replay_check`.
+pub const CARP_RS_SYSCTL_REPLAY: u32 = 9;
+/// carp_rs: `garp_interval`.
+pub const CARP_RS_SYSCTL_GARP: u32 = 10;
+/// Number of knobs.
+pub const CARP_RS_SYSCTL_COUNT: u32 = 11;
+
+const _: () = assert!(Knob::ALL.len() == CARP_RS_SYSCTL_COUNT as usize);
+
+/// The knob behind a `CARP_RS_SYSCTL_*` id.
+pub(super) fn knob(id: u32) -> Option<Knob> {
+    Some(match id {
+        CARP_RS_SYSCTL_ALLOW => Knob::Allow,
+        CARP_RS_SYSCTL_PREEMPT => Knob::Preempt,
+        CARP_RS_SYSCTL_LOG => Knob::Log,
+        CARP_RS_SYSCTL_DEMOTION => Knob::Demotion,
+        CARP_RS_SYSCTL_SENDERR => Knob::SenderrDemotionFactor,
+        CARP_RS_SYSCTL_IFDOWN => Knob::IfdownDemotionFactor,
+        CARP_RS_SYSCTL_DSCP => Knob::Dscp,
+        CARP_RS_SYSCTL_ARPBALANCE => Knob::Arpbalance,
+        CARP_RS_SYSCTL_SUPPRESS => Knob::SuppressPreempt,
+        CARP_RS_SYSCTL_REPLAY => Knob::ReplayCheck,
+        CARP_RS_SYSCTL_GARP => Knob::GarpInterval,
+        _ => return None,
+    })
 }
 
 /// One `net.inet.carp` integer sysctl: stores the value before the write
@@ -473,7 +509,7 @@ pub unsafe extern "C" fn carp_rs_sysctl_oid(i: u32, out: *mut CarpRsOid) -> c_in
 /// The reasons FreeBSD's pfsync passes to `carp_demote_adj_p`
 /// (`if_pfsync.c`); the log line quotes the caller's text, and the engine
 /// keeps only `'static` strings, so known texts map to their own copy.
-const EXTERNAL_REASONS: [&str; 4] = [
+const EXTERNAL_REASONS: [&str; CARP_RS_DEMOTE_REASONS as usize - 1] = [
     "pfsync bulk start",
     "pfsync bulk done",
     "pfsync bulk fail",
@@ -491,11 +527,11 @@ pub(super) fn external_reason(text: &[u8]) -> DemoteReason {
     DemoteReason::External(s)
 }
 
-/// Number of reason ids `carp_rs_demote_reason_id` returns: one per
-/// known pfsync text, then "external".
-pub const DEMOTE_REASONS: u32 = EXTERNAL_REASONS.len() as u32 + 1;
+/// Number of reason ids [`carp_rs_demote_reason_id`] returns: one per
+/// known pfsync text, then "external" (the last).
+pub const CARP_RS_DEMOTE_REASONS: u32 = 5;
 
-/// The id (`0..DEMOTE_REASONS`) of a `carp_demote_adj_p` caller's text.
+/// The id (`0..CARP_RS_DEMOTE_REASONS`) of a `carp_demote_adj_p` caller's text.
 /// Pure: no engine, no lock, no allocation, so the hook can call it in
 /// pfsync's locked context and only record `(id, adj)` atomically.
 ///
@@ -512,7 +548,7 @@ pub unsafe extern "C" fn carp_rs_demote_reason_id(reason: *const u8, len: usize)
     EXTERNAL_REASONS
         .iter()
         .position(|r| r.as_bytes() == text)
-        .map_or(DEMOTE_REASONS - 1, |i| i as u32)
+        .map_or(CARP_RS_DEMOTE_REASONS - 1, |i| i as u32)
 }
 
 /// Applies demotion recorded by the hook: as `carp_rs_demote_adj` with

@@ -246,7 +246,8 @@ pub unsafe extern "C" fn carp_rs_engine_stats_reset(h: *mut CarpRsEngine) {
 /// and IPv6 address (16 bytes, scope cleared) and returns
 /// `CARP_RS_SRC_V4 | CARP_RS_SRC_V6` for those it has, or -1 when it does
 /// not know the parent (the engine keeps what it had).
-pub type SrcAddrFn = Option<unsafe extern "C" fn(*mut c_void, u32, *mut u8, *mut u8) -> c_int>;
+pub type SrcAddrFn =
+    Option<unsafe extern "C" fn(arg: *mut c_void, ifindex: u32, v4: *mut u8, v6: *mut u8) -> c_int>;
 
 /// The parent has an IPv4 address: `v4` holds it.
 pub const CARP_RS_SRC_V4: c_int = 1;

@@ -8,6 +8,7 @@ use core::net::Ipv4Addr;
 
 use super::ctl::state_u8;
 use super::engine::CarpRsEngine;
+use super::CStrByte;
 use crate::ctl::log;
 use crate::engine::{Event, Reason};
 
@@ -16,6 +17,7 @@ pub const CARP_RS_EV_STATE: u32 = 1;
 pub const CARP_RS_EV_ANNOUNCE: u32 = 2;
 pub const CARP_RS_EV_DEMOTED: u32 = 3;
 pub const CARP_RS_EV_BADPACKET: u32 = 4;
+/// Split brain, bad authentication, protocol clash.
 pub const CARP_RS_EV_CONFLICT: u32 = 5;
 
 /// syslog priorities of `log(9)`.
@@ -42,9 +44,11 @@ pub struct CarpRsEvent {
     /// `LOG_INFO`, `LOG_DEBUG`, or 0 with an empty `log`.
     pub log_pri: u8,
     pub pad: [u8; 4],
-    pub log: [u8; 124],
-    pub devd_subsystem: [u8; 24],
-    pub devd_type: [u8; 12],
+    /// The `log(9)` line, FreeBSD's wording.
+    pub log: [CStrByte; 124],
+    /// `devctl_notify("CARP", devd_subsystem, devd_type)`; empty: none.
+    pub devd_subsystem: [CStrByte; 24],
+    pub devd_type: [CStrByte; 12],
 }
 
 impl Default for CarpRsEvent {
@@ -69,7 +73,9 @@ impl Default for CarpRsEvent {
 
 /// The shim's interface-name lookup: writes the name of `ifindex` (no NUL)
 /// into `buf` and returns its length, 0 if unknown.
-pub type IfNameFn = Option<unsafe extern "C" fn(*mut c_void, u32, *mut u8, usize) -> usize>;
+pub type IfNameFn = Option<
+    unsafe extern "C" fn(arg: *mut c_void, ifindex: u32, buf: *mut CStrByte, len: usize) -> usize,
+>;
 
 /// Formats into `dst` with `f`, keeping a terminating NUL.
 fn cstr(dst: &mut [u8], f: impl FnOnce(&mut [u8]) -> usize) -> usize {

@@ -1,5 +1,6 @@
-//! The C ABI that the kernel shim (`kmod/carp_rs_shim.c`) calls; declared
-//! for C in `kmod/carp_rs_ffi.h`, which must change with this module.
+//! The C ABI that the kernel shim (`kmod/carp_rs_*.c`) calls, defined here
+//! only: the C header `carp_rs_ffi.h` is generated from this module by
+//! cbindgen (`tools/ffi-header`) at build time, doc comments included.
 //!
 //! The ABI carries only our own types: integers, byte pointers with lengths
 //! and `struct carp_rs_tx`. Kernel structures (mbufs, ifnets, `struct
@@ -50,3 +51,8 @@ pub const CARP_RS_NSTATS: usize = 16;
 
 /// Smallest transmit buffer the shim may pass: an Ethernet MTU.
 pub const CARP_RS_TXBUF_MIN: usize = 1500;
+
+/// A byte of a C string: `char` in the generated header (cbindgen.toml
+/// renames it), `u8` here so the engine writes text without casts. Same
+/// size and alignment as C's `char`.
+pub type CStrByte = u8;

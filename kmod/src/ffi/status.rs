@@ -7,6 +7,7 @@ use core::ffi::c_void;
 
 use super::engine::CarpRsEngine;
 use super::event::IfNameFn;
+use super::CStrByte;
 use crate::ctl::status;
 use crate::engine::Instant;
 
@@ -28,7 +29,7 @@ pub unsafe extern "C" fn carp_rs_status_text(
     which: u32,
     ifname: IfNameFn,
     arg: *mut c_void,
-    buf: *mut u8,
+    buf: *mut CStrByte,
     len: usize,
 ) -> usize {
     // SAFETY: a shared borrow under the shim's mutex.

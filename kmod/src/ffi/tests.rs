@@ -256,8 +256,6 @@ fn every_new_entry_point_is_null_safe() {
     }
 }
 
-const CARP_RS_SYSCTL_COUNT: u32 = 11;
-
 #[test]
 fn ioctl_errors_are_freebsds() {
     let h = carp_rs_engine_new();
@@ -1103,10 +1101,10 @@ fn demote_reason_ids_name_pfsyncs_texts_and_external() {
     let id = |t: &[u8]| unsafe { carp_rs_demote_reason_id(t.as_ptr(), t.len()) };
     assert_eq!(id(b"pfsync bulk start"), 0);
     assert_eq!(id(b"pfsync destroy"), 3);
-    assert_eq!(id(b"something else"), DEMOTE_REASONS - 1);
+    assert_eq!(id(b"something else"), CARP_RS_DEMOTE_REASONS - 1);
     assert_eq!(
         unsafe { carp_rs_demote_reason_id(ptr::null(), 5) },
-        DEMOTE_REASONS - 1
+        CARP_RS_DEMOTE_REASONS - 1
     );
     let h = carp_rs_engine_new();
     assert_eq!(unsafe { carp_rs_demote_adj_id(h, SEC, 240, 0) }, 0);
@@ -1269,4 +1267,28 @@ fn carp_if(index: u32) -> CarpRsIfInfo {
         if_type: crate::ctl::IFT_CARP,
         pad: [0; 3],
     }
+}
+
+/// The shim registers each `CARP_RS_SYSCTL_*` id under FreeBSD's leaf name
+/// (`carp_rs_shim.c`): every id must reach the knob of that name.
+#[test]
+fn sysctl_ids_reach_the_knob_of_their_name() {
+    let ids = [
+        (CARP_RS_SYSCTL_ALLOW, "allow"),
+        (CARP_RS_SYSCTL_PREEMPT, "preempt"),
+        (CARP_RS_SYSCTL_LOG, "log"),
+        (CARP_RS_SYSCTL_DEMOTION, "demotion"),
+        (CARP_RS_SYSCTL_SENDERR, "senderr_demotion_factor"),
+        (CARP_RS_SYSCTL_IFDOWN, "ifdown_demotion_factor"),
+        (CARP_RS_SYSCTL_DSCP, "dscp"),
+        (CARP_RS_SYSCTL_ARPBALANCE, "arpbalance"),
+        (CARP_RS_SYSCTL_SUPPRESS, "suppress_preempt"),
+        (CARP_RS_SYSCTL_REPLAY, "replay_check"),
+        (CARP_RS_SYSCTL_GARP, "garp_interval"),
+    ];
+    assert_eq!(ids.len(), CARP_RS_SYSCTL_COUNT as usize);
+    for (id, name) in ids {
+        assert_eq!(ctl::knob(id).map(|k| k.name()), Some(name), "id {id}");
+    }
+    assert_eq!(ctl::knob(CARP_RS_SYSCTL_COUNT), None);
 }

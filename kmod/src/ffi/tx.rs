@@ -9,7 +9,8 @@ use super::{CARP_RS_AF_INET, CARP_RS_AF_INET6};
 ///
 /// Field order avoids padding so C and Rust agree without relying on
 /// compiler-inserted holes; `sys-bindings/tests/ffi_layout.rs` checks every
-/// field against `kmod/carp_rs_ffi.h` (bindgen), as for the other structs.
+/// field against the generated `carp_rs_ffi.h` as the C compiler reads it
+/// (bindgen), as for the other structs.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CarpRsTx {
