@@ -425,12 +425,16 @@ pub unsafe extern "C" fn carp_rs_sysctl(
 }
 
 /// `CARP_RS_OID_*`: how the shim registers a leaf of `net.inet.carp`
-/// (its CTLTYPE/CTLFLAG bits and handler).
-pub const CARP_RS_OID_INT: u32 = 0; // CTLTYPE_INT | CTLFLAG_RW
-pub const CARP_RS_OID_INT_RO: u32 = 1; // CTLTYPE_INT | CTLFLAG_RD
-pub const CARP_RS_OID_INT_TUN: u32 = 2; // CTLFLAG_RWTUN: a loader tunable too
-pub const CARP_RS_OID_STATS: u32 = 3; // struct carpstats, a write zeroes it
-pub const CARP_RS_OID_TEXT: u32 = 4; // carp_rs_status_text(arg2)
+/// (its CTLTYPE/CTLFLAG bits and handler): `CTLTYPE_INT | CTLFLAG_RW`.
+pub const CARP_RS_OID_INT: u32 = 0;
+/// `CTLTYPE_INT | CTLFLAG_RD`.
+pub const CARP_RS_OID_INT_RO: u32 = 1;
+/// `CTLFLAG_RWTUN`: a loader tunable too.
+pub const CARP_RS_OID_INT_TUN: u32 = 2;
+/// `struct carpstats`; a write zeroes it.
+pub const CARP_RS_OID_STATS: u32 = 3;
+/// A text of `carp_rs_status_text` (arg2 says which).
+pub const CARP_RS_OID_TEXT: u32 = 4;
 
 /// One leaf of `net.inet.carp`, as the shim hands it to sysctl_add_oid().
 #[repr(C)]
