@@ -166,10 +166,16 @@ def check_symbols(r, elf, tab, variant):
 
 
 def shim_sources():
-    """The shim's C files, from kmod/shim-srcs.mk (one list for every build)."""
+    """The shim's C files and its own headers (carp_rs_var.h includes the
+    kernel headers they all need), from kmod/shim-srcs.mk (one list for
+    every build)."""
     with open(os.path.join(TOP, "kmod", "shim-srcs.mk")) as f:
-        m = re.search(r"^CARP_RS_SHIM_SRCS\s*=\s*(.*)$", f.read(), re.M)
-    return m.group(1).split() if m else ["carp_rs_shim.c"]
+        mk = f.read()
+    files = []
+    for var in ("CARP_RS_SHIM_HDRS", "CARP_RS_SHIM_SRCS"):
+        m = re.search(r"^%s\s*=\s*(.*)$" % var, mk, re.M)
+        files += m.group(1).split() if m else []
+    return files or ["carp_rs_shim.c"]
 
 
 def shim_includes():
