@@ -61,6 +61,31 @@ fn cstr(b: &[u8]) -> &str {
     core::str::from_utf8(&b[..end]).unwrap()
 }
 
+/// SIOCSVH through the C ABI as the shim calls it on a parent (no carpN
+/// outcome asked for).
+unsafe fn set_vhid(
+    h: *mut CarpRsEngine,
+    now: u64,
+    ii: *const CarpRsIfInfo,
+    req: &[u8],
+    privileged: i32,
+    res: &mut CarpRsSetRes,
+) -> i32 {
+    // SAFETY: the caller's handle; `req` and `res` are live borrows.
+    unsafe {
+        carp_rs_ioctl_set(
+            h,
+            now,
+            ii,
+            req.as_ptr(),
+            req.len(),
+            privileged,
+            res,
+            ptr::null_mut(),
+        )
+    }
+}
+
 fn events(h: *mut CarpRsEngine) -> Vec<CarpRsEvent> {
     let mut v = Vec::new();
     let mut buf = [0u8; CARP_RS_TXBUF_MIN];
@@ -94,19 +119,7 @@ fn configured() -> (*mut CarpRsEngine, u64) {
     let mut id = 0u64;
     unsafe {
         assert_eq!(carp_rs_iface_addrs(h, EM0, own.as_ptr(), ptr::null()), 0);
-        assert_eq!(
-            carp_rs_ioctl_set(
-                h,
-                SEC,
-                &ii,
-                req.as_ptr(),
-                req.len(),
-                1,
-                &mut res,
-                ptr::null_mut()
-            ),
-            0
-        );
+        assert_eq!(set_vhid(h, SEC, &ii, &req, 1, &mut res), 0);
         assert_eq!(res.created, 1);
         assert_eq!(
             carp_rs_addr_attach(h, SEC, EM0, 1, CARP_RS_AF_INET, vip.as_ptr(), &mut id),
@@ -265,50 +278,11 @@ fn ioctl_errors_are_freebsds() {
     lo.if_type = 0x18;
     unsafe {
         // No such interface, not Ethernet, unprivileged, bad vhid.
-        assert_eq!(
-            carp_rs_ioctl_set(
-                h,
-                0,
-                ptr::null(),
-                req.as_ptr(),
-                40,
-                1,
-                &mut res,
-                ptr::null_mut()
-            ),
-            ENXIO
-        );
-        assert_eq!(
-            carp_rs_ioctl_set(h, 0, &lo, req.as_ptr(), 40, 1, &mut res, ptr::null_mut()),
-            EOPNOTSUPP
-        );
-        assert_eq!(
-            carp_rs_ioctl_set(
-                h,
-                0,
-                &eth(EM0),
-                req.as_ptr(),
-                40,
-                0,
-                &mut res,
-                ptr::null_mut()
-            ),
-            EPERM
-        );
+        assert_eq!(set_vhid(h, 0, ptr::null(), &req, 1, &mut res), ENXIO);
+        assert_eq!(set_vhid(h, 0, &lo, &req, 1, &mut res), EOPNOTSUPP);
+        assert_eq!(set_vhid(h, 0, &eth(EM0), &req, 0, &mut res), EPERM);
         let bad = carpreq(256, 0, b"");
-        assert_eq!(
-            carp_rs_ioctl_set(
-                h,
-                0,
-                &eth(EM0),
-                bad.as_ptr(),
-                40,
-                1,
-                &mut res,
-                ptr::null_mut()
-            ),
-            EINVAL
-        );
+        assert_eq!(set_vhid(h, 0, &eth(EM0), &bad, 1, &mut res), EINVAL);
         // A short struct is refused, not read past.
         assert_ne!(
             carp_rs_ioctl_set(
@@ -378,19 +352,7 @@ fn set_get_roundtrip_and_key_visibility() {
         // A second SET changes advskew, creates nothing.
         let mut res = CarpRsSetRes::default();
         let req = carpreq(1, 20, b"");
-        assert_eq!(
-            carp_rs_ioctl_set(
-                h,
-                2 * SEC,
-                &eth(EM0),
-                req.as_ptr(),
-                40,
-                1,
-                &mut res,
-                ptr::null_mut()
-            ),
-            0
-        );
+        assert_eq!(set_vhid(h, 2 * SEC, &eth(EM0), &req, 1, &mut res), 0);
         assert_eq!(res.created, 0);
         carp_rs_ioctl_get(
             h,
@@ -1167,19 +1129,7 @@ fn departing_interface_drops_its_vhids() {
     let req = carpreq(2, 0, b"pw");
     let mut res = CarpRsSetRes::default();
     unsafe {
-        assert_eq!(
-            carp_rs_ioctl_set(
-                h,
-                SEC,
-                &ii,
-                req.as_ptr(),
-                req.len(),
-                1,
-                &mut res,
-                ptr::null_mut()
-            ),
-            0
-        );
+        assert_eq!(set_vhid(h, SEC, &ii, &req, 1, &mut res), 0);
         assert_eq!(carp_rs_iface_vhids(h, EM0), 1);
         assert_eq!(carp_rs_iface_depart(h, 2 * SEC, EM0), 1);
         assert_eq!(carp_rs_iface_vhids(h, EM0), 0);
