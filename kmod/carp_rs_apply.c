@@ -250,24 +250,20 @@ carp_rs_ifname(void *arg __unused, uint32_t index, char *buf, size_t len)
 }
 
 /*
- * The engine's advert-source callback, asked per advert as
- * carp_send_ad_locked() asks carp_best_ifa(): the parent's first address
+ * The parent's own addresses, as carp_best_ifa() picks them: the first
  * of each family that is not a vhid's (ifa_preferred()'s choice; the
- * engine picks among its vhid addresses when there is none).  Mutex
- * held, net epoch.
+ * engine picks among its vhid addresses when there is none).  Returns the
+ * CARP_RS_SRC_* bits of those written.  Net epoch.
  */
-static int
-carp_rs_srcaddr(void *arg __unused, uint32_t index, uint8_t *v4, uint8_t *v6)
+int
+carp_rs_best_addrs(struct ifnet *ifp, uint8_t *v4, uint8_t *v6)
 {
-	struct carp_rs_if *cif;
 	struct ifaddr *ifa;
 	uint8_t a[16], af;
 	int got = 0;
 
 	NET_EPOCH_ASSERT();
-	if ((cif = carp_rs_if_lookup(index)) == NULL)
-		return (-1);
-	CK_STAILQ_FOREACH(ifa, &cif->ifp->if_addrhead, ifa_link) {
+	CK_STAILQ_FOREACH(ifa, &ifp->if_addrhead, ifa_link) {
 		if (ifa->ifa_carp != NULL || (af = carp_rs_ifa_af(ifa, a)) == 0)
 			continue;
 		if (af == CARP_RS_AF_INET && (got & CARP_RS_SRC_V4) == 0) {
@@ -280,6 +276,20 @@ carp_rs_srcaddr(void *arg __unused, uint32_t index, uint8_t *v4, uint8_t *v6)
 		}
 	}
 	return (got);
+}
+
+/*
+ * The engine's advert-source callback, asked per advert as
+ * carp_send_ad_locked() asks carp_best_ifa().  Mutex held, net epoch.
+ */
+static int
+carp_rs_srcaddr(void *arg __unused, uint32_t index, uint8_t *v4, uint8_t *v6)
+{
+	struct carp_rs_if *cif;
+
+	if ((cif = carp_rs_if_lookup(index)) == NULL)
+		return (-1);
+	return (carp_rs_best_addrs(cif->ifp, v4, v6));
 }
 
 /*

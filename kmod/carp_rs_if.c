@@ -220,29 +220,21 @@ carp_rs_link_locked(struct carp_rs_if *cif)
 
 /*
  * Tells the engine the parent's link state and its own best addresses
- * (the first non-vhid address of each family).
+ * (carp_rs_best_addrs()), before any advert asks for them.
  */
 void
 carp_rs_refresh_parent(struct carp_rs_if *cif)
 {
 	struct epoch_tracker et;
-	struct ifaddr *ifa;
-	uint8_t a[2][16], buf[16] = { 0 };
-	bool has[2] = { false, false };
-	int i;
+	uint8_t v4[4], v6[16];
+	int got;
 
 	NET_EPOCH_ENTER(et);
-	CK_STAILQ_FOREACH(ifa, &cif->ifp->if_addrhead, ifa_link) {
-		if (ifa->ifa_carp != NULL || (i = carp_rs_ifa_af(ifa, buf)) == 0)
-			continue;
-		i = CARP_RS_FAM(i);
-		if (!has[i])
-			memcpy(a[i], buf, sizeof(buf));
-		has[i] = true;
-	}
+	got = carp_rs_best_addrs(cif->ifp, v4, v6);
 	NET_EPOCH_EXIT(et);
 	CARP_RS_CALL((void)carp_rs_iface_addrs(cif->vc->engine, cif->index,
-	    has[0] ? a[0] : NULL, has[1] ? a[1] : NULL);
+	    (got & CARP_RS_SRC_V4) != 0 ? v4 : NULL,
+	    (got & CARP_RS_SRC_V6) != 0 ? v6 : NULL);
 	    carp_rs_link_locked(cif));
 }
 

@@ -155,6 +155,7 @@ void	carp_rs_drain(void);
 void	carp_rs_run_locked(void);
 void	carp_rs_ifinfo(struct ifnet *, struct carp_rs_ifinfo *);
 uint8_t	carp_rs_ifa_af(struct ifaddr *, uint8_t *);
+int	carp_rs_best_addrs(struct ifnet *, uint8_t *, uint8_t *);
 struct carp_rs_if *carp_rs_if_lookup(uint32_t);
 size_t	carp_rs_ifname(void *, uint32_t, char *, size_t);
 void	carp_rs_log(int, const char *, ...) __printflike(2, 3);
