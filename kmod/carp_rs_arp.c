@@ -65,8 +65,8 @@ carp_rs_arp_check(struct mbuf **mp, struct ifnet *ifp, int flags __unused,
 }
 
 /*
- * Hooks (on) or unhooks vc's VNET's link head; the sysctl handler calls
- * this after every write of arpbalance, and VNET destruction with off.
+ * Hooks (on) or unhooks vc's VNET's link head: after every knob write, as
+ * the engine wants (carp_rs_arp_filter_wanted), and off at VNET destruction.
  * sx held (may sleep).  Unhooked, pfil frees the link after an epoch; a
  * thread still in carp_rs_arp_check() is waited for by the NET_EPOCH_WAIT()
  * that comes before the engine is freed.

@@ -168,6 +168,7 @@ carp_rs_knob_sysctl(SYSCTL_HANDLER_ARGS)
 {
 	int32_t old, new;
 	int error, v;
+	bool arp;
 
 	old = 0;
 	mtx_lock(&carp_rs_mtx);
@@ -179,14 +180,13 @@ carp_rs_knob_sysctl(SYSCTL_HANDLER_ARGS)
 	if (error != 0 || req->newptr == NULL)
 		return (error);
 	new = v;
-	/* Under the sx: arpbalance's hook follows the knob (may sleep). */
+	/* Under the sx: the ARP hook follows the engine's wish (may sleep). */
 	if ((error = carp_rs_config_begin()) != 0)
 		return (error);
 	CARP_RS_CALL(error = carp_rs_sysctl(V_carp_rs_engine, carp_rs_now(),
-	    arg2, &new, &old));
-	if (arg2 == CARP_RS_SYSCTL_ARPBALANCE)
-		carp_rs_arp_sync(V_carp_rs_vnet, carp_rs_sysctl_read(
-		    V_carp_rs_engine, CARP_RS_SYSCTL_ARPBALANCE) != 0);
+	    arg2, &new, &old);
+	    arp = carp_rs_arp_filter_wanted(V_carp_rs_engine) != 0);
+	carp_rs_arp_sync(V_carp_rs_vnet, arp);
 	carp_rs_config_end();
 	return (error);
 }

@@ -520,17 +520,6 @@ const EXTERNAL_REASONS: [&str; CARP_RS_DEMOTE_REASONS as usize - 1] = [
     "pfsync destroy",
 ];
 
-/// `DemoteReason` of a `carp_demote_adj_p` caller's text: its own for
-/// pfsync's, "external" for anything else (no copy, no allocation).
-pub(super) fn external_reason(text: &[u8]) -> DemoteReason {
-    let s = EXTERNAL_REASONS
-        .iter()
-        .find(|r| r.as_bytes() == text)
-        .copied()
-        .unwrap_or("external");
-    DemoteReason::External(s)
-}
-
 /// Number of reason ids [`carp_rs_demote_reason_id`] returns: one per
 /// known pfsync text, then "external" (the last).
 pub const CARP_RS_DEMOTE_REASONS: u32 = 5;
@@ -555,8 +544,10 @@ pub unsafe extern "C" fn carp_rs_demote_reason_id(reason: *const u8, len: usize)
         .map_or(CARP_RS_DEMOTE_REASONS - 1, |i| i as u32)
 }
 
-/// Applies demotion recorded by the hook: as `carp_rs_demote_adj` with
-/// the text of reason `id` (an id out of range reads "external").
+/// `carp_demote_adj_p(adj, reason)` (pfsync), applied from the task the
+/// hook enqueued: adds `adj` to the demotion, logs "demoted by %d to %d
+/// (reason)" with the text of reason `id` (out of range: "external") and
+/// has every MASTER re-advertise.
 ///
 /// # Safety
 /// `h` is NULL or a live handle.
@@ -580,35 +571,6 @@ pub unsafe extern "C" fn carp_rs_demote_adj_id(
         adj,
         DemoteReason::External(text),
     );
-    0
-}
-
-/// `carp_demote_adj_p(adj, reason)` (pfsync): adds `adj` to the global
-/// demotion, logs "demoted by %d to %d (reason)" and has every MASTER
-/// re-advertise. `reason` is the caller's text without its NUL.
-///
-/// # Safety
-/// `h` is NULL or a live handle; `reason` is NULL or `len` readable bytes.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn carp_rs_demote_adj(
-    h: *mut CarpRsEngine,
-    now_ns: u64,
-    adj: i32,
-    reason: *const u8,
-    len: usize,
-) -> c_int {
-    // SAFETY: exclusive under the shim's mutex.
-    let Some(h) = (unsafe { h.as_mut() }) else {
-        return EINVAL;
-    };
-    let text: &[u8] = if reason.is_null() || len > isize::MAX as usize {
-        &[]
-    } else {
-        // SAFETY: non-null, `len` readable bytes per the contract.
-        unsafe { slice::from_raw_parts(reason, len) }
-    };
-    h.engine
-        .demote(Instant::from_nanos(now_ns), adj, external_reason(text));
     0
 }
 

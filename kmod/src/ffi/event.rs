@@ -4,7 +4,6 @@
 //! ifnet work (GARP, NA, routes, carpN link state).
 
 use core::ffi::{c_int, c_void};
-use core::net::Ipv4Addr;
 
 use super::ctl::state_u8;
 use super::engine::CarpRsEngine;
@@ -280,42 +279,16 @@ pub unsafe extern "C" fn carp_rs_is_master(
     }
 }
 
-/// `carp_iamatch`: the MAC to answer an ARP request for `vip` from
-/// `requester` with (`arpbalance` included), into `mac`; 1 if we answer.
+/// Whether the link-layer ARP hook (`carp_rs_arp_filter`) is needed:
+/// arpbalance is on. The shim links its pfil hook only then, so frames
+/// pay nothing otherwise; it asks after every knob write.
 ///
 /// # Safety
-/// `h` is NULL or a live handle; `vip`/`requester` NULL or 4 readable
-/// bytes; `mac` NULL or 6 writable bytes.
+/// `h` is NULL or a live handle.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn carp_rs_arp_reply_mac(
-    h: *const CarpRsEngine,
-    ifindex: u32,
-    vip: *const u8,
-    requester: *const u8,
-    mac: *mut u8,
-) -> c_int {
+pub unsafe extern "C" fn carp_rs_arp_filter_wanted(h: *const CarpRsEngine) -> c_int {
     // SAFETY: shared under the shim's mutex.
-    let Some(h) = (unsafe { h.as_ref() }) else {
-        return 0;
-    };
-    if vip.is_null() || requester.is_null() || mac.is_null() {
-        return 0;
-    }
-    // SAFETY: 4 readable bytes each per the contract.
-    let (v, r) = unsafe {
-        (
-            Ipv4Addr::from(vip.cast::<[u8; 4]>().read_unaligned()),
-            Ipv4Addr::from(requester.cast::<[u8; 4]>().read_unaligned()),
-        )
-    };
-    match h.engine.arp_reply_mac(ifindex, v, r) {
-        Some(m) => {
-            // SAFETY: 6 writable bytes per the contract.
-            unsafe { mac.cast::<[u8; 6]>().write_unaligned(m) };
-            1
-        }
-        None => 0,
-    }
+    unsafe { h.as_ref() }.map_or(0, |h| c_int::from(h.engine.knobs().arpbalance))
 }
 
 /// FreeBSD 9's arpbalance at the link layer (`carp_iamatch` with the

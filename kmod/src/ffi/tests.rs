@@ -86,6 +86,13 @@ unsafe fn set_vhid(
     }
 }
 
+/// pfsync's demotion as the shim applies it: the hook's reason id, then
+/// the task's `carp_rs_demote_adj_id`.
+unsafe fn demote(h: *mut CarpRsEngine, now: u64, adj: i32, reason: *const u8, len: usize) -> i32 {
+    // SAFETY: the caller's handle; `reason` NULL or `len` readable bytes.
+    unsafe { carp_rs_demote_adj_id(h, now, adj, carp_rs_demote_reason_id(reason, len)) }
+}
+
 fn events(h: *mut CarpRsEngine) -> Vec<CarpRsEvent> {
     let mut v = Vec::new();
     let mut buf = [0u8; CARP_RS_TXBUF_MIN];
@@ -225,10 +232,7 @@ fn every_new_entry_point_is_null_safe() {
         );
         assert_eq!(carp_rs_forus(null, 1, ptr::null()), 0);
         assert_eq!(carp_rs_is_master(null, 1, 1), 0);
-        assert_eq!(
-            carp_rs_arp_reply_mac(null, 1, a.as_ptr(), a.as_ptr(), out.as_mut_ptr()),
-            0
-        );
+        assert_eq!(carp_rs_arp_filter_wanted(null), 0);
         assert_eq!(carp_rs_arp_filter(null, 1, a.as_ptr(), a.len()), 0);
         assert_eq!(carp_rs_clone_create(null, 1), EINVAL);
         assert_eq!(carp_rs_clone_destroy(null, 0, 1, ptr::null_mut()), EINVAL);
@@ -254,7 +258,7 @@ fn every_new_entry_point_is_null_safe() {
         );
         assert_eq!(carp_rs_clone_set_up(null, 0, 1, 1, ptr::null_mut()), EINVAL);
         assert_eq!(carp_rs_input_badif6(null), CARP_RS_EINVAL);
-        assert_eq!(carp_rs_demote_adj(null, 0, 1, a.as_ptr(), 4), EINVAL);
+        assert_eq!(demote(null, 0, 1, a.as_ptr(), 4), EINVAL);
         // A live engine with a NULL event slot or unknown knob.
         let h = carp_rs_engine_new();
         assert_eq!(
@@ -409,12 +413,8 @@ fn master_events_carry_freebsd_text_and_data_path_follows() {
         let other = [0u8, 0, 0x5e, 0, 1, 2];
         assert_eq!(carp_rs_forus(h, EM0, other.as_ptr()), 0);
         let (vip, from) = ([192u8, 0, 2, 50], [192u8, 0, 2, 99]);
-        let mut mac = [0u8; 6];
-        assert_eq!(
-            carp_rs_arp_reply_mac(h, EM0, vip.as_ptr(), from.as_ptr(), mac.as_mut_ptr()),
-            1
-        );
-        assert_eq!(mac, vmac);
+        let mac = (*h).engine.arp_reply_mac(EM0, vip.into(), from.into());
+        assert_eq!(mac, Some(vmac));
         // Link down: INIT, demotion logged with FreeBSD's words.
         carp_rs_link_state(h, deadline + 1, EM0, 0);
         let evs = events(h);
@@ -631,7 +631,7 @@ fn status_texts_for_the_text_sysctls() {
         let mut old = 0;
         assert_eq!(carp_rs_sysctl(h, 0, 3, &adj, &mut old), 0);
         let r = b"pfsync bulk start";
-        assert_eq!(carp_rs_demote_adj(h, 0, 240, r.as_ptr(), r.len()), 0);
+        assert_eq!(demote(h, 0, 240, r.as_ptr(), r.len()), 0);
         let mut buf = [0xffu8; 128];
         let n = carp_rs_status_text(
             h,
@@ -726,12 +726,7 @@ fn ipv6_on_a_parent_without_vhids_is_badif_and_resets_with_the_rest() {
 }
 
 fn demote_log(h: *mut CarpRsEngine, adj: i32, reason: &[u8]) -> String {
-    unsafe {
-        assert_eq!(
-            carp_rs_demote_adj(h, SEC, adj, reason.as_ptr(), reason.len()),
-            0
-        )
-    };
+    unsafe { assert_eq!(demote(h, SEC, adj, reason.as_ptr(), reason.len()), 0) };
     let ev = events(h);
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0].kind, CARP_RS_EV_DEMOTED);
@@ -764,7 +759,7 @@ fn demote_adj_adds_and_logs_the_callers_reason() {
     );
     unsafe {
         assert_eq!(carp_rs_sysctl_read(h, 3), 3);
-        assert_eq!(carp_rs_demote_adj(h, SEC, -3, ptr::null(), 99), 0);
+        assert_eq!(demote(h, SEC, -3, ptr::null(), 99), 0);
         assert_eq!(carp_rs_sysctl_read(h, 3), 0);
     }
     assert_eq!(
