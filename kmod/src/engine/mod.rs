@@ -600,7 +600,8 @@ impl Engine {
             return Ok(());
         }
         v.addrs.add(&v.cfg.key, v.cfg.vhid, addr)?;
-        self.routes.mark();
+        let iface = v.iface;
+        self.routes.recount(&self.table, iface, addr);
         self.sc_state(now, slot);
         Ok(())
     }
@@ -615,7 +616,8 @@ impl Engine {
         let slot = self.slot_of(id).ok_or(ConfigError::NoSuchVhid)?;
         let v = self.table.get_mut(slot).ok_or(ConfigError::NoSuchVhid)?;
         v.addrs.remove(&v.cfg.key, v.cfg.vhid, addr)?;
-        self.routes.mark();
+        let iface = v.iface;
+        self.routes.recount(&self.table, iface, addr);
         self.sc_state(now, slot);
         Ok(())
     }
@@ -766,10 +768,11 @@ impl Engine {
     fn push_event(&mut self, ev: Event) {
         // Routes and announces follow the change even if the queue is full.
         match ev {
-            Event::StateChanged { .. } => self.routes.mark(),
-            Event::Announce { id, iface, .. } => {
-                if let Some(v) = self.slot_of(id).and_then(|s| self.table.get(s)) {
-                    self.routes.announce(iface, v);
+            Event::StateChanged { id, .. } | Event::Announce { id, .. } => {
+                let announce = matches!(ev, Event::Announce { .. });
+                match self.slot_of(id).and_then(|s| self.table.get(s)) {
+                    Some(v) => self.routes.mark_vhid(v, announce),
+                    None => self.routes.mark(),
                 }
             }
             _ => {}

@@ -18,7 +18,8 @@ use core::num::NonZeroU8;
 
 use super::config::ConfigError;
 use super::state::State;
-use super::vhid::{flag, Vhid};
+use super::table::Table;
+use super::vhid::Vhid;
 use super::{Engine, IfIndex};
 use crate::util::try_push;
 
@@ -58,6 +59,17 @@ pub const ENTRY_BYTES: (usize, usize) = (
     core::mem::size_of::<Entry<16>>(),
 );
 
+/// Bits of [`Entry::flags`].
+mod bit {
+    /// An announce was asked for (`Event::Announce`) and not yet handed out.
+    pub const ANNOUNCE: u8 = 1;
+    /// The entry is in [`super::Routes::queue`].
+    pub const QUEUED: u8 = 2;
+    /// Several vhids of the parent hold the address (FreeBSD 9's
+    /// arpbalance): `holder` does not name them all.
+    pub const SHARED: u8 = 4;
+}
+
 /// One tracked address of a [`Group`]: its octets and what is installed.
 /// The parent and the kind are the group's, so they are not repeated per
 /// address (at 4,080 vhids with one VIP each this record is most of what
@@ -72,12 +84,18 @@ struct Entry<const N: usize> {
     /// The vhid whose MASTER routes/entry are in the tables, if any
     /// (vhid 0 does not exist).
     installed: Option<NonZeroU8>,
-    /// An announce was asked for (`Event::Announce`) and not yet handed out.
-    announce: bool,
+    /// [`bit`]s.
+    flags: u8,
+    /// Unless [`bit::SHARED`]: the only live vhid of the parent holding the
+    /// address, if any, so finding its MASTER is one index lookup. Kept by
+    /// [`Routes::recount`] whenever a vhid gains or loses the address; a
+    /// vhid that dies keeps its number here and the lookup skips it.
+    holder: Option<NonZeroU8>,
 }
 
 /// The tracked addresses of one parent and kind (`clone`: they live on a
-/// carpN: published, never routed), per family in tracking order.
+/// carpN: published, never routed), per family sorted by address so an
+/// address is found by binary search.
 #[derive(Debug)]
 struct Group {
     iface: IfIndex,
@@ -86,12 +104,13 @@ struct Group {
     v6: Vec<Entry<16>>,
 }
 
-/// Where one entry is: group, family, index.
-#[derive(Clone, Copy)]
+/// Where one entry is: group, family, index; ordered as [`Routes::nth`]
+/// walks them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 struct At {
-    group: usize,
+    group: u32,
     v6: bool,
-    i: usize,
+    i: u32,
 }
 
 /// One entry as the command logic sees it.
@@ -102,6 +121,8 @@ struct View {
     clone: bool,
     installed: Option<u8>,
     announce: bool,
+    holder: Option<u8>,
+    shared: bool,
 }
 
 impl View {
@@ -131,26 +152,174 @@ impl View {
     }
 }
 
-/// The per-address record and a flag saying it may differ from the states.
+/// Entries a state change may leave to look at before [`Routes::all`]
+/// takes over: a vhid's addresses on both kinds, with room to spare for
+/// the applier running behind by a few changes.
+const QUEUE: usize = 32;
+
+/// The per-address record and what may differ from the states.
+///
+/// A state change or announce marks only the entries of the vhid's own
+/// addresses ([`Routes::mark_vhid`]) in a small queue, so the drain after
+/// k changes costs what those k changes touch; only configuration changes
+/// (and a queue overflow) walk every entry.
 #[derive(Default)]
 pub(crate) struct Routes {
     groups: Vec<Group>,
-    dirty: bool,
-    /// Entries before this one (in [`Routes::next`] order) matched the
-    /// states when last looked at and nothing changed since: the next
-    /// [`Engine::poll_command`] starts here, so draining n commands costs
-    /// n looks, not n².
+    /// Every entry may differ: [`Engine::poll_command`] walks them all.
+    all: bool,
+    /// Entries before this one (in [`Routes::nth`] order) matched the
+    /// states when the walk passed them; anything changed since is in
+    /// `queue`, so the walk goes on from here.
     cursor: usize,
+    /// Entries that may differ, each once ([`bit::QUEUED`]); the first
+    /// `queued` are live.
+    queue: [At; QUEUE],
+    queued: usize,
+    /// Vhid records `wanted` examined (the cost test's counter).
+    #[cfg(test)]
+    pub looks: core::cell::Cell<u64>,
 }
 
-fn find<const N: usize>(v: &[Entry<N>], addr: [u8; N]) -> Option<usize> {
-    v.iter().position(|e| e.addr == addr)
+fn find<const N: usize>(v: &[Entry<N>], addr: [u8; N]) -> Result<usize, usize> {
+    v.binary_search_by(|e| e.addr.cmp(&addr))
+}
+
+/// Inserts `e` at `i` without `Vec::insert`, which may grow with the
+/// aborting allocator the kernel's `alloc` lacks.
+fn insert<T>(v: &mut Vec<T>, i: usize, e: T) -> Result<(), ConfigError> {
+    try_push(v, e).map_err(|_| ConfigError::NoMemory)?;
+    if let Some(tail) = v.get_mut(i..) {
+        tail.rotate_right(1);
+    }
+    Ok(())
+}
+
+/// The live vhids of `iface` holding `addr`: the one it is (`None`: none)
+/// and whether there are several. At most 255 index lookups: a parent has
+/// at most 255 vhids.
+fn holders(table: &Table, iface: IfIndex, addr: IpAddr) -> (Option<NonZeroU8>, bool) {
+    let mut found = None;
+    for n in 1..=255u8 {
+        let holds = table
+            .lookup(iface, n)
+            .and_then(|s| table.get(s))
+            .is_some_and(|v| v.addrs.contains(addr));
+        if holds {
+            if found.is_some() {
+                return (found, true);
+            }
+            found = NonZeroU8::new(n);
+        }
+    }
+    (found, false)
 }
 
 impl Routes {
+    /// Everything may differ (configuration changed): walk all entries.
     pub fn mark(&mut self) {
-        self.dirty = true;
+        self.unqueue_all();
+        self.all = true;
         self.cursor = 0;
+    }
+
+    fn dirty(&self) -> bool {
+        self.all || self.queued > 0
+    }
+
+    fn flags_mut(&mut self, at: At) -> Option<&mut u8> {
+        let g = self.groups.get_mut(at.group as usize)?;
+        if at.v6 {
+            g.v6.get_mut(at.i as usize).map(|e| &mut e.flags)
+        } else {
+            g.v4.get_mut(at.i as usize).map(|e| &mut e.flags)
+        }
+    }
+
+    fn unqueue_all(&mut self) {
+        for k in 0..self.queued {
+            if let Some(at) = self.queue.get(k).copied() {
+                if let Some(f) = self.flags_mut(at) {
+                    *f &= !bit::QUEUED;
+                }
+            }
+        }
+        self.queued = 0;
+    }
+
+    /// Queues one entry to be looked at (and asks for its announce); a
+    /// full queue falls back to walking every entry. No allocation.
+    fn mark_entry(&mut self, at: At, announce: bool) {
+        let queued = self.queued;
+        let Some(f) = self.flags_mut(at) else {
+            return;
+        };
+        if announce {
+            *f |= bit::ANNOUNCE;
+        }
+        if *f & bit::QUEUED != 0 {
+            return;
+        }
+        if queued < QUEUE {
+            *f |= bit::QUEUED;
+            if let Some(q) = self.queue.get_mut(queued) {
+                *q = at;
+                self.queued += 1;
+            }
+        } else {
+            self.mark();
+        }
+    }
+
+    /// Queues the entries of `vhid`'s addresses on its parent, both kinds:
+    /// its state changed (`announce` false) or it asked for an announce
+    /// (`Event::Announce`). Costs a binary search per address, whatever
+    /// the number of entries; allocates nothing (the input path calls it).
+    pub fn mark_vhid(&mut self, vhid: &Vhid, announce: bool) {
+        let v4 = vhid.addrs.v4().iter().map(|a| IpAddr::from(*a));
+        let v6 = vhid.addrs.v6().iter().map(|a| IpAddr::from(*a));
+        for addr in v4.chain(v6) {
+            for clone in [false, true] {
+                if let Some(at) = self.locate(vhid.iface, addr, clone) {
+                    self.mark_entry(at, announce);
+                }
+            }
+        }
+    }
+
+    /// A vhid of `iface` gained or lost `addr`: the entries of `addr`
+    /// learn who holds it now and are queued. Configuration path.
+    pub fn recount(&mut self, table: &Table, iface: IfIndex, addr: IpAddr) {
+        let (holder, shared) = holders(table, iface, addr);
+        for clone in [false, true] {
+            if let Some(at) = self.locate(iface, addr, clone) {
+                self.set_holder(at, holder, shared);
+                self.mark_entry(at, false);
+            }
+        }
+    }
+
+    fn set_holder(&mut self, at: At, holder: Option<NonZeroU8>, shared: bool) {
+        let Some(g) = self.groups.get_mut(at.group as usize) else {
+            return;
+        };
+        let (h, f) = if at.v6 {
+            match g.v6.get_mut(at.i as usize) {
+                Some(e) => (&mut e.holder, &mut e.flags),
+                None => return,
+            }
+        } else {
+            match g.v4.get_mut(at.i as usize) {
+                Some(e) => (&mut e.holder, &mut e.flags),
+                None => return,
+            }
+        };
+        *h = holder;
+        if shared {
+            *f |= bit::SHARED;
+        } else {
+            *f &= !bit::SHARED;
+        }
     }
 
     fn group(&self, iface: IfIndex, clone: bool) -> Option<usize> {
@@ -163,42 +332,58 @@ impl Routes {
         let group = self.group(iface, clone)?;
         let g = self.groups.get(group)?;
         let (v6, i) = match addr {
-            IpAddr::V4(a) => (false, find(&g.v4, a.octets())?),
-            IpAddr::V6(a) => (true, find(&g.v6, a.octets())?),
+            IpAddr::V4(a) => (false, find(&g.v4, a.octets()).ok()?),
+            IpAddr::V6(a) => (true, find(&g.v6, a.octets()).ok()?),
         };
-        Some(At { group, v6, i })
+        Some(At {
+            group: group as u32,
+            v6,
+            i: i as u32,
+        })
     }
 
     fn view(&self, at: At) -> Option<View> {
-        let g = self.groups.get(at.group)?;
-        let (addr, installed, announce) = if at.v6 {
-            let e = g.v6.get(at.i)?;
-            (IpAddr::from(e.addr), e.installed, e.announce)
+        let g = self.groups.get(at.group as usize)?;
+        let (addr, installed, flags, holder) = if at.v6 {
+            let e = g.v6.get(at.i as usize)?;
+            (IpAddr::from(e.addr), e.installed, e.flags, e.holder)
         } else {
-            let e = g.v4.get(at.i)?;
-            (IpAddr::from(e.addr), e.installed, e.announce)
+            let e = g.v4.get(at.i as usize)?;
+            (IpAddr::from(e.addr), e.installed, e.flags, e.holder)
         };
         Some(View {
             iface: g.iface,
             addr,
             clone: g.clone,
             installed: installed.map(NonZeroU8::get),
-            announce,
+            announce: flags & bit::ANNOUNCE != 0,
+            holder: holder.map(NonZeroU8::get),
+            shared: flags & bit::SHARED != 0,
         })
     }
 
     /// Writes an entry's installed vhid and announce flag.
     fn set(&mut self, at: At, installed: Option<u8>, announce: bool) {
         let installed = installed.and_then(NonZeroU8::new);
-        let Some(g) = self.groups.get_mut(at.group) else {
+        let Some(g) = self.groups.get_mut(at.group as usize) else {
             return;
         };
-        if at.v6 {
-            if let Some(e) = g.v6.get_mut(at.i) {
-                (e.installed, e.announce) = (installed, announce);
+        let (inst, f) = if at.v6 {
+            match g.v6.get_mut(at.i as usize) {
+                Some(e) => (&mut e.installed, &mut e.flags),
+                None => return,
             }
-        } else if let Some(e) = g.v4.get_mut(at.i) {
-            (e.installed, e.announce) = (installed, announce);
+        } else {
+            match g.v4.get_mut(at.i as usize) {
+                Some(e) => (&mut e.installed, &mut e.flags),
+                None => return,
+            }
+        };
+        *inst = installed;
+        if announce {
+            *f |= bit::ANNOUNCE;
+        } else {
+            *f &= !bit::ANNOUNCE;
         }
     }
 
@@ -206,11 +391,12 @@ impl Routes {
     /// IPv4 then IPv6 addresses), if there are that many.
     fn nth(&self, mut n: usize) -> Option<At> {
         for (group, g) in self.groups.iter().enumerate() {
+            let group = group as u32;
             if n < g.v4.len() {
                 return Some(At {
                     group,
                     v6: false,
-                    i: n,
+                    i: n as u32,
                 });
             }
             n -= g.v4.len();
@@ -218,7 +404,7 @@ impl Routes {
                 return Some(At {
                     group,
                     v6: true,
-                    i: n,
+                    i: n as u32,
                 });
             }
             n -= g.v6.len();
@@ -226,38 +412,45 @@ impl Routes {
         None
     }
 
-    /// Asks for one announce per address served by vhid `vhid` of `iface`.
-    pub fn announce(&mut self, iface: IfIndex, vhid: &Vhid) {
-        let mut any = false;
-        for g in self.groups.iter_mut().filter(|g| g.iface == iface) {
-            for e in g.v4.iter_mut() {
-                if vhid.addrs.contains(IpAddr::from(e.addr)) {
-                    e.announce = true;
-                    any = true;
-                }
+    /// The queued entry first in walk order (so the commands of several
+    /// changes come out in table order), and its place in the queue.
+    fn first_queued(&self) -> Option<(usize, At)> {
+        self.queue
+            .get(..self.queued)?
+            .iter()
+            .copied()
+            .enumerate()
+            .min_by_key(|&(_, at)| at)
+    }
+
+    fn dequeue(&mut self, k: usize) {
+        if let Some(at) = self.queue.get(k).copied() {
+            if let Some(f) = self.flags_mut(at) {
+                *f &= !bit::QUEUED;
             }
-            for e in g.v6.iter_mut() {
-                if vhid.addrs.contains(IpAddr::from(e.addr)) {
-                    e.announce = true;
-                    any = true;
-                }
-            }
-        }
-        if any {
-            self.mark();
+            let last = self.queued.saturating_sub(1);
+            self.queue.swap(k, last);
+            self.queued = last;
         }
     }
 
     /// Counts one more record for `addr`, adding its entry (and group) if
-    /// new. Configuration path: may allocate.
-    fn track(&mut self, iface: IfIndex, addr: IpAddr, clone: bool) -> Result<(), ConfigError> {
+    /// new; `holders` says which vhids of `iface` hold it. Configuration
+    /// path: may allocate.
+    fn track(
+        &mut self,
+        iface: IfIndex,
+        addr: IpAddr,
+        clone: bool,
+        holders: (Option<NonZeroU8>, bool),
+    ) -> Result<(), ConfigError> {
         self.mark();
         if let Some(at) = self.locate(iface, addr, clone) {
-            if let Some(g) = self.groups.get_mut(at.group) {
+            if let Some(g) = self.groups.get_mut(at.group as usize) {
                 let refs = if at.v6 {
-                    g.v6.get_mut(at.i).map(|e| &mut e.refs)
+                    g.v6.get_mut(at.i as usize).map(|e| &mut e.refs)
                 } else {
-                    g.v4.get_mut(at.i).map(|e| &mut e.refs)
+                    g.v4.get_mut(at.i as usize).map(|e| &mut e.refs)
                 };
                 if let Some(r) = refs {
                     *r = r.saturating_add(1);
@@ -283,10 +476,16 @@ impl Routes {
         };
         let g = self.groups.get_mut(group).ok_or(ConfigError::NoMemory)?;
         let pushed = match addr {
-            IpAddr::V4(a) => try_push(&mut g.v4, Entry::new(a.octets())).is_ok(),
-            IpAddr::V6(a) => try_push(&mut g.v6, Entry::new(a.octets())).is_ok(),
+            IpAddr::V4(a) => {
+                let i = find(&g.v4, a.octets()).unwrap_or_else(|i| i);
+                insert(&mut g.v4, i, Entry::new(a.octets(), holders))
+            }
+            IpAddr::V6(a) => {
+                let i = find(&g.v6, a.octets()).unwrap_or_else(|i| i);
+                insert(&mut g.v6, i, Entry::new(a.octets(), holders))
+            }
         };
-        if !pushed {
+        if pushed.is_err() {
             if g.v4.is_empty() && g.v6.is_empty() {
                 self.groups.remove(group);
             }
@@ -300,52 +499,62 @@ impl Routes {
     fn untrack(&mut self, iface: IfIndex, addr: IpAddr, clone: bool) -> Option<Option<u8>> {
         let at = self.locate(iface, addr, clone)?;
         self.mark();
-        let g = self.groups.get_mut(at.group)?;
+        let (group, i) = (at.group as usize, at.i as usize);
+        let g = self.groups.get_mut(group)?;
         let installed = if at.v6 {
-            let e = g.v6.get_mut(at.i)?;
+            let e = g.v6.get_mut(i)?;
             e.refs = e.refs.saturating_sub(1);
             if e.refs > 0 {
                 return None;
             }
-            g.v6.remove(at.i).installed
+            g.v6.remove(i).installed
         } else {
-            let e = g.v4.get_mut(at.i)?;
+            let e = g.v4.get_mut(i)?;
             e.refs = e.refs.saturating_sub(1);
             if e.refs > 0 {
                 return None;
             }
-            g.v4.remove(at.i).installed
+            g.v4.remove(i).installed
         };
         if g.v4.is_empty() && g.v6.is_empty() {
-            self.groups.remove(at.group);
+            self.groups.remove(group);
         }
         Some(installed.map(NonZeroU8::get))
     }
 }
 
 impl<const N: usize> Entry<N> {
-    fn new(addr: [u8; N]) -> Entry<N> {
+    fn new(addr: [u8; N], (holder, shared): (Option<NonZeroU8>, bool)) -> Entry<N> {
         Entry {
             addr,
             refs: 1,
             installed: None,
-            announce: false,
+            flags: if shared { bit::SHARED } else { 0 },
+            holder,
         }
     }
 }
 
-/// The vhid whose MASTER serves `addr` on `iface`, if any.
-fn wanted(eng: &Engine, iface: IfIndex, addr: IpAddr) -> Option<u8> {
-    eng.table
-        .iter()
-        .map(|(_, v)| v)
-        .find(|v| {
-            v.iface == iface
-                && !v.is(flag::DYING)
-                && v.state == State::Master
-                && v.addrs.contains(addr)
-        })
-        .map(|v| v.cfg.vhid)
+/// The vhid whose MASTER serves the entry's address on its parent, if
+/// any: the first in slot order, as a walk of the table would find it.
+/// One index lookup through the entry's `holder`; only a shared address
+/// asks the parent's 255 possible vhid numbers.
+fn wanted(eng: &Engine, e: &View) -> Option<u8> {
+    let serving = |n: u8| {
+        let slot = eng.table.lookup(e.iface, n)?;
+        let v = eng.table.get(slot)?;
+        #[cfg(test)]
+        eng.routes.looks.set(eng.routes.looks.get() + 1);
+        (v.state == State::Master && v.addrs.contains(e.addr)).then_some(slot)
+    };
+    if !e.shared {
+        let n = e.holder?;
+        return serving(n).map(|_| n);
+    }
+    (1..=255u8)
+        .filter_map(|n| serving(n).map(|slot| (slot, n)))
+        .min()
+        .map(|(_, n)| n)
 }
 
 impl Engine {
@@ -357,7 +566,8 @@ impl Engine {
         addr: IpAddr,
         clone: bool,
     ) -> Result<(), ConfigError> {
-        self.routes.track(iface, addr, clone)
+        let holders = holders(&self.table, iface, addr);
+        self.routes.track(iface, addr, clone, holders)
     }
 
     /// The driver unlinks a record: the removal to apply now, while the
@@ -383,12 +593,26 @@ impl Engine {
     /// MAC, replacing its entry; an address's announce after its install. Allocates
     /// nothing; costs nothing while no state or address changed.
     pub fn poll_command(&mut self) -> Option<Command> {
-        if !self.routes.dirty {
-            return None;
-        }
-        while let Some(at) = self.routes.nth(self.routes.cursor) {
-            let e = self.routes.view(at)?;
-            let want = e.add_op().and_then(|_| wanted(self, e.iface, e.addr));
+        while self.routes.dirty() {
+            let (at, queued) = match self.routes.first_queued() {
+                Some((k, at)) => (at, Some(k)),
+                None => match self.routes.nth(self.routes.cursor) {
+                    Some(at) => (at, None),
+                    None => {
+                        self.routes.all = false;
+                        self.routes.cursor = 0;
+                        continue;
+                    }
+                },
+            };
+            let Some(e) = self.routes.view(at) else {
+                match queued {
+                    Some(k) => self.routes.dequeue(k),
+                    None => self.routes.cursor += 1,
+                }
+                continue;
+            };
+            let want = e.add_op().and_then(|_| wanted(self, &e));
             let cmd = |op, vhid| Command {
                 op,
                 iface: e.iface,
@@ -418,10 +642,11 @@ impl Engine {
                     return Some(cmd(op, vhid));
                 }
             }
-            self.routes.cursor += 1;
+            match queued {
+                Some(k) => self.routes.dequeue(k),
+                None => self.routes.cursor += 1,
+            }
         }
-        self.routes.dirty = false;
-        self.routes.cursor = 0;
         None
     }
 

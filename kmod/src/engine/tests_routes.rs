@@ -268,8 +268,8 @@ fn interleaved_changes_never_remove_foreign_or_leak_routes() {
 }
 
 /// `poll_command` resumes where it stopped, so a drain of n addresses is n
-/// looks; any change in between starts the walk over, or an address
-/// already passed would keep its routes.
+/// looks; a change in between queues the addresses it touches, passed or
+/// not, or an address already passed would keep its routes.
 #[test]
 fn a_change_mid_drain_revisits_addresses_already_passed() {
     let b4 = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 101));
@@ -289,4 +289,112 @@ fn a_change_mid_drain_revisits_addresses_already_passed() {
         [cmd(Op::RouteDelete, V4, 5), cmd(Op::RouteDelete, b4, 5)]
     );
     assert!(!e.route_installed(IF, V4) && !e.route_installed(IF, b4));
+}
+
+/// A mass failover (parent link up, preempt of a whole group, demotion)
+/// is k state changes with the applier draining in between: draining them
+/// must cost vhid looks in proportion to the addresses they touch, not to
+/// the whole table for every address. 4,080 vhids (255 on each of 16
+/// parents, one address each) go MASTER one by one, a drain after each:
+/// at most `PER_CHANGE` looks per change, however large the table.
+#[test]
+fn mass_failover_costs_looks_per_touched_address_not_the_table() {
+    const PER_CHANGE: u64 = 8;
+    let mut e = Engine::new();
+    let mut ids = Vec::new();
+    for p in 0..16u8 {
+        let iface = IfIndex::from(p) + 1;
+        e.set_iface_addrs(
+            iface,
+            None,
+            Some(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, p.into())),
+        )
+        .unwrap();
+        for n in 1..=255u8 {
+            let id = e.vhid_set(at(0), iface, &VhidConfig::new(n)).unwrap();
+            let vip = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, p.into(), 0, 0, 0, n.into()));
+            e.addr_add(at(0), id, vip).unwrap();
+            e.route_track(iface, vip, false).unwrap();
+            ids.push((id, iface, vip));
+        }
+    }
+    assert_eq!(drain(&mut e), []);
+    e.routes.looks.set(0);
+    for (k, &(id, iface, vip)) in ids.iter().enumerate() {
+        e.vhid_force_state(at(1), id, State::Master).unwrap();
+        let cmds = drain(&mut e);
+        assert_eq!(
+            cmds,
+            [
+                Command {
+                    op: Op::RouteAdd,
+                    iface,
+                    addr: vip,
+                    vhid: e.vhid_config(id).unwrap().vhid
+                },
+                Command {
+                    op: Op::Na,
+                    iface,
+                    addr: vip,
+                    vhid: e.vhid_config(id).unwrap().vhid
+                }
+            ]
+        );
+        let looks = e.routes.looks.get();
+        let bound = PER_CHANGE * (k as u64 + 1);
+        assert!(
+            looks <= bound,
+            "{looks} vhid looks after {} state changes of {} (bound {bound})",
+            k + 1,
+            ids.len()
+        );
+    }
+    std::println!(
+        "{} looks for {} state changes",
+        e.routes.looks.get(),
+        ids.len()
+    );
+}
+
+/// FreeBSD 9's arpbalance: several carpN of one parent hold the same VIP.
+/// The published entry names the first MASTER in slot order, moves in
+/// place when that one leaves, and follows the holders as the address
+/// is detached and a vhid of another number takes it.
+#[test]
+fn shared_address_follows_the_first_master_in_slot_order() {
+    let mut e = engine();
+    let two = vhid(&mut e, 2, &[V4]);
+    let one = vhid(&mut e, 1, &[V4]);
+    e.route_track(IF, V4, true).unwrap();
+    e.route_track(IF, V4, true).unwrap();
+    e.vhid_force_state(at(1), one, State::Master).unwrap();
+    assert_eq!(
+        drain(&mut e),
+        [cmd(Op::Publish, V4, 1), cmd(Op::Garp, V4, 1)]
+    );
+    // vhid 2 sits in the first slot: it serves once MASTER too.
+    e.vhid_force_state(at(2), two, State::Master).unwrap();
+    assert_eq!(
+        drain(&mut e),
+        [cmd(Op::Publish, V4, 2), cmd(Op::Garp, V4, 2)]
+    );
+    e.vhid_force_state(at(3), two, State::Backup).unwrap();
+    assert_eq!(drain(&mut e), [cmd(Op::Publish, V4, 1)]);
+    // vhid 1 lets the address go: vhid 2 alone holds it, as BACKUP.
+    e.addr_remove(at(4), one, V4).unwrap();
+    assert_eq!(drain(&mut e), [cmd(Op::Unpublish, V4, 1)]);
+    e.vhid_force_state(at(5), two, State::Master).unwrap();
+    assert_eq!(
+        drain(&mut e),
+        [cmd(Op::Publish, V4, 2), cmd(Op::Garp, V4, 2)]
+    );
+    // vhid 2 goes; vhid 9, a number never seen, takes the address.
+    e.vhid_remove(at(6), two).unwrap();
+    assert_eq!(drain(&mut e), [cmd(Op::Unpublish, V4, 2)]);
+    let nine = vhid(&mut e, 9, &[V4]);
+    e.vhid_force_state(at(7), nine, State::Master).unwrap();
+    assert_eq!(
+        drain(&mut e),
+        [cmd(Op::Publish, V4, 9), cmd(Op::Garp, V4, 9)]
+    );
 }
