@@ -5,15 +5,18 @@
 #     so setup cost cancels out;
 #   * wall time per op (std::time; noisy on a shared machine);
 #   * 4,080 vhids (255 x 16 interfaces) at advbase 1: CPU per simulated
-#     second and heap bytes per vhid.
+#     second and heap bytes per vhid;
+#   * a mass failover of those 4,080 vhids: instructions per vhid state
+#     change, its advert, events and route commands drained (callgrind).
 # Results go to stdout and $BUILD/bench/results.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="$HOME/.cargo/bin:$PATH"
 mode=${1:-smoke}
 case $mode in
-smoke) n1=200 n2=1200 wall_ms=40 scale_s=5 ;;
-full) n1=1000 n2=21000 wall_ms=500 scale_s=60 ;;
+smoke) n1=200 n2=1200 f1=200 f2=1200 wall_ms=40 scale_s=5 ;;
+# failover: 8,160 changes = each of the 4,080 vhids to MASTER and back.
+full) n1=1000 n2=21000 f1=1000 f2=9160 wall_ms=500 scale_s=60 ;;
 *) echo "usage: $0 smoke|full" >&2; exit 2 ;;
 esac
 out_dir=${BUILD:-$PWD/build}/bench
@@ -74,11 +77,20 @@ verdict() {
 		verdict verified-advert "${per[verify]}" "$goal" instructions
 		verdict emitted-advert "${per[emit]}" "$goal" instructions
 		verdict hmac-verify "${per[hmac]}" "$goal" instructions
+		a=$(ir $f1 failover)
+		b=$(ir $f2 failover)
+		per[failover]=$(((b - a) / (f2 - f1)))
+		echo
+		echo "failover: 4,080 vhids (255 x 16 interfaces, one VIP each, route records tracked); one op"
+		echo "= the next vhid forced MASTER (BACKUP on the next round), then its advert, events and"
+		echo "route commands drained: ${per[failover]} instructions per vhid state change"
+		verdict mass-failover "${per[failover]}" 10000 "instructions per vhid state change (4,080 vhids)"
 	else
 		echo "callgrind: SKIPPED (valgrind not installed; scripts/setup.d/50-sim.sh installs it)"
 		verdict verified-advert - 0 instructions
 		verdict emitted-advert - 0 instructions
 		verdict hmac-verify - 0 instructions
+		verdict mass-failover - 0 instructions
 	fi
 	echo
 	"$bin" wall "$wall_ms"

@@ -97,11 +97,30 @@ fn peer_advert() -> Vec<u8> {
 /// callgrind difference because both runs pay it.
 #[allow(clippy::large_enum_variant)] // one lives per process
 enum Op {
-    Verify { e: Engine, pkt: Vec<u8>, now: u64 },
-    Emit { e: Engine, buf: [u8; 1500] },
-    Hmac { s: Signer, digest: [u8; 20] },
-    Sha1 { state: [u32; 5], block: [u8; 64] },
+    Verify {
+        e: Engine,
+        pkt: Vec<u8>,
+        now: u64,
+    },
+    Emit {
+        e: Engine,
+        buf: [u8; 1500],
+    },
+    Hmac {
+        s: Signer,
+        digest: [u8; 20],
+    },
+    Sha1 {
+        state: [u32; 5],
+        block: [u8; 64],
+    },
     Naive,
+    Failover {
+        e: Engine,
+        ids: Vec<VhidId>,
+        k: usize,
+        now: u64,
+    },
     None,
 }
 
@@ -134,6 +153,20 @@ impl Op {
                 block: [0x5a; 64],
             },
             "naive" => Op::Naive,
+            "failover" => {
+                let (mut e, ids) = big_engine(1, 0);
+                while e.poll_event().is_some() {}
+                while e.poll_command().is_some() {}
+                assert!(ids
+                    .iter()
+                    .all(|&id| e.vhid_state(id) == Some(State::Backup)));
+                Op::Failover {
+                    e,
+                    ids,
+                    k: 0,
+                    now: SEC,
+                }
+            }
             "none" => Op::None,
             other => panic!("unknown op {other}"),
         }
@@ -176,6 +209,29 @@ impl Op {
                     &[],
                     black_box(1),
                 ));
+            }
+            Op::Failover { e, ids, k, now } => {
+                // The next vhid changes state, MASTER one round and BACKUP
+                // the next; its advert, events and route commands are
+                // drained as the kernel's applier does.
+                let id = ids[*k % ids.len()];
+                *k += 1;
+                *now += 1_000_000;
+                let to = match e.vhid_state(id) {
+                    Some(State::Master) => State::Backup,
+                    _ => State::Master,
+                };
+                e.vhid_force_state(Instant::from_nanos(*now), id, to)
+                    .expect("running vhid");
+                let mut buf = [0u8; 1500];
+                while e.poll_transmit(&mut buf).is_some() {}
+                while e.poll_event().is_some() {}
+                let mut cmds = 0;
+                while let Some(c) = e.poll_command() {
+                    black_box(c);
+                    cmds += 1;
+                }
+                debug_assert!(cmds >= 1);
             }
             Op::None => {
                 black_box(());
