@@ -15,25 +15,10 @@
 use core::net::IpAddr;
 
 use super::config::Version;
-use super::io::Event;
+use super::io::{AuthHint, Conflict, Event};
 use super::time::Instant;
 use super::{Engine, VhidId};
 use crate::auth::{Key, Signer};
-
-/// What kind of trouble an episode is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Conflict {
-    /// We are MASTER and keep hearing another MASTER with a worse
-    /// advert for more than three advert intervals: it does not hear us.
-    /// `ours`/`theirs` are the advertised skews (CARP advskew, VRRP
-    /// priority).
-    SplitBrain { ours: u8, theirs: u8 },
-    /// Adverts from this peer fail our HMAC; the hint says what the
-    /// failure most likely is.
-    BadAuth(AuthHint),
-    /// The peer speaks the other protocol (`theirs`) with our vhid/vrid.
-    Protocol { theirs: Version },
-}
 
 /// What a queued conflict report carries besides its vhid (the event
 /// queue keeps it beside the packed event).
@@ -50,25 +35,6 @@ impl Default for ConflictDetail {
             kind: Conflict::BadAuth(AuthHint::WrongPasswordOrAddresses),
         }
     }
-}
-
-/// The likely cause of an HMAC failure. A CARP advert carries no address
-/// list, so only our own address set and key can be tried: a peer with
-/// the same password and a subset of our addresses is recognised, one
-/// with extra addresses is not (it reads as "wrong password").
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AuthHint {
-    /// The digest verifies with our password over a subset of our
-    /// addresses: the peer has the same password and fewer addresses
-    /// (`missing` of ours).
-    FewerAddresses { missing: u8 },
-    /// The digest verifies with no password over our addresses.
-    PeerHasNoPassword,
-    /// We have no password and the peer has one.
-    PeerHasPassword,
-    /// Nothing we can try verifies: a different password, or an address
-    /// set that differs by more than a subset of ours.
-    WrongPasswordOrAddresses,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

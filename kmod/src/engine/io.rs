@@ -3,8 +3,7 @@
 
 use core::net::IpAddr;
 
-use super::config::DemoteReason;
-use super::detect::Conflict;
+use super::config::{DemoteReason, Version};
 use super::state::{Reason, State};
 use super::stats::Drop;
 use super::{IfIndex, VhidId};
@@ -82,4 +81,38 @@ pub enum Event {
         vhid: u8,
         drop: Drop,
     },
+}
+
+/// What kind of trouble an episode ([`super::detect`]) is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Conflict {
+    /// We are MASTER and keep hearing another MASTER with a worse
+    /// advert for more than three advert intervals: it does not hear us.
+    /// `ours`/`theirs` are the advertised skews (CARP advskew, VRRP
+    /// priority).
+    SplitBrain { ours: u8, theirs: u8 },
+    /// Adverts from this peer fail our HMAC; the hint says what the
+    /// failure most likely is.
+    BadAuth(AuthHint),
+    /// The peer speaks the other protocol (`theirs`) with our vhid/vrid.
+    Protocol { theirs: Version },
+}
+
+/// The likely cause of an HMAC failure. A CARP advert carries no address
+/// list, so only our own address set and key can be tried: a peer with
+/// the same password and a subset of our addresses is recognised, one
+/// with extra addresses is not (it reads as "wrong password").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthHint {
+    /// The digest verifies with our password over a subset of our
+    /// addresses: the peer has the same password and fewer addresses
+    /// (`missing` of ours).
+    FewerAddresses { missing: u8 },
+    /// The digest verifies with no password over our addresses.
+    PeerHasNoPassword,
+    /// We have no password and the peer has one.
+    PeerHasPassword,
+    /// Nothing we can try verifies: a different password, or an address
+    /// set that differs by more than a subset of ours.
+    WrongPasswordOrAddresses,
 }

@@ -39,8 +39,8 @@ pub use addrs::MAX_ADDRS;
 pub use config::{
     ConfigError, DemoteReason, Knobs, Version, VhidConfig, MAX_SKEW, VRRP_MAX_INTERVAL,
 };
-pub use detect::{AuthHint, Conflict, EPISODES};
-pub use io::{Event, Received, Transmit};
+pub use detect::EPISODES;
+pub use io::{AuthHint, Conflict, Event, Received, Transmit};
 pub use ledger::{Source as DemoteSource, LEDGER_SLOTS};
 pub use output::IfaceAddrs;
 pub use routes::{Command, Op};

@@ -9,7 +9,7 @@ use core::slice;
 
 use super::engine::{read_addr, CarpRsEngine};
 use super::legacy::CarpRsLegacyOut;
-use super::CStrByte;
+use super::{errno, put, CStrByte, EINVAL};
 use crate::ctl::netlink::{self, MsgHeader, Request};
 use crate::ctl::sysctl::{self, Knob};
 use crate::ctl::{carpreq, Errno, IfInfo, SetOutcome};
@@ -65,16 +65,6 @@ pub struct CarpRsNlReq {
     pub ifname: [CStrByte; 16],
 }
 
-pub(super) const EINVAL: c_int = Errno::EINVAL.0;
-
-/// The errno of a result, 0 for success.
-pub(super) fn errno<T>(r: &Result<T, Errno>) -> c_int {
-    match r {
-        Ok(_) => 0,
-        Err(e) => e.get(),
-    }
-}
-
 /// Borrows `len` bytes at `p`; None for NULL or an absurd length.
 ///
 /// # Safety
@@ -108,15 +98,6 @@ pub(super) unsafe fn ifinfo(p: *const CarpRsIfInfo) -> Option<IfInfo> {
         if_type: i.if_type,
         flags: i.flags,
     })
-}
-
-/// # Safety
-/// `p` is NULL or writable.
-pub(super) unsafe fn put<T>(p: *mut T, v: T) {
-    if !p.is_null() {
-        // SAFETY: non-null and writable per the contract.
-        unsafe { p.write_unaligned(v) };
-    }
 }
 
 /// The registered carpN `ifp` names, if it names one.

@@ -5,9 +5,8 @@
 use core::ffi::c_int;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::ctl::{errno, put, EINVAL};
 use super::engine::{read_addr, CarpRsEngine};
-use super::{CARP_RS_AF_INET, CARP_RS_AF_INET6};
+use super::{errno, put, CARP_RS_AF_INET, CARP_RS_AF_INET6, EINVAL};
 use crate::ctl::carpreq::CarpReq;
 use crate::ctl::legacy::{mask_len, Candidate, Outcome};
 use crate::ctl::{Errno, VhidInfo};

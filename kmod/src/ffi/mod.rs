@@ -56,3 +56,27 @@ pub const CARP_RS_TXBUF_MIN: usize = 1500;
 /// renames it), `u8` here so the engine writes text without casts. Same
 /// size and alignment as C's `char`.
 pub type CStrByte = u8;
+
+// Helpers every entry point file shares (not part of the ABI).
+
+/// FreeBSD's `EINVAL`, the errno of a malformed request.
+const EINVAL: core::ffi::c_int = crate::ctl::Errno::EINVAL.0;
+
+/// The errno of a result, 0 for success.
+fn errno<T>(r: &Result<T, crate::ctl::Errno>) -> core::ffi::c_int {
+    match r {
+        Ok(_) => 0,
+        Err(e) => e.get(),
+    }
+}
+
+/// Writes `v` through an out-pointer the caller may leave NULL.
+///
+/// # Safety
+/// `p` is NULL or writable.
+unsafe fn put<T>(p: *mut T, v: T) {
+    if !p.is_null() {
+        // SAFETY: non-null and writable per the contract.
+        unsafe { p.write_unaligned(v) };
+    }
+}
