@@ -83,7 +83,7 @@ pub enum Event {
     },
 }
 
-/// What kind of trouble an episode ([`super::detect`]) is.
+/// What kind of trouble an episode (detect.rs) is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Conflict {
     /// We are MASTER and keep hearing another MASTER with a worse

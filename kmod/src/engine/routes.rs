@@ -590,8 +590,10 @@ impl Engine {
     /// The next per-address command, `None` when the tables match the
     /// states. Removals before installs of the same address, except that a
     /// carpN VIP that moved to another vhid is published again with the new
-    /// MAC, replacing its entry; an address's announce after its install. Allocates
-    /// nothing; costs nothing while no state or address changed.
+    /// MAC, replacing its entry; an address's announce after its install.
+    /// Allocates nothing; costs nothing while no state or address changed,
+    /// and after state changes a few index lookups per address they touch
+    /// (a walk of every entry only after a configuration change).
     pub fn poll_command(&mut self) -> Option<Command> {
         while self.routes.dirty() {
             let (at, queued) = match self.routes.first_queued() {
