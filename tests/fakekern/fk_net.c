@@ -1000,7 +1000,7 @@ fk_inject4(struct ifnet *ifp, const char *src, const char *dst, uint8_t ttl,
     const uint8_t *payload, int len, int split)
 {
 	struct epoch_tracker et;
-	uint8_t pkt[2048];
+	uint8_t pkt[8192];	/* up to an oversized advert */
 	struct ip *ip = (struct ip *)pkt;
 	struct mbuf *m;
 	int off = sizeof(struct ip), rv;
@@ -1039,7 +1039,7 @@ fk_inject6(struct ifnet *ifp, const char *src, const char *dst, uint8_t hlim,
     const uint8_t *payload, int len, int split)
 {
 	struct epoch_tracker et;
-	uint8_t pkt[2048];
+	uint8_t pkt[8192];	/* up to an oversized advert */
 	struct ip6_hdr *ip6 = (struct ip6_hdr *)pkt;
 	struct mbuf *m;
 	int off = sizeof(struct ip6_hdr), rv;
