@@ -102,7 +102,6 @@ struct carp_rs_if {
 	uint32_t	index;			/* if_index: the engine key */
 	TAILQ_HEAD(, carp_rs_addr) addrs;
 	int		naddrs[2];		/* IPv4, IPv6 */
-	int		nlegacy;		/* carpN bound here */
 	bool		promisc;
 	struct in_multi	*inm;
 	struct in6_multi *in6m;

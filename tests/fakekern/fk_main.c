@@ -2185,6 +2185,7 @@ static const struct {
 	{ "conc_stress", s_conc_stress },
 	{ "conc_unload", s_conc_unload },
 	{ "ifnet_departure", s_ifnet_departure },
+	{ "departure_carpn", s_departure_carpn },
 	{ "advert_per_send", s_advert_per_send },
 	{ "unload_inflight", s_unload_inflight },
 	{ "unload_inflight_clone", s_unload_inflight_clone },

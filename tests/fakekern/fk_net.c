@@ -537,6 +537,7 @@ fk_if_destroy(struct ifnet *ifp)
 	CK_STAILQ_FOREACH_SAFE(ifa, &ifp->if_addrhead, ifa_link, next)
 		if (ifa != ifp->if_addr)
 			fk_addr_remove(ifa);
+	fk_purge_maddrs(ifp);
 	fk_ifnet_departure(ifp);
 	if (ifp->if_carp != NULL)
 		fk_fail("%s destroyed with if_carp set", ifp->if_xname);

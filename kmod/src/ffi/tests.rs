@@ -1175,6 +1175,73 @@ fn departing_interface_drops_its_vhids() {
     }
 }
 
+/// Review of issue 11: carp0's parent departs. carp0's vhid goes and carp0
+/// is unbound with its addresses forgotten (the shim unlinks their records
+/// with the parent's); before, the carpN kept the removed vhid's handle.
+/// Setting the address again binds anew.
+#[test]
+fn a_departing_parent_unbinds_its_carpn() {
+    let h = carp_rs_engine_new();
+    let mut cand = CarpRsCand {
+        ifindex: EM0,
+        flags: 0x8000 | 1,
+        if_type: 0x06,
+        af: CARP_RS_AF_INET,
+        ..CarpRsCand::default()
+    };
+    cand.addr[..4].copy_from_slice(&[198, 51, 100, 11]);
+    cand.mask[..3].fill(0xff);
+    let vip = [198, 51, 100, 50];
+    let mut out = CarpRsLegacyOut::default();
+    unsafe {
+        assert_eq!(carp_rs_clone_create(h, CARP0), 0);
+        assert_eq!(
+            carp_rs_clone_add_addr(
+                h,
+                SEC,
+                CARP0,
+                3,
+                CARP_RS_AF_INET,
+                vip.as_ptr(),
+                &cand,
+                1,
+                &mut out
+            ),
+            0
+        );
+        assert_eq!((out.vip, out.has_id, out.parent), (1, 1, EM0));
+        let id = out.id;
+        assert_eq!(carp_rs_iface_vhids(h, EM0), 1);
+        assert_eq!(carp_rs_iface_depart(h, 2 * SEC, EM0), 1);
+        assert_eq!(carp_rs_iface_vhids(h, EM0), 0);
+        assert_eq!(carp_rs_vhid_state(h, id), -1);
+        // Forgotten: removing the address is no longer carp's business.
+        assert_eq!(
+            carp_rs_clone_remove_addr(h, 3 * SEC, CARP0, CARP_RS_AF_INET, vip.as_ptr(), &mut out),
+            crate::ctl::Errno::EADDRNOTAVAIL.get()
+        );
+        // The vhid number stays; the address set again binds anew.
+        assert_eq!(carp_rs_clone_vhid(h, CARP0), 3);
+        assert_eq!(
+            carp_rs_clone_add_addr(
+                h,
+                4 * SEC,
+                CARP0,
+                0,
+                CARP_RS_AF_INET,
+                vip.as_ptr(),
+                &cand,
+                1,
+                &mut out
+            ),
+            0
+        );
+        assert_eq!((out.vip, out.vhid, out.has_id, out.parent), (1, 3, 1, EM0));
+        assert_eq!(carp_rs_iface_vhids(h, EM0), 1);
+        carp_rs_engine_free(h);
+    }
+}
+
 /// What carpN's address hook used to decide in C: which addresses are VIPs
 /// and what an address naming a vhid does to an unconfigured carpN.
 #[test]
