@@ -473,17 +473,18 @@ carp_rs_if_clear(struct carp_rs_if *cif, struct carp_rs_gone *gone,
  * its VNET shuts down, the stack has already released every multicast
  * membership of the parent (in_ifdetach, in6_ifdetach): ours are
  * forgotten, not left again.  A carpN's memberships are the ones still
- * held here, as no address of the parent keeps them.
+ * held here, as no address of the parent keeps them.  Not refused while
+ * unloading: the interface goes either way, and unload's destruction of
+ * carpN would otherwise leave them again.
  */
 void
 carp_rs_ifdeparture(void *arg __unused, struct ifnet *ifp)
 {
 	struct carp_rs_if *cif;
 
-	if (!carp_rs_enter())
-		goto out;
+	(void)carp_rs_enter();	/* not refused when dying, as detach */
 	sx_xlock(&carp_rs_sx);
-	if (carp_rs_dying != 0 || (cif = CARP_RS_CIF(ifp)) == NULL) {
+	if ((cif = CARP_RS_CIF(ifp)) == NULL) {
 		sx_xunlock(&carp_rs_sx);
 		goto out;
 	}

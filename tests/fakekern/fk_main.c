@@ -2186,6 +2186,7 @@ static const struct {
 	{ "conc_unload", s_conc_unload },
 	{ "ifnet_departure", s_ifnet_departure },
 	{ "departure_carpn", s_departure_carpn },
+	{ "departure_carpn_unloading", s_departure_carpn_unloading },
 	{ "advert_per_send", s_advert_per_send },
 	{ "unload_inflight", s_unload_inflight },
 	{ "unload_inflight_clone", s_unload_inflight_clone },

@@ -491,6 +491,40 @@ s_departure_carpn(void)
 }
 
 /*
+ * The same departure while kldunload is under way, between its dying flag
+ * and the destruction of carpN (carp_rs_cloners_fini): the departure
+ * handler used to leave it all to unload, whose carp0 destruction then
+ * left the purged memberships again.
+ */
+void
+s_departure_carpn_unloading(void)
+{
+	extern volatile u_int carp_rs_dying;
+	struct ifnet *ifp, *cifp;
+
+	if (load() != 0)
+		return;
+	ifp = setup_em0();
+	CHECK(fk_clone_create("carp0") == 0, "carp0 create");
+	if ((cifp = ifunit("carp0")) == NULL) {
+		unload();
+		fk_if_destroy(ifp);
+		return;
+	}
+	CHECK(siocsvh("carp0", 1, 1, 0, "secret", 0) == 0, "SIOCSVH carp0");
+	CHECK(fk_addr_add4(cifp, "192.0.2.50", 24, 0, NULL) == 0,
+	    "carp0 192.0.2.50/24");
+	fk_run_tasks();
+	atomic_store_rel_int(&carp_rs_dying, 1);	/* unload has begun */
+	fk_if_destroy(ifp);	/* fails on if_carp left or references */
+	unload();		/* destroys carp0 */
+	CHECK(ifunit("carp0") == NULL, "carp0 survived the unload");
+	CHECK(fk_malloc_outstanding() == base_malloc,
+	    "%ld malloc(9) block(s) leaked", fk_malloc_outstanding() -
+	    base_malloc);
+}
+
+/*
  * Issue 11, the stress_unload panic: a thread inside carp_ioctl_p
  * (SIOCGVH; held here in copyin(9), as a page fault or our sx lock would
  * hold it) while kldunload runs.  kldunload must not return before that
