@@ -340,7 +340,6 @@ static int
 carp_rs_send(struct mbuf *m, struct carp_rs_if *cif, uint8_t af)
 {
 
-#ifdef INET
 	if (af == CARP_RS_AF_INET) {
 		/* The id as carp_send_ad_locked() sets it (VNET knobs). */
 #if __FreeBSD_version >= 1500000
@@ -351,13 +350,7 @@ carp_rs_send(struct mbuf *m, struct carp_rs_if *cif, uint8_t af)
 		return (ip_output(m, NULL, NULL, IP_RAWOUTPUT, &cif->imo,
 		    NULL));
 	}
-#endif
-#ifdef INET6
-	if (af == CARP_RS_AF_INET6)
-		return (ip6_output(m, NULL, NULL, 0, &cif->im6o, NULL, NULL));
-#endif
-	m_freem(m);
-	return (EAFNOSUPPORT);
+	return (ip6_output(m, NULL, NULL, 0, &cif->im6o, NULL, NULL));
 }
 
 /*

@@ -58,8 +58,6 @@ carp_rs_hook_detach(struct ifaddr *ifa, bool keep_cif)
  * Both are called in the VNET concerned (pfsync's, do_link_state_change's
  * CURVNET_SET), so a jail's demotion never reaches the host's engine.
  */
-static eventhandler_tag carp_rs_departure_tag;
-
 void
 carp_rs_hook_task(void *arg, int pending __unused)
 {
@@ -193,7 +191,6 @@ carp_rs_hook_get_vhid(struct ifaddr *ifa)
 	return (ra->vhid);
 }
 
-#ifdef INET
 static int
 carp_rs_hook_iamatch(struct ifaddr *ifa, uint8_t **enaddr)
 {
@@ -204,9 +201,7 @@ carp_rs_hook_iamatch(struct ifaddr *ifa, uint8_t **enaddr)
 	*enaddr = ra->vmac;
 	return (1);
 }
-#endif
 
-#ifdef INET6
 /* The IPv6 address taddr of ifp, or NULL.  Net epoch. */
 static struct ifaddr *
 carp_rs_ifa6(struct ifnet *ifp, const struct in6_addr *taddr)
@@ -261,7 +256,6 @@ carp_rs_hook_macmatch6(struct ifnet *ifp, struct mbuf *m,
 	m_tag_prepend(m, mtag);
 	return ((char *)(mtag + 1) + sizeof(vhid));
 }
-#endif
 
 /*
  * SIOCSVH/SIOCGVH on a parent or a carpN (carp_ioctl): the engine parses
@@ -319,22 +313,13 @@ carp_rs_hook_ioctl(struct ifreq *ifr, u_long cmd, struct thread *td)
 
 /* ---- Registration and teardown. */
 
+static eventhandler_tag carp_rs_departure_tag;	/* carp_rs_ifdeparture */
+
 /*
  * Every carp(4) hook pointer of the stack with ours (X-macro): installed
  * only when all are free (another carp owns them otherwise), cleared at
  * unload before the grace periods of carp_rs_unload().
  */
-#ifdef INET
-#define	CARP_RS_HOOKS4(X)	X(carp_iamatch_p, carp_rs_hook_iamatch)
-#else
-#define	CARP_RS_HOOKS4(X)
-#endif
-#ifdef INET6
-#define	CARP_RS_HOOKS6(X)	X(carp_iamatch6_p, carp_rs_hook_iamatch6) \
-				X(carp_macmatch6_p, carp_rs_hook_macmatch6)
-#else
-#define	CARP_RS_HOOKS6(X)
-#endif
 #define	CARP_RS_HOOKS(X)						\
 	X(carp_ioctl_p, carp_rs_hook_ioctl)				\
 	X(carp_attach_p, carp_rs_hook_attach)				\
@@ -345,7 +330,9 @@ carp_rs_hook_ioctl(struct ifreq *ifr, u_long cmd, struct thread *td)
 	X(carp_forus_p, carp_rs_hook_forus)				\
 	X(carp_output_p, carp_rs_hook_output)				\
 	X(carp_get_vhid_p, carp_rs_hook_get_vhid)			\
-	CARP_RS_HOOKS4(X) CARP_RS_HOOKS6(X)
+	X(carp_iamatch_p, carp_rs_hook_iamatch)				\
+	X(carp_iamatch6_p, carp_rs_hook_iamatch6)			\
+	X(carp_macmatch6_p, carp_rs_hook_macmatch6)
 #define	CARP_RS_HOOK_BUSY(p, f)		|| (p) != NULL
 #define	CARP_RS_HOOK_SET(p, f)		(p) = (f);
 #define	CARP_RS_HOOK_CLEAR(p, f)	(p) = NULL;

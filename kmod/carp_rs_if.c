@@ -112,7 +112,7 @@ carp_rs_if_drop(struct carp_rs_if *cif)
 
 /*
  * Drops the parent record once nothing uses it: no vhid in the engine, no
- * address, no carpN bound.  sx held.
+ * address record (a carpN's included).  sx held.
  */
 void
 carp_rs_if_put(struct carp_rs_if *cif)
@@ -120,7 +120,7 @@ carp_rs_if_put(struct carp_rs_if *cif)
 	bool busy;
 
 	mtx_lock(&carp_rs_mtx);
-	busy = !TAILQ_EMPTY(&cif->addrs) || cif->nlegacy > 0 ||
+	busy = !TAILQ_EMPTY(&cif->addrs) ||
 	    carp_rs_iface_vhids(cif->vc->engine, cif->index) > 0;
 	mtx_unlock(&carp_rs_mtx);
 	if (!busy)
@@ -465,22 +465,26 @@ carp_rs_if_clear(struct carp_rs_if *cif, struct carp_rs_gone *gone,
 }
 
 /*
- * ifnet_departure_event (if_detach, after if_purgeaddrs): the vhids of the
- * departing parent go too, addresses or not, and its record with its
- * if_ref, so that nothing lingers and a reused index inherits nothing.
- * A parent with carpN bound to it keeps them: carpN's vhid follows its
- * addresses (destroying carpN or its address releases it).
+ * ifnet_departure_event (if_detach_internal): the vhids of the departing
+ * parent go too, addresses or not, and so do the carpN bound to it (their
+ * addresses stay on carpN as plain ones: the engine unbinds them as
+ * FreeBSD 9's carpdetach() did), and the parent record with its if_ref, so
+ * that nothing lingers and a reused index inherits nothing.  Except when
+ * its VNET shuts down, the stack has already released every multicast
+ * membership of the parent (in_ifdetach, in6_ifdetach): ours are
+ * forgotten, not left again.  A carpN's memberships are the ones still
+ * held here, as no address of the parent keeps them.  Not refused while
+ * unloading: the interface goes either way, and unload's destruction of
+ * carpN would otherwise leave them again.
  */
 void
 carp_rs_ifdeparture(void *arg __unused, struct ifnet *ifp)
 {
 	struct carp_rs_if *cif;
 
-	if (!carp_rs_enter())
-		goto out;
+	(void)carp_rs_enter();	/* not refused when dying, as detach */
 	sx_xlock(&carp_rs_sx);
-	if (carp_rs_dying != 0 || (cif = CARP_RS_CIF(ifp)) == NULL ||
-	    cif->nlegacy > 0) {
+	if ((cif = CARP_RS_CIF(ifp)) == NULL) {
 		sx_xunlock(&carp_rs_sx);
 		goto out;
 	}
@@ -488,6 +492,14 @@ carp_rs_ifdeparture(void *arg __unused, struct ifnet *ifp)
 	CARP_RS_CALL((void)carp_rs_iface_depart(cif->vc->engine,
 	    carp_rs_now(), cif->index));
 	carp_rs_apply(CARP_RS_APPLY_FLUSH);
+	/* if.c's VNET_IS_SHUTTING_DOWN(), which if_detach_internal() asks. */
+	if (!ifp->if_vnet->vnet_shutdown ||
+	    ifp->if_vnet->vnet_state >= SI_SUB_VNET_DONE) {
+		cif->inm = NULL;
+		cif->in6m = cif->in6m_sol = NULL;
+		cif->imo.imo_multicast_ifp = NULL;
+		cif->im6o.im6o_multicast_ifp = NULL;
+	}
 	carp_rs_if_clear(cif, NULL, NULL, 0);
 	carp_rs_config_end();
 out:

@@ -39,7 +39,8 @@ SYSCTL_NODE(_net_inet, IPPROTO_CARP, carp,
 /*
  * Hands the bytes after the IP header to the engine.  The payload is
  * passed in place when the first mbuf holds all of it, else copied into
- * carp_rs_rxbuf (under the mutex).  The mbuf is always consumed.
+ * carp_rs_rxbuf (under the mutex); a larger one is counted as badlen.
+ * The mbuf is always consumed.
  */
 static void
 carp_rs_input_common(struct mbuf *m, int off, uint8_t af, const void *src,
@@ -50,7 +51,7 @@ carp_rs_input_common(struct mbuf *m, int off, uint8_t af, const void *src,
 	int len;
 
 	len = m->m_pkthdr.len - off;
-	if (len < 0 || len > CARP_RS_RXBUF || m->m_pkthdr.rcvif == NULL) {
+	if (len < 0 || m->m_pkthdr.rcvif == NULL) {
 		m_freem(m);
 		return;
 	}
@@ -61,21 +62,25 @@ carp_rs_input_common(struct mbuf *m, int off, uint8_t af, const void *src,
 		m_freem(m);
 		return;
 	}
-	if (m->m_len >= off + len)
-		payload = mtod(m, const uint8_t *) + off;
+	if (len > CARP_RS_RXBUF)
+		(void)carp_rs_input_drop(V_carp_rs_engine, af,
+		    CARP_RS_DROP_BADLEN);
 	else {
-		m_copydata(m, off, len, (caddr_t)carp_rs_rxbuf);
-		payload = carp_rs_rxbuf;
+		if (m->m_len >= off + len)
+			payload = mtod(m, const uint8_t *) + off;
+		else {
+			m_copydata(m, off, len, (caddr_t)carp_rs_rxbuf);
+			payload = carp_rs_rxbuf;
+		}
+		(void)carp_rs_engine_input(V_carp_rs_engine, carp_rs_now(),
+		    ifindex, af, src, dst, ttl, payload, (size_t)len);
 	}
-	(void)carp_rs_engine_input(V_carp_rs_engine, carp_rs_now(), ifindex,
-	    af, src, dst, ttl, payload, (size_t)len);
 	carp_rs_run_locked();
 	mtx_unlock(&carp_rs_mtx);
 	m_freem(m);
 	carp_rs_apply(CARP_RS_APPLY_TRY);
 }
 
-#ifdef INET
 static int
 carp_rs_input(struct mbuf **mp, int *offp, int proto __unused)
 {
@@ -92,9 +97,7 @@ carp_rs_input(struct mbuf **mp, int *offp, int proto __unused)
 	    ip->ip_ttl);
 	return (IPPROTO_DONE);
 }
-#endif
 
-#ifdef INET6
 static int
 carp_rs_input6(struct mbuf **mp, int *offp, int proto __unused)
 {
@@ -115,7 +118,8 @@ carp_rs_input6(struct mbuf **mp, int *offp, int proto __unused)
 	if (m->m_pkthdr.rcvif == NULL || m->m_pkthdr.rcvif->if_carp == NULL) {
 		mtx_lock(&carp_rs_mtx);
 		if (carp_rs_loaded && V_carp_rs_vnet != NULL)
-			(void)carp_rs_input_badif6(V_carp_rs_engine);
+			(void)carp_rs_input_drop(V_carp_rs_engine,
+			    CARP_RS_AF_INET6, CARP_RS_DROP_BADIF);
 		mtx_unlock(&carp_rs_mtx);
 		m_freem(m);
 		return (IPPROTO_DONE);
@@ -130,7 +134,6 @@ carp_rs_input6(struct mbuf **mp, int *offp, int proto __unused)
 	    ip6->ip6_hlim);
 	return (IPPROTO_DONE);
 }
-#endif
 
 /*
  * net.inet.carp.stats: struct carpstats, as netstat -s -p carp reads it.
@@ -387,20 +390,16 @@ carp_rs_load(void)
 	int error;
 
 	carp_rs_rxbuf = malloc(CARP_RS_RXBUF, M_CARP_RS, M_WAITOK);
-#ifdef INET6
 	error = ip6proto_register(IPPROTO_CARP, carp_rs_input6, NULL);
 	if (error != 0) {
 		printf("carp: error %d registering with INET6\n", error);
 		goto fail;
 	}
-#endif
-#ifdef INET
 	error = ipproto_register(IPPROTO_CARP, carp_rs_input, NULL);
 	if (error != 0) {
 		printf("carp: error %d registering with INET\n", error);
 		goto fail_inet6;
 	}
-#endif
 	error = carp_rs_nl_init();
 	if (error != 0) {
 		printf("carp_rs: error %d registering the carp netlink "
@@ -427,13 +426,9 @@ carp_rs_load(void)
 fail_nl:
 	carp_rs_nl_fini();
 fail_inet:
-#ifdef INET
 	(void)ipproto_unregister(IPPROTO_CARP);
-#endif
 fail_inet6:
-#ifdef INET6
 	(void)ip6proto_unregister(IPPROTO_CARP);
-#endif
 fail:
 	NET_EPOCH_WAIT();
 	free(carp_rs_rxbuf, M_CARP_RS);
@@ -473,12 +468,8 @@ carp_rs_unload(void)
 	/* Bow-out adverts leave while the hooks still tag them. */
 	carp_rs_teardown(NULL);
 	carp_rs_hooks_fini();
-#ifdef INET
 	(void)ipproto_unregister(IPPROTO_CARP);
-#endif
-#ifdef INET6
 	(void)ip6proto_unregister(IPPROTO_CARP);
-#endif
 	NET_EPOCH_WAIT();
 	carp_rs_drain();
 	pause("carpgrc", hz / 10 + 1);

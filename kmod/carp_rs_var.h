@@ -1,26 +1,21 @@
 /*-
  * SPDX-License-Identifier: BSD-2-Clause
  *
- * carp_rs: what the C files share, the kernel headers they all need
- * included.  Kernel-only; Rust never sees these.
+ * carp_rs: what the C files share.  Kernel-only; Rust never sees it.
  *
- * The files form layers, each calling only those below it:
- *   carp_rs_apply.c   locks, clock, callout, in-flight count, the applier
- *   carp_rs_if.c      parent and address records, teardown, departure
- *   carp_rs_arp.c     arpbalance's pfil hook
- *   carp_rs_clone.c   carpN interfaces
- *   carp_rs_hooks.c   the stack's carp hook pointers, SIOCSVH/SIOCGVH
- *   carp_rs_nl.c      the netlink family
- *   carp_rs_shim.c    the module, its VNETs, sysctls and IP input
+ * Layers, each calling only those below it: carp_rs_apply.c (locks,
+ * clock, callouts, the applier) < carp_rs_if.c (parent and address
+ * records, teardown, departure) < carp_rs_arp.c (arpbalance's pfil hook),
+ * carp_rs_clone.c (carpN) < carp_rs_hooks.c (the stack's carp hooks,
+ * SIOCSVH/SIOCGVH), carp_rs_nl.c (netlink) < carp_rs_shim.c (module,
+ * VNETs, sysctls, IP input).
  *
  * Locking: carp_rs_sx serializes configuration (ioctl, netlink, address
- * attach/detach, cloner, VNET creation and destruction, unload) and may
- * sleep; carp_rs_mtx serializes every engine call and the lists below,
- * and is only held around engine calls, list walks and mbuf allocation:
- * packets, routes, log(9) and devctl(4) are handled after it is dropped.
- * Order: sx, then mtx.  Both are global: one applier serves every VNET
- * (effects stay in one order, one set of preallocated buffers suffices)
- * and the parent records are keyed by the global if_index in one list.
+ * attach/detach, cloner, VNET life cycle, unload) and may sleep;
+ * carp_rs_mtx serializes engine calls and the lists below and is held only
+ * around those and mbuf allocation: packets, routes, log(9) and devctl(4)
+ * happen after it is dropped.  Order: sx, then mtx.  Both are global: one
+ * applier serves every VNET, and parents are keyed by the global if_index.
  */
 
 #ifndef _CARP_RS_VAR_H_
@@ -67,11 +62,9 @@
 MALLOC_DECLARE(M_CARP_RS);
 
 /*
- * One per VNET (V_carp_rs_vnet), from VNET_SYSINIT to VNET_SYSUNINIT:
- * its engine (vhids, knobs, demotion, statistics), the callout for the
- * engine's next deadline and the task that applies what hooks called
- * from foreign locked contexts recorded.  NULL in a VNET created while
- * the module was refused or unloading.
+ * One per VNET (V_carp_rs_vnet; NULL while refused or unloading): its
+ * engine, the callout for its next deadline, and the task applying what
+ * hooks called from foreign locked contexts recorded.
  */
 struct carp_rs_vnet {
 	LIST_ENTRY(carp_rs_vnet) link;		/* on carp_rs_vnets */
@@ -109,7 +102,6 @@ struct carp_rs_if {
 	uint32_t	index;			/* if_index: the engine key */
 	TAILQ_HEAD(, carp_rs_addr) addrs;
 	int		naddrs[2];		/* IPv4, IPv6 */
-	int		nlegacy;		/* carpN bound here */
 	bool		promisc;
 	struct in_multi	*inm;
 	struct in6_multi *in6m;
@@ -122,14 +114,13 @@ struct carp_rs_if {
 extern struct sx carp_rs_sx;
 extern struct mtx carp_rs_mtx;
 extern LIST_HEAD(carp_rs_if_list, carp_rs_if) carp_rs_ifs;
-/* Every VNET's state; changes only with the sx and the applier token. */
+/* Changes only with the sx and the applier token held. */
 extern LIST_HEAD(carp_rs_vnet_list, carp_rs_vnet) carp_rs_vnets;
 extern volatile u_int carp_rs_dying;	/* unloading */
 extern bool carp_rs_loaded;		/* under the mutex */
 
 VNET_DECLARE(struct carp_rs_vnet *, carp_rs_vnet);
 #define	V_carp_rs_vnet		VNET(carp_rs_vnet)
-/* The engine of curvnet; only where V_carp_rs_vnet was found non-NULL. */
 #define	V_carp_rs_engine	(V_carp_rs_vnet->engine)
 
 #define	CARP_RS_CIF(ifp)	((struct carp_rs_if *)(void *)(ifp)->if_carp)

@@ -383,7 +383,7 @@ s_input_malformed(void)
 	const struct fk_vector *v = &fk_vectors[0];
 	struct ifnet *ifp;
 	uint64_t st[ST_N], want[ST_N];
-	uint8_t p[64];
+	uint8_t p[64], big[4097];
 
 	if (load() != 0)
 		return;
@@ -413,6 +413,20 @@ s_input_malformed(void)
 	/* IPv6 on an interface without vhids: FreeBSD counts badif. */
 	fk_inject6(ifp, "fe80::1", "ff02::12", 255, v->payload, v->len, 0);
 	want[ST_IPACKETS6]++, want[ST_BADIF]++;
+
+	/*
+	 * Larger than any advert (8 + 255 * 16 bytes): counted, not copied;
+	 * split so that the shim would need its copy buffer.  Up to that size
+	 * the engine judges it (zero padding keeps the checksum: no vhid).
+	 */
+	memset(big, 0, sizeof(big));
+	memcpy(big, v->payload, v->len);
+	CHECK(fk_inject4(ifp, v->src, v->dst, 255, big, 4097, 20) ==
+	    IPPROTO_DONE, "4,097-byte payload not handled");
+	want[ST_IPACKETS]++, want[ST_BADLEN]++;
+	CHECK(fk_inject4(ifp, v->src, v->dst, 255, big, 4096, 20) ==
+	    IPPROTO_DONE, "4,096-byte payload not handled");
+	want[ST_IPACKETS]++, want[ST_BADVHID]++;
 
 	read_stats(st);
 	expect_stats(st, want);
@@ -2171,6 +2185,8 @@ static const struct {
 	{ "conc_stress", s_conc_stress },
 	{ "conc_unload", s_conc_unload },
 	{ "ifnet_departure", s_ifnet_departure },
+	{ "departure_carpn", s_departure_carpn },
+	{ "departure_carpn_unloading", s_departure_carpn_unloading },
 	{ "advert_per_send", s_advert_per_send },
 	{ "unload_inflight", s_unload_inflight },
 	{ "unload_inflight_clone", s_unload_inflight_clone },

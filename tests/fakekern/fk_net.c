@@ -537,6 +537,7 @@ fk_if_destroy(struct ifnet *ifp)
 	CK_STAILQ_FOREACH_SAFE(ifa, &ifp->if_addrhead, ifa_link, next)
 		if (ifa != ifp->if_addr)
 			fk_addr_remove(ifa);
+	fk_purge_maddrs(ifp);
 	fk_ifnet_departure(ifp);
 	if (ifp->if_carp != NULL)
 		fk_fail("%s destroyed with if_carp set", ifp->if_xname);
@@ -1000,7 +1001,7 @@ fk_inject4(struct ifnet *ifp, const char *src, const char *dst, uint8_t ttl,
     const uint8_t *payload, int len, int split)
 {
 	struct epoch_tracker et;
-	uint8_t pkt[2048];
+	uint8_t pkt[8192];	/* up to an oversized advert */
 	struct ip *ip = (struct ip *)pkt;
 	struct mbuf *m;
 	int off = sizeof(struct ip), rv;
@@ -1039,7 +1040,7 @@ fk_inject6(struct ifnet *ifp, const char *src, const char *dst, uint8_t hlim,
     const uint8_t *payload, int len, int split)
 {
 	struct epoch_tracker et;
-	uint8_t pkt[2048];
+	uint8_t pkt[8192];	/* up to an oversized advert */
 	struct ip6_hdr *ip6 = (struct ip6_hdr *)pkt;
 	struct mbuf *m;
 	int off = sizeof(struct ip6_hdr), rv;

@@ -67,6 +67,8 @@ void	s_input_noalloc(void);
 void	s_conc_stress(void);
 void	s_conc_unload(void);
 void	s_ifnet_departure(void);
+void	s_departure_carpn(void);
+void	s_departure_carpn_unloading(void);
 void	s_unload_inflight(void);
 void	s_unload_inflight_clone(void);
 void	s_vnet_sysctls(void);

@@ -9,11 +9,13 @@
 #define	FK_MAXCLONERS	4
 #define	FK_MAXGROUPS	32
 
+#define	FK_GROUP_HOLDERS 4
 struct fk_group {
 	struct ifnet	*ifp;
 	int		 af;
 	uint8_t		 addr[16];
 	int		 refs;
+	void		*held[FK_GROUP_HOLDERS];	/* in_multi/in6_multi */
 };
 
 struct fk_stack {
@@ -47,6 +49,7 @@ void	fk_if_rele_dying(struct ifnet *);
 void	fk_afdata_init(struct ifnet *);
 void	fk_afdata_free(struct ifnet *);
 void	fk_ifnet_departure(struct ifnet *);	/* ifnet_departure_event */
+void	fk_purge_maddrs(struct ifnet *);	/* in_ifdetach, in6_ifdetach */
 int	fk_eh_count(void);			/* registered event handlers */
 struct if_clone *fk_cloner(const char *);
 int	fk_clone_create_unit(struct if_clone *, int);

@@ -436,6 +436,95 @@ s_ifnet_departure(void)
 }
 
 /*
+ * Review of issue 11: carp0's parent is destroyed under it.  The stack
+ * purges the parent's multicast memberships (in_ifdetach) before the
+ * departure event; carp0's are the ones no parent address holds, and the
+ * shim left them again after that (a use after free: the FreeBSD 15.1
+ * INVARIANTS kernel panicked in in_leavegroup_locked).  Now carp0's vhid
+ * goes with its parent, nothing stays demoted, and carp0's address stays
+ * as a plain one until it is set again.
+ */
+void
+s_departure_carpn(void)
+{
+	struct ifnet *ifp, *cifp;
+	struct carpreq cr;
+	size_t len;
+	int demotion = -1;
+
+	if (load() != 0)
+		return;
+	ifp = setup_em0();
+	CHECK(fk_clone_create("carp0") == 0, "carp0 create");
+	if ((cifp = ifunit("carp0")) == NULL) {
+		unload();
+		fk_if_destroy(ifp);
+		return;
+	}
+	CHECK(siocsvh("carp0", 1, 1, 0, "secret", 0) == 0, "SIOCSVH carp0");
+	CHECK(fk_addr_add4(cifp, "192.0.2.50", 24, 0, NULL) == 0,
+	    "carp0 192.0.2.50/24");
+	fk_advance_ns(4000000000ULL);
+	fk_run_tasks();
+	CHECK(vhid_state("carp0", 1) == ST_MASTER, "carp0 state %d",
+	    vhid_state("carp0", 1));
+	CHECK(fk_group_refs(ifp, 4, "224.0.0.18") == 1,
+	    "em0 holds %d memberships of 224.0.0.18",
+	    fk_group_refs(ifp, 4, "224.0.0.18"));
+	fk_if_destroy(ifp);	/* fails on if_carp left or references */
+	fk_run_tasks();
+	len = sizeof(demotion);
+	CHECK(fk_sysctl("net.inet.carp.demotion", &demotion, &len, NULL,
+	    0) == 0 && demotion == 0, "demotion %d after carp0's parent "
+	    "departed", demotion);
+	CHECK(fk_addr_find(cifp, "192.0.2.50") != NULL &&
+	    fk_addr_find(cifp, "192.0.2.50")->ifa_carp == NULL,
+	    "carp0's address is not a plain one after its parent departed");
+	CHECK(siocgvh("carp0", 0, &cr, NULL) == 0 && cr.carpr_vhid == 1 &&
+	    cr.carpr_state == 0, "carp0 after its parent departed: vhid %d "
+	    "state %d", cr.carpr_vhid, cr.carpr_state);
+	CHECK(fk_clone_destroy("carp0") == 0, "carp0 destroy");
+	unload();
+	CHECK(fk_malloc_outstanding() == base_malloc,
+	    "%ld malloc(9) block(s) leaked", fk_malloc_outstanding() -
+	    base_malloc);
+}
+
+/*
+ * The same departure while kldunload is under way, between its dying flag
+ * and the destruction of carpN (carp_rs_cloners_fini): the departure
+ * handler used to leave it all to unload, whose carp0 destruction then
+ * left the purged memberships again.
+ */
+void
+s_departure_carpn_unloading(void)
+{
+	extern volatile u_int carp_rs_dying;
+	struct ifnet *ifp, *cifp;
+
+	if (load() != 0)
+		return;
+	ifp = setup_em0();
+	CHECK(fk_clone_create("carp0") == 0, "carp0 create");
+	if ((cifp = ifunit("carp0")) == NULL) {
+		unload();
+		fk_if_destroy(ifp);
+		return;
+	}
+	CHECK(siocsvh("carp0", 1, 1, 0, "secret", 0) == 0, "SIOCSVH carp0");
+	CHECK(fk_addr_add4(cifp, "192.0.2.50", 24, 0, NULL) == 0,
+	    "carp0 192.0.2.50/24");
+	fk_run_tasks();
+	atomic_store_rel_int(&carp_rs_dying, 1);	/* unload has begun */
+	fk_if_destroy(ifp);	/* fails on if_carp left or references */
+	unload();		/* destroys carp0 */
+	CHECK(ifunit("carp0") == NULL, "carp0 survived the unload");
+	CHECK(fk_malloc_outstanding() == base_malloc,
+	    "%ld malloc(9) block(s) leaked", fk_malloc_outstanding() -
+	    base_malloc);
+}
+
+/*
  * Issue 11, the stress_unload panic: a thread inside carp_ioctl_p
  * (SIOCGVH; held here in copyin(9), as a page fault or our sx lock would
  * hold it) while kldunload runs.  kldunload must not return before that

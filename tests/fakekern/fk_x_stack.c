@@ -735,6 +735,44 @@ fk_group_slot(struct ifnet *ifp, int af, const void *addr, bool create)
 	return (free_slot);
 }
 
+/* Records (inm != NULL) or forgets the membership object of group s. */
+static void
+fk_group_hold(int s, void *inm, bool hold)
+{
+	struct fk_group *g = &fk_stack.groups[s];
+
+	for (int i = 0; i < FK_GROUP_HOLDERS; i++)
+		if (g->held[i] == (hold ? NULL : inm)) {
+			g->held[i] = hold ? inm : NULL;
+			return;
+		}
+	if (hold)
+		fk_fail("more than %d holders of one group", FK_GROUP_HOLDERS);
+}
+
+/*
+ * in_ifdetach()/in6_ifdetach() (in_purgemaddrs): before the departure
+ * event, the stack releases every membership still held on the departing
+ * interface, kernel-internal ones included; an in_multi whose last
+ * reference goes is freed.  A later leave of one is a use after free,
+ * which ASan reports.
+ */
+void
+fk_purge_maddrs(struct ifnet *ifp)
+{
+	for (int s = 0; s < FK_MAXGROUPS; s++) {
+		struct fk_group *g = &fk_stack.groups[s];
+
+		if (g->refs == 0 || g->ifp != ifp)
+			continue;
+		for (int i = 0; i < FK_GROUP_HOLDERS; i++) {
+			free(g->held[i], M_IPMADDR);
+			g->held[i] = NULL;
+		}
+		g->refs = 0;
+	}
+}
+
 int
 in_joingroup(struct ifnet *ifp, const struct in_addr *gina,
     struct in_mfilter *imf __unused, struct in_multi **pinm)
@@ -752,6 +790,7 @@ in_joingroup(struct ifnet *ifp, const struct in_addr *gina,
 	inm->inm_addr = *gina;
 	inm->inm_ifp = ifp;
 	inm->inm_refcount = 1;
+	fk_group_hold(s, inm, true);
 	*pinm = inm;
 	return (0);
 }
@@ -765,8 +804,10 @@ in_leavegroup(struct in_multi *inm, struct in_mfilter *imf __unused)
 	s = fk_group_slot(inm->inm_ifp, 4, &inm->inm_addr, false);
 	if (s < 0)
 		fk_fail("in_leavegroup: not a member");
-	else
+	else {
 		fk_stack.groups[s].refs--;
+		fk_group_hold(s, inm, false);
+	}
 	fk_stack.leaves++;
 	free(inm, M_IPMADDR);
 	return (0);
@@ -790,6 +831,7 @@ in6_joingroup(struct ifnet *ifp, const struct in6_addr *addr,
 	inm->in6m_addr = *addr;
 	inm->in6m_ifp = ifp;
 	inm->in6m_refcount = 1;
+	fk_group_hold(s, inm, true);
 	*pin6m = inm;
 	return (0);
 }
@@ -803,8 +845,10 @@ in6_leavegroup(struct in6_multi *inm, struct in6_mfilter *imf __unused)
 	s = fk_group_slot(inm->in6m_ifp, 6, &inm->in6m_addr, false);
 	if (s < 0)
 		fk_fail("in6_leavegroup: not a member");
-	else
+	else {
 		fk_stack.groups[s].refs--;
+		fk_group_hold(s, inm, false);
+	}
 	fk_stack.leaves++;
 	free(inm, M_IPMADDR);
 	return (0);

@@ -566,6 +566,21 @@ impl CarpN {
         out
     }
 
+    /// The parent departed (`ifnet_departure_event`): as FreeBSD 9's
+    /// `carpdetach()`, the vhid goes (no bow-out: the parent is gone) and the
+    /// carpN is down and unbound. Its addresses are forgotten too: the shim
+    /// unlinks their records with the parent's, so they stay on the carpN as
+    /// plain addresses until the admin sets them again (which binds anew).
+    /// The vhid number and settings stay.
+    fn parent_departed(&mut self, engine: &mut Engine, now: Instant) -> bool {
+        let mut out = Outcome::default();
+        self.unbind(engine, now, &mut out);
+        self.addrs.clear();
+        self.parent = None;
+        self.up = false;
+        out.destroyed.is_some()
+    }
+
     /// Follows an engine state change of the bound vhid; returns the new
     /// carpN link state if it changed (`if_link_state_change` is a no-op on
     /// an unchanged state, so no devd event either).
@@ -621,6 +636,16 @@ impl Clones {
 
     pub fn get(&self, ifindex: IfIndex) -> Option<&CarpN> {
         self.list.iter().find(|c| c.ifindex == ifindex)
+    }
+
+    /// Unbinds every clone bound to `parent`, which departed; returns how
+    /// many vhids that removed.
+    pub fn parent_departed(&mut self, engine: &mut Engine, now: Instant, parent: IfIndex) -> u32 {
+        let mut n = 0u32;
+        for c in self.list.iter_mut().filter(|c| c.parent == Some(parent)) {
+            n = n.saturating_add(u32::from(c.parent_departed(engine, now)));
+        }
+        n
     }
 
     pub fn get_mut(&mut self, ifindex: IfIndex) -> Option<&mut CarpN> {

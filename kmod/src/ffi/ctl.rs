@@ -713,7 +713,9 @@ pub unsafe extern "C" fn carp_rs_vhid_list(
 
 /// `ifnet_departure_event`: every vhid of the departing interface goes
 /// (its addresses were purged before; a vhid without addresses is not
-/// running, so nothing is sent). Returns how many were removed.
+/// running, so nothing is sent), and every carpN bound to it is unbound,
+/// its addresses forgotten ([`crate::ctl::legacy::Clones::parent_departed`]).
+/// Returns how many vhids were removed.
 ///
 /// # Safety
 /// `h` is NULL or a live handle.
@@ -728,7 +730,7 @@ pub unsafe extern "C" fn carp_rs_iface_depart(
         return 0;
     };
     let now = Instant::from_nanos(now_ns);
-    let mut n = 0u32;
+    let mut n = h.clones.parent_departed(&mut h.engine, now, ifindex);
     loop {
         let next = h
             .engine

@@ -208,24 +208,43 @@ pub unsafe extern "C" fn carp_rs_engine_stats(
     n
 }
 
-/// `carp6_input` on a parent whose `if_carp` is NULL: counted as
-/// `ipackets6` and, while `net.inet.carp.allow` is on, `badif`, as FreeBSD
-/// does before it looks at the packet (the engine would say `badvhid`).
-/// Returns `CARP_RS_DROPPED`, or `CARP_RS_EINVAL` on a NULL handle.
+/// Why the shim dropped a packet before the engine saw it
+/// ([`carp_rs_input_drop`]): `carp6_input` on a parent whose `if_carp` is
+/// NULL (`badif`, counted before the packet is looked at; the engine would
+/// say `badvhid`).
+pub const CARP_RS_DROP_BADIF: c_int = 0;
+/// A payload larger than the largest CARP or VRRP advert the engine takes
+/// (`badlen`): the shim copies no more than that.
+pub const CARP_RS_DROP_BADLEN: c_int = 1;
+
+/// Counts a packet the shim dropped before the engine, as `carp_input` and
+/// `carp6_input` count: `ipackets` or `ipackets6` always, then, while
+/// `net.inet.carp.allow` is on, the counter of `why` (`CARP_RS_DROP_*`).
+/// Returns `CARP_RS_DROPPED`, or `CARP_RS_EINVAL` on a NULL handle or an
+/// unknown family or reason.
 ///
 /// # Safety
 /// `h` is NULL or a live handle.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn carp_rs_input_badif6(h: *mut CarpRsEngine) -> c_int {
+pub unsafe extern "C" fn carp_rs_input_drop(h: *mut CarpRsEngine, af: u8, why: c_int) -> c_int {
     // SAFETY: exclusive under the shim's mutex.
     let Some(h) = (unsafe { h.as_mut() }) else {
         return CARP_RS_EINVAL;
     };
+    let allow = h.engine.knobs().allow;
     let s = &mut h.shim_stats;
-    s.ipackets6 = s.ipackets6.saturating_add(1);
-    if h.engine.knobs().allow {
-        s.badif = s.badif.saturating_add(1);
-    }
+    let received = match af {
+        CARP_RS_AF_INET => &mut s.ipackets,
+        CARP_RS_AF_INET6 => &mut s.ipackets6,
+        _ => return CARP_RS_EINVAL,
+    };
+    let counter = match why {
+        CARP_RS_DROP_BADIF => &mut s.badif,
+        CARP_RS_DROP_BADLEN => &mut s.badlen,
+        _ => return CARP_RS_EINVAL,
+    };
+    *counter = counter.saturating_add(u64::from(allow));
+    *received = received.saturating_add(1);
     CARP_RS_DROPPED
 }
 

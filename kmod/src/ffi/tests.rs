@@ -257,7 +257,10 @@ fn every_new_entry_point_is_null_safe() {
             EINVAL
         );
         assert_eq!(carp_rs_clone_set_up(null, 0, 1, 1, ptr::null_mut()), EINVAL);
-        assert_eq!(carp_rs_input_badif6(null), CARP_RS_EINVAL);
+        assert_eq!(
+            carp_rs_input_drop(null, CARP_RS_AF_INET6, CARP_RS_DROP_BADIF),
+            CARP_RS_EINVAL
+        );
         assert_eq!(demote(null, 0, 1, a.as_ptr(), 4), EINVAL);
         // A live engine with a NULL event slot or unknown knob.
         let h = carp_rs_engine_new();
@@ -690,7 +693,10 @@ fn ipv6_on_a_parent_without_vhids_is_badif_and_resets_with_the_rest() {
     let h = carp_rs_engine_new();
     let v = [1u8; 16];
     unsafe {
-        assert_eq!(carp_rs_input_badif6(h), CARP_RS_DROPPED);
+        assert_eq!(
+            carp_rs_input_drop(h, CARP_RS_AF_INET6, CARP_RS_DROP_BADIF),
+            CARP_RS_DROPPED
+        );
         // An engine drop adds to the same counters (ipackets6, badvhid).
         assert_eq!(
             carp_rs_engine_input(
@@ -712,7 +718,10 @@ fn ipv6_on_a_parent_without_vhids_is_badif_and_resets_with_the_rest() {
         let off = 0;
         let mut old = 0;
         assert_eq!(carp_rs_sysctl(h, 0, 0, &off, &mut old), 0);
-        assert_eq!(carp_rs_input_badif6(h), CARP_RS_DROPPED);
+        assert_eq!(
+            carp_rs_input_drop(h, CARP_RS_AF_INET6, CARP_RS_DROP_BADIF),
+            CARP_RS_DROPPED
+        );
         let st = stats(h);
         assert_eq!((st[IPACKETS6], st[BADIF]), (3, 1));
         // A short copy-out still works; netstat -z zeroes both sources.
@@ -721,6 +730,36 @@ fn ipv6_on_a_parent_without_vhids_is_badif_and_resets_with_the_rest() {
         assert_eq!(two, [0, 3]);
         carp_rs_engine_stats_reset(h);
         assert_eq!(stats(h), [0; CARP_RS_NSTATS]);
+        carp_rs_engine_free(h);
+    }
+}
+
+#[test]
+fn an_oversized_payload_is_received_and_badlen_unknown_reasons_refused() {
+    const IPACKETS: usize = 0;
+    const BADLEN: usize = 7;
+    let h = carp_rs_engine_new();
+    unsafe {
+        assert_eq!(
+            carp_rs_input_drop(h, CARP_RS_AF_INET, CARP_RS_DROP_BADLEN),
+            CARP_RS_DROPPED
+        );
+        assert_eq!((stats(h)[IPACKETS], stats(h)[BADLEN]), (1, 1));
+        // allow=0: received, not judged.
+        let mut old = 0;
+        assert_eq!(carp_rs_sysctl(h, 0, 0, &0, &mut old), 0);
+        assert_eq!(
+            carp_rs_input_drop(h, CARP_RS_AF_INET, CARP_RS_DROP_BADLEN),
+            CARP_RS_DROPPED
+        );
+        assert_eq!((stats(h)[IPACKETS], stats(h)[BADLEN]), (2, 1));
+        // Neither an unknown family nor an unknown reason counts anything.
+        assert_eq!(
+            carp_rs_input_drop(h, 9, CARP_RS_DROP_BADLEN),
+            CARP_RS_EINVAL
+        );
+        assert_eq!(carp_rs_input_drop(h, CARP_RS_AF_INET, 7), CARP_RS_EINVAL);
+        assert_eq!((stats(h)[IPACKETS], stats(h)[BADLEN]), (2, 1));
         carp_rs_engine_free(h);
     }
 }
@@ -1132,6 +1171,73 @@ fn departing_interface_drops_its_vhids() {
         assert_eq!(carp_rs_iface_vhids(h, EM0 + 1), 1);
         assert_eq!(carp_rs_iface_depart(h, 2 * SEC, EM0), 0);
         assert_eq!(carp_rs_iface_depart(ptr::null_mut(), 0, EM0), 0);
+        carp_rs_engine_free(h);
+    }
+}
+
+/// Review of issue 11: carp0's parent departs. carp0's vhid goes and carp0
+/// is unbound with its addresses forgotten (the shim unlinks their records
+/// with the parent's); before, the carpN kept the removed vhid's handle.
+/// Setting the address again binds anew.
+#[test]
+fn a_departing_parent_unbinds_its_carpn() {
+    let h = carp_rs_engine_new();
+    let mut cand = CarpRsCand {
+        ifindex: EM0,
+        flags: 0x8000 | 1,
+        if_type: 0x06,
+        af: CARP_RS_AF_INET,
+        ..CarpRsCand::default()
+    };
+    cand.addr[..4].copy_from_slice(&[198, 51, 100, 11]);
+    cand.mask[..3].fill(0xff);
+    let vip = [198, 51, 100, 50];
+    let mut out = CarpRsLegacyOut::default();
+    unsafe {
+        assert_eq!(carp_rs_clone_create(h, CARP0), 0);
+        assert_eq!(
+            carp_rs_clone_add_addr(
+                h,
+                SEC,
+                CARP0,
+                3,
+                CARP_RS_AF_INET,
+                vip.as_ptr(),
+                &cand,
+                1,
+                &mut out
+            ),
+            0
+        );
+        assert_eq!((out.vip, out.has_id, out.parent), (1, 1, EM0));
+        let id = out.id;
+        assert_eq!(carp_rs_iface_vhids(h, EM0), 1);
+        assert_eq!(carp_rs_iface_depart(h, 2 * SEC, EM0), 1);
+        assert_eq!(carp_rs_iface_vhids(h, EM0), 0);
+        assert_eq!(carp_rs_vhid_state(h, id), -1);
+        // Forgotten: removing the address is no longer carp's business.
+        assert_eq!(
+            carp_rs_clone_remove_addr(h, 3 * SEC, CARP0, CARP_RS_AF_INET, vip.as_ptr(), &mut out),
+            crate::ctl::Errno::EADDRNOTAVAIL.get()
+        );
+        // The vhid number stays; the address set again binds anew.
+        assert_eq!(carp_rs_clone_vhid(h, CARP0), 3);
+        assert_eq!(
+            carp_rs_clone_add_addr(
+                h,
+                4 * SEC,
+                CARP0,
+                0,
+                CARP_RS_AF_INET,
+                vip.as_ptr(),
+                &cand,
+                1,
+                &mut out
+            ),
+            0
+        );
+        assert_eq!((out.vip, out.vhid, out.has_id, out.parent), (1, 3, 1, EM0));
+        assert_eq!(carp_rs_iface_vhids(h, EM0), 1);
         carp_rs_engine_free(h);
     }
 }

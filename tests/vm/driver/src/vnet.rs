@@ -423,6 +423,55 @@ fn fmt_name<'a>(buf: &'a mut [u8; 40], pre: &str, i: u32) -> &'a str {
 /// (d) A parent interface with a vhid and no address departs
 /// (`ifconfig epairNa destroy`): the vhid, its memory and its interface
 /// reference must go with it, and a new interface must start clean.
+/// carp0's parent is destroyed under it (a vlan, an epair, a USB NIC
+/// unplugged). The stack purges the parent's multicast memberships
+/// (in_ifdetach) before the departure event, and the carpN's memberships are
+/// not tied to any address of the parent: they must be forgotten, not left
+/// again (a use after free). carp0's vhid goes with its parent, nothing is
+/// left demoted, carp0 can then be destroyed. One warm-up round (the
+/// engine's carpN table keeps its capacity), then three measured ones.
+fn carpn_parent_departs() {
+    let round = || -> Result<(i32, i32), i32> {
+        let e = kernel::if_create_named("epair")?;
+        kernel::if_up(e.as_str())?;
+        kernel::add_v4(e.as_str(), [203, 0, 113, 2], 24, 0)?;
+        kernel::if_create("carp0")?;
+        let cr = CarpReq {
+            vhid: 2,
+            advskew: 0,
+            key: kernel::key("gone"),
+            ..CarpReq::default()
+        };
+        kernel::carp_set("carp0", cr)?;
+        kernel::add_v4("carp0", [203, 0, 113, 60], 24, 0)?;
+        sys::sleep_ms(500);
+        let d0 = kernel::sysctl_int("net.inet.carp.demotion")?;
+        kernel::if_destroy(e.as_str())?;
+        sys::sleep_ms(300);
+        let d1 = kernel::sysctl_int("net.inet.carp.demotion")?;
+        kernel::if_destroy("carp0")?;
+        Ok((d0, d1))
+    };
+    let warm = round();
+    sys::sleep_ms(300);
+    let before = in_use();
+    let rounds = [round(), round(), round()];
+    sys::sleep_ms(300);
+    let after = in_use();
+    let ok = |r: &Result<(i32, i32), i32>| matches!(r, Ok((d0, d1)) if d1 == d0);
+    check(
+        "departure.carpn_parent",
+        ok(&warm)
+            && rounds.iter().all(ok)
+            && matches!((before, after), (Some(b), Some(a)) if a.bytes <= b.bytes && a.allocs <= b.allocs),
+        format_args!(
+            "4 x (carp0 bound to an epair, the epair destroyed, then carp0): (demotion before, after) {:?} {:?}; \
+             malloc type carp_rs in use after the first {:?}, after the last {:?}",
+            warm, rounds, before, after
+        ),
+    );
+}
+
 pub fn departure() {
     let Some(kld) = load_modules("departure") else {
         return;
@@ -497,6 +546,7 @@ pub fn departure() {
     if let Ok(e) = fresh {
         let _ = kernel::if_destroy(e.as_str());
     }
+    carpn_parent_departs();
     let u = sys::kldunload(kld);
     check(
         "departure.unload",
