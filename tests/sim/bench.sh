@@ -35,6 +35,8 @@ verdict() {
 	local v
 	if [ "$2" = - ]; then
 		v="skipped (not measured)"
+	elif [ "$2" = busy ]; then
+		v="not judged (the machine was busy: run make bench on an idle machine)"
 	elif awk -v x="$2" -v g="$3" 'BEGIN{exit !(x <= g)}'; then
 		v="met $(commas "$2") <= $(commas "$3") $4"
 	else
@@ -100,6 +102,9 @@ verdict() {
 	bytes=$(echo "$scale" | sed -n 's/.* = \([0-9]*\) B\/vhid.*/\1/p')
 	master=$(echo "$scale" | sed -n 's/.*(\([0-9.]*\) % of a core, master).*/\1/p')
 	backup=$(echo "$scale" | sed -n 's/.*(\([0-9.]*\) % of a core, backup).*/\1/p')
+	if echo "$scale" | grep -q 'machine busy'; then
+		master=busy backup=busy
+	fi
 	verdict scale-cpu-master "${master:--}" 1 "% of a core (4,080 vhids)"
 	verdict scale-cpu-backup "${backup:--}" 1 "% of a core (4,080 vhids)"
 	verdict memory-per-vhid "${bytes:--}" 256 "bytes (4,080 vhids)"
