@@ -568,16 +568,15 @@ impl CarpN {
 
     /// The parent departed (`ifnet_departure_event`): as FreeBSD 9's
     /// `carpdetach()`, the vhid goes (no bow-out: the parent is gone) and the
-    /// carpN is down and unbound. Its addresses are forgotten too: the shim
-    /// unlinks their records with the parent's, so they stay on the carpN as
-    /// plain addresses until the admin sets them again (which binds anew).
-    /// The vhid number and settings stay.
+    /// carpN is unbound. Its addresses are forgotten too: the shim unlinks
+    /// their records with the parent's, so they stay on the carpN as plain
+    /// addresses until the admin sets them again (which binds anew). The
+    /// vhid number and settings stay.
     fn parent_departed(&mut self, engine: &mut Engine, now: Instant) -> bool {
         let mut out = Outcome::default();
         self.unbind(engine, now, &mut out);
         self.addrs.clear();
         self.parent = None;
-        self.up = false;
         out.destroyed.is_some()
     }
 
