@@ -483,6 +483,9 @@ carp_rs_ifdeparture(void *arg __unused, struct ifnet *ifp)
 	struct carp_rs_if *cif;
 
 	(void)carp_rs_enter();	/* not refused when dying, as detach */
+	/* if_rename() raises the event too: the interface stays. */
+	if ((ifp->if_flags & IFF_RENAMING) != 0)
+		goto out;
 	sx_xlock(&carp_rs_sx);
 	if ((cif = CARP_RS_CIF(ifp)) == NULL) {
 		sx_xunlock(&carp_rs_sx);

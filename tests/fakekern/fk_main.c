@@ -2187,6 +2187,7 @@ static const struct {
 	{ "ifnet_departure", s_ifnet_departure },
 	{ "departure_carpn", s_departure_carpn },
 	{ "departure_carpn_unloading", s_departure_carpn_unloading },
+	{ "rename_parent", s_rename_parent },
 	{ "advert_per_send", s_advert_per_send },
 	{ "unload_inflight", s_unload_inflight },
 	{ "unload_inflight_clone", s_unload_inflight_clone },

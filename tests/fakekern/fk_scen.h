@@ -69,6 +69,7 @@ void	s_conc_unload(void);
 void	s_ifnet_departure(void);
 void	s_departure_carpn(void);
 void	s_departure_carpn_unloading(void);
+void	s_rename_parent(void);
 void	s_unload_inflight(void);
 void	s_unload_inflight_clone(void);
 void	s_vnet_sysctls(void);

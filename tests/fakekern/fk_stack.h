@@ -50,6 +50,7 @@ void	fk_afdata_init(struct ifnet *);
 void	fk_afdata_free(struct ifnet *);
 void	fk_ifnet_departure(struct ifnet *);	/* ifnet_departure_event */
 void	fk_purge_maddrs(struct ifnet *);	/* in_ifdetach, in6_ifdetach */
+void	fk_if_rename(struct ifnet *, const char *);	/* SIOCSIFNAME */
 int	fk_eh_count(void);			/* registered event handlers */
 struct if_clone *fk_cloner(const char *);
 int	fk_clone_create_unit(struct if_clone *, int);

@@ -491,6 +491,50 @@ s_departure_carpn(void)
 }
 
 /*
+ * Renaming a parent (ifconfig em0 name lan0) raises the departure event
+ * with IFF_RENAMING set: the interface, its addresses and its vhids stay.
+ * The handler used to drop them all, leaving the VIP a plain address on a
+ * live interface (a duplicate IP next to the MASTER).
+ */
+void
+s_rename_parent(void)
+{
+	struct ifnet *ifp;
+	struct ifaddr *ifa;
+	struct carpreq cr;
+
+	if (load() != 0)
+		return;
+	ifp = setup_em0();
+	CHECK(siocsvh("em0", 7, 1, 0, "testpass", 0) == 0, "SIOCSVH 7");
+	CHECK(fk_addr_add4(ifp, "192.0.2.100", 32, 7, NULL) == 0,
+	    "alias 192.0.2.100 vhid 7");
+	fk_advance_ns(4000000000ULL);
+	fk_run_tasks();
+	CHECK(vhid_state("em0", 7) == ST_MASTER, "vhid 7 state %d",
+	    vhid_state("em0", 7));
+	fk_if_rename(ifp, "lan0");
+	fk_run_tasks();
+	ifa = fk_addr_find(ifp, "192.0.2.100");
+	CHECK(ifa != NULL && ifa->ifa_carp != NULL,
+	    "192.0.2.100 is a plain address after the rename");
+	CHECK(ifp->if_carp != NULL, "lan0 lost its parent record");
+	CHECK(siocgvh("lan0", 7, &cr, NULL) == 0 && cr.carpr_vhid == 7 &&
+	    cr.carpr_state == ST_MASTER, "vhid 7 on lan0 after the rename: "
+	    "state %d", cr.carpr_state);
+	fk_advance_ns(2000000000ULL);
+	fk_run_tasks();
+	CHECK(vhid_state("lan0", 7) == ST_MASTER, "vhid 7 state %d",
+	    vhid_state("lan0", 7));
+	fk_addr_remove(fk_addr_find(ifp, "192.0.2.100"));
+	unload();
+	fk_if_destroy(ifp);
+	CHECK(fk_malloc_outstanding() == base_malloc,
+	    "%ld malloc(9) block(s) leaked", fk_malloc_outstanding() -
+	    base_malloc);
+}
+
+/*
  * The same departure while kldunload is under way, between its dying flag
  * and the destruction of carpN (carp_rs_cloners_fini): the departure
  * handler used to leave it all to unload, whose carp0 destruction then

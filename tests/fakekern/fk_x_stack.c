@@ -1151,6 +1151,19 @@ fk_eh_count(void)
 	return (n);
 }
 
+/*
+ * if_rename (SIOCSIFNAME): the departure event with IFF_RENAMING set, the
+ * new name, then the arrival event; the interface and its addresses stay.
+ */
+void
+fk_if_rename(struct ifnet *ifp, const char *name)
+{
+	ifp->if_flags |= IFF_RENAMING;
+	fk_ifnet_departure(ifp);
+	strlcpy(ifp->if_xname, name, sizeof(ifp->if_xname));
+	ifp->if_flags &= ~IFF_RENAMING;
+}
+
 /* if_detach_internal, after if_purgeaddrs: EVENTHANDLER_INVOKE. */
 void
 fk_ifnet_departure(struct ifnet *ifp)

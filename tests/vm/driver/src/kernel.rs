@@ -34,6 +34,7 @@ const SIOCSIFFLAGS: u64 = ioc(IN, b'i', 16, IFREQ);
 const SIOCGIFFLAGS: u64 = ioc(INOUT, b'i', 17, IFREQ);
 const SIOCSIFVNET: u64 = ioc(INOUT, b'i', 90, IFREQ);
 const SIOCIFDESTROY: u64 = ioc(IN, b'i', 121, IFREQ);
+const SIOCSIFNAME: u64 = ioc(IN, b'i', 40, IFREQ);
 const SIOCGIFINDEX: u64 = ioc(INOUT, b'i', 32, IFREQ);
 const FIONBIO: u64 = ioc(IN, b'f', 126, 4);
 const BIOCGBLEN: u64 = ioc(OUT, b'B', 102, 4);
@@ -226,6 +227,18 @@ pub fn if_create_named(cloner: &str) -> Result<IfName, i32> {
 /// `ifconfig <name> destroy`.
 pub fn if_destroy(name: &str) -> Result<(), i32> {
     ifreq_ioctl(name, SIOCIFDESTROY, 0).map(|_| ())
+}
+
+/// `ifconfig <name> name <new>`: ifr_data points at the new name.
+pub fn if_rename(name: &str, new: &str) -> Result<(), i32> {
+    let s = Fd(sys::socket(AF_INET, SOCK_DGRAM, 0)?);
+    let to = ifname(new)?;
+    let mut ifr = [0u8; 32];
+    ifr[..16].copy_from_slice(&ifname(name)?);
+    ifr[16..24].copy_from_slice(&(to.as_ptr() as u64).to_ne_bytes());
+    // SAFETY: ifr is a struct ifreq whose ifr_data points at `to`, a
+    // NUL-terminated name that outlives the call.
+    unsafe { sys::ioctl(s.0, SIOCSIFNAME, ifr.as_mut_ptr()) }.map(|_| ())
 }
 
 /// `ifconfig <name> up`.

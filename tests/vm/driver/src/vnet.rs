@@ -339,10 +339,30 @@ pub fn vnet_cycles() {
         };
         let skew = (i % 200) as i32 + 1;
         let e = j.e;
+        // Every tenth jail also has a carp0 bound to its epair end, live
+        // when the jail goes: the parent leaves the dying VNET first.
+        let carpn = i % 10 == 5;
         let r = kernel::run_child(Some(j.jid), 15_000, &|| {
             let c = configure(e.as_str(), [203, 0, 113, 2], [203, 0, 113, 50], skew, "cyc");
             if c != 0 {
                 return c;
+            }
+            if carpn {
+                let cr = CarpReq {
+                    vhid: 2,
+                    advskew: skew,
+                    key: kernel::key("cyc"),
+                    ..CarpReq::default()
+                };
+                if kernel::if_create("carp0").is_err() {
+                    return 30;
+                }
+                if kernel::carp_set("carp0", cr).is_err() {
+                    return 31;
+                }
+                if kernel::add_v4("carp0", [203, 0, 113, 60], 24, 0).is_err() {
+                    return 32;
+                }
             }
             match kernel::carp_get(e.as_str(), 1) {
                 Ok(g) if g.vhid == 1 && g.advskew == skew && g.key == kernel::key("cyc") => 0,
@@ -372,7 +392,7 @@ pub fn vnet_cycles() {
         "vnet_cycles.cycles",
         failures == 0,
         format_args!(
-            "{} jail create/configure/destroy cycles in {} s, {} failed; first failure {:?}",
+            "{} jail create/configure/destroy cycles (one in ten with a carp0) in {} s, {} failed; first failure {:?}",
             count, secs, failures, first
         ),
     );
@@ -472,6 +492,41 @@ fn carpn_parent_departs() {
     );
 }
 
+/// `ifconfig epairNa name carplan0`: if_rename() raises the departure
+/// event (IFF_RENAMING set) for an interface that stays, with its addresses
+/// and vhids. The handler used to drop them: the VIP stayed as a plain
+/// address (a duplicate IP next to the MASTER) and the vhid was gone.
+fn parent_renamed() {
+    let r = (|| -> Result<(i32, i32), i32> {
+        let e = kernel::if_create_named("epair")?;
+        kernel::if_up(e.as_str())?;
+        kernel::add_v4(e.as_str(), [203, 0, 113, 2], 24, 0)?;
+        let cr = CarpReq {
+            vhid: 3,
+            advskew: 0,
+            key: kernel::key("renamed"),
+            ..CarpReq::default()
+        };
+        kernel::carp_set(e.as_str(), cr)?;
+        kernel::add_v4(e.as_str(), [203, 0, 113, 70], 32, 3)?;
+        sys::sleep_ms(500);
+        let before = kernel::carp_get(e.as_str(), 3)?.state;
+        kernel::if_rename(e.as_str(), "carplan0")?;
+        sys::sleep_ms(300);
+        let after = kernel::carp_get("carplan0", 3).map(|c| c.state);
+        let _ = kernel::if_destroy("carplan0");
+        Ok((before, after?))
+    })();
+    check(
+        "departure.rename",
+        matches!(r, Ok((b, a)) if b != 0 && a != 0),
+        format_args!(
+            "SIOCGVH vhid 3 before and after renaming its parent to carplan0 (state: 0 INIT or gone, 1 BACKUP, 2 MASTER): {:?}",
+            r
+        ),
+    );
+}
+
 pub fn departure() {
     let Some(kld) = load_modules("departure") else {
         return;
@@ -547,6 +602,7 @@ pub fn departure() {
         let _ = kernel::if_destroy(e.as_str());
     }
     carpn_parent_departs();
+    parent_renamed();
     let u = sys::kldunload(kld);
     check(
         "departure.unload",
