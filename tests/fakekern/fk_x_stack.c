@@ -193,6 +193,7 @@ static bool
 fk_run_one_task(struct task *only)
 {
 	struct task *t;
+	struct vnet *sv;
 	int pending;
 
 	for (int i = 0; i < fk_ntasks; i++) {
@@ -203,7 +204,11 @@ fk_run_one_task(struct task *only)
 		pending = t->ta_pending;
 		t->ta_pending = 0;
 		fk_task_running[fk_ntask_running++] = t;
+		/* A taskqueue thread runs in no vnet. */
+		sv = curthread->td_vnet;
+		curthread->td_vnet = NULL;
 		t->ta_func(t->ta_context, pending);
+		curthread->td_vnet = sv;
 		for (int j = 0; j < fk_ntask_running; j++)
 			if (fk_task_running[j] == t) {
 				fk_task_running[j] =
@@ -242,8 +247,10 @@ fk_run_tasks(void)
 	for (i = 0; i < fk_nls; i++) {
 		struct ifnet *ifp = fk_ls[i].ifp;
 
+		CURVNET_SET_QUIET(ifp->if_vnet);
 		if (ifp->if_carp != NULL && carp_linkstate_p != NULL)
 			carp_linkstate_p(ifp);
+		CURVNET_RESTORE();
 		devctl_notify("IFNET", ifp->if_xname,
 		    fk_ls[i].state == LINK_STATE_UP ? "LINK_UP" : "LINK_DOWN",
 		    NULL);
@@ -452,7 +459,9 @@ ifr_data_get_ptr(void *ifrp)
 
 /* ---------------------------------------------------------- cloners */
 
+/* One cloner per name and vnet (if_clone.c keeps V_if_cloners). */
 struct if_clone {
+	struct vnet	*vnet;
 	char		 name[IFNAMSIZ];
 	ifcs_create_t	*create;
 	ifcs_destroy_t	*destroy;
@@ -468,12 +477,14 @@ if_clone_simple(const char *name, ifcs_create_t create,
 
 	for (int i = 0; i < FK_MAXCLONERS; i++)
 		if (fk_stack.cloners[i] != NULL &&
+		    fk_stack.cloners[i]->vnet == curvnet &&
 		    strcmp(fk_stack.cloners[i]->name, name) == 0) {
 			fk_fail("if_clone_simple: cloner %s exists", name);
 			return (NULL);
 		}
 	ifc = malloc(sizeof(*ifc), M_IFCLONE_fk, M_WAITOK | M_ZERO);
 	strlcpy(ifc->name, name, sizeof(ifc->name));
+	ifc->vnet = curvnet;
 	ifc->create = create;
 	ifc->destroy = destroy;
 	ifc->minifs = minifs;
@@ -492,6 +503,7 @@ fk_cloner(const char *name)
 {
 	for (int i = 0; i < FK_MAXCLONERS; i++)
 		if (fk_stack.cloners[i] != NULL &&
+		    fk_stack.cloners[i]->vnet == curvnet &&
 		    strcmp(fk_stack.cloners[i]->name, name) == 0)
 			return (fk_stack.cloners[i]);
 	return (NULL);
@@ -526,7 +538,7 @@ fk_clone_create(const char *name)
 		struct if_clone *ifc = fk_stack.cloners[i];
 		size_t n;
 
-		if (ifc == NULL)
+		if (ifc == NULL || ifc->vnet != curvnet)
 			continue;
 		n = strlen(ifc->name);
 		if (strncmp(name, ifc->name, n) == 0 && name[n] >= '0' &&
@@ -543,7 +555,7 @@ fk_clone_destroy(const char *name)
 	for (int i = 0; i < FK_MAXCLONERS; i++) {
 		struct if_clone *ifc = fk_stack.cloners[i];
 
-		if (ifc == NULL)
+		if (ifc == NULL || ifc->vnet != curvnet)
 			continue;
 		for (int u = 0; u < 32; u++)
 			if (ifc->ifs[u] != NULL &&
@@ -573,6 +585,10 @@ void
 if_clone_detach(struct if_clone *ifc)
 {
 	fk_assert_sleepable("if_clone_detach");
+	/* V_if_cloners: only curvnet's cloners are found. */
+	if (ifc->vnet != curvnet)
+		fk_fail("if_clone_detach(%s) outside the cloner's vnet",
+		    ifc->name);
 	/* Every interface of the cloner is destroyed first. */
 	for (int u = 0; u < 32; u++)
 		if (ifc->ifs[u] != NULL) {
