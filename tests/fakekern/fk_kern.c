@@ -1871,7 +1871,10 @@ fk_vnet_create(void)
 	struct vnet *vnet;
 
 	fk_assert_sleepable("vnet_alloc");
-	vnet = fkh_calloc(sizeof(*vnet));
+	/* struct vnet is cache-line aligned. */
+	vnet = fkh_aligned(CACHE_LINE_SIZE, roundup2(sizeof(*vnet),
+	    CACHE_LINE_SIZE));
+	memset(vnet, 0, sizeof(*vnet));
 	vnet->vnet_magic_n = VNET_MAGIC_N;
 	vnet->vnet_data_mem = fkh_calloc(fk_vnet_bytes() + 1);
 	memcpy(vnet->vnet_data_mem, fk_vnet_template, fk_vnet_bytes());

@@ -473,7 +473,7 @@ fk_if_register(struct ifnet *ifp)
 	ifp->if_addr = ifa;
 	CK_STAILQ_INSERT_HEAD(&ifp->if_addrhead, ifa, ifa_link);
 	fk_ifs[index] = ifp;
-	CK_STAILQ_INSERT_TAIL(&V_ifnet, ifp, if_link);
+	CK_STAILQ_INSERT_TAIL(&VNET_VNET(ifp->if_vnet, ifnet), ifp, if_link);
 	return (0);
 }
 
@@ -485,7 +485,7 @@ fk_if_unregister(struct ifnet *ifp)
 	if (!fk_if_valid(ifp, "if_detach"))
 		return;
 	fk_ifs[ifp->if_index] = NULL;
-	CK_STAILQ_REMOVE(&V_ifnet, ifp, ifnet, if_link);
+	CK_STAILQ_REMOVE(&VNET_VNET(ifp->if_vnet, ifnet), ifp, ifnet, if_link);
 	while ((ifa = CK_STAILQ_FIRST(&ifp->if_addrhead)) != NULL) {
 		CK_STAILQ_REMOVE_HEAD(&ifp->if_addrhead, ifa_link);
 		if (ifa == ifp->if_addr)

@@ -312,6 +312,15 @@ fk_sysctl(const char *name, void *old, size_t *oldlenp, const void *new,
 		return (EISDIR);
 	if (new != NULL && (oid->oid_kind & CTLFLAG_WR) == 0)
 		return (EPERM);
+	/*
+	 * sysctl_root: the requester inside a vnet jail (curvnet is not
+	 * vnet0) holds PRIV_SYSCTL_WRITEJAIL only: it may write a per-VNET
+	 * or prison leaf, never a global one.
+	 */
+	if (new != NULL && curvnet != vnet0 &&
+	    (oid->oid_kind & (CTLFLAG_VNET | CTLFLAG_PRISON |
+	    CTLFLAG_ANYBODY)) == 0)
+		return (EPERM);
 	memset(&req, 0, sizeof(req));
 	req.td = curthread;
 	req.oldptr = old;
