@@ -266,7 +266,8 @@ s_vnet_two(void)
 	{
 		CURVNET_SET_QUIET(v[1]);
 		memset(&sb, 0, sizeof(sb));
-		error = fk_sysctl("net.inet.carp.stats", NULL, NULL, &sb, sizeof(sb));
+		error = fk_sysctl("net.inet.carp.stats", NULL, NULL, &sb,
+		    sizeof(sb));
 		CURVNET_RESTORE();
 	}
 	CHECK(error == 0, "zeroing B's stats: %d", error);
@@ -409,23 +410,23 @@ s_vnet_cloners(void)
 	for (int i = 0; i < 2; i++)
 		ifp[i] = vparent(v[i], 1 + i, i == 0 ? mac_em0 : mac_b);
 	for (int i = 0; i < 2; i++) {
-		{
-			CURVNET_SET_QUIET(v[i]);
-			error = fk_clone_create("carp0");
-			CHECK(error == 0, "vnet %c: ifconfig carp0 create: %d",
-			    'A' + i, error);
-			cifp[i] = ifunit("carp0");
-			CHECK(cifp[i] != NULL && cifp[i]->if_vnet == v[i],
-			    "vnet %c: no carp0 of its own", 'A' + i);
-			error = siocsvh("carp0", 1, 1, 100 - 50 * i, "secret", 0);
-			CHECK(error == 0, "vnet %c: SIOCSVH carp0: %d", 'A' + i, error);
-			ifa = NULL;
-			error = cifp[i] == NULL ? ENXIO :
-			    fk_addr_add4(cifp[i], "192.0.2.50", 24, 0, &ifa);
-			CHECK(error == 0 && ifa != NULL && ifa->ifa_carp != NULL,
-			    "vnet %c: carp0 192.0.2.50/24: %d", 'A' + i, error);
-			CURVNET_RESTORE();
-		}
+		CURVNET_SET_QUIET(v[i]);
+		error = fk_clone_create("carp0");
+		CHECK(error == 0, "vnet %c: ifconfig carp0 create: %d",
+		    'A' + i, error);
+		cifp[i] = ifunit("carp0");
+		CHECK(cifp[i] != NULL && cifp[i]->if_vnet == v[i],
+		    "vnet %c: no carp0 of its own", 'A' + i);
+		error = siocsvh("carp0", 1, 1, 100 - 50 * i, "secret", 0);
+		CHECK(error == 0, "vnet %c: SIOCSVH carp0: %d", 'A' + i, error);
+		ifa = NULL;
+		error = cifp[i] == NULL ? ENXIO :
+		    fk_addr_add4(cifp[i], "192.0.2.50", 24, 0, &ifa);
+		CHECK(error == 0 && ifa != NULL && ifa->ifa_carp != NULL,
+		    "vnet %c: carp0 192.0.2.50/24: %d", 'A' + i, error);
+		CHECK(ifp[i] != NULL && ifp[i]->if_carp != NULL,
+		    "vnet %c: its own em0 is not carp0's parent", 'A' + i);
+		CURVNET_RESTORE();
 		fk_run_tasks();
 	}
 	CHECK(cifp[0] != cifp[1], "one carp0 for both vnets");
