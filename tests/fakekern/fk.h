@@ -189,5 +189,6 @@ struct ifaddr *fk_addr_find(struct ifnet *, const char *addr);
 /* ifconfig -alias: find and remove under in_control_sx. */
 int	fk_addr_del(struct ifnet *, const char *addr);
 extern struct sx fk_in_control_sx;
+extern struct sx ifnet_detach_sxlock;	/* net/if.c (fk_x_stack.c) */
 
 #endif

@@ -1074,6 +1074,10 @@ _sx_xlock(struct sx *sx, int opts __unused, const char *file, int line)
 	fk_lock_check_live(sx2lo(sx), "sx_xlock", file, line);
 	fk_assert_sleepable("sx_xlock");
 	if (sx->sx_lock == (uintptr_t)curthread) {
+		if ((sx2lo(sx)->lo_flags & LO_RECURSABLE) != 0) {
+			sx->sx_recurse++;
+			return (0);
+		}
 		fk_fail("sx_xlock: recursed on %s at %s:%d",
 		    sx2lo(sx)->lo_name, file, line);
 		return (0);
@@ -1091,6 +1095,10 @@ _sx_xunlock(struct sx *sx, const char *file, int line)
 	if (sx->sx_lock != (uintptr_t)curthread) {
 		fk_fail("sx_xunlock: %s not owned at %s:%d",
 		    sx2lo(sx)->lo_name, file, line);
+		return;
+	}
+	if (sx->sx_recurse > 0) {
+		sx->sx_recurse--;
 		return;
 	}
 	fk_lock_released(sx2lo(sx), file, line);
@@ -1893,8 +1901,9 @@ fk_vnet_create(void)
 
 /*
  * vnet_destroy(), first part: unlisted, shut down, every destructor run
- * in it (carp's at SI_SUB_PROTO_IFATTACHDOMAIN comes before the cloners'
- * of its interfaces at SI_SUB_PSEUDO, so they are still there).
+ * in it under ifnet_detach_sxlock (carp's at SI_SUB_PROTO_IFATTACHDOMAIN
+ * comes before the cloners' of its interfaces at SI_SUB_PSEUDO, so they
+ * are still there).
  */
 void
 fk_vnet_shutdown(struct vnet *vnet)
@@ -1911,8 +1920,10 @@ fk_vnet_shutdown(struct vnet *vnet)
 	sx_xunlock(&vnet_sxlock);
 	vnet->vnet_shutdown = true;
 	CURVNET_SET_QUIET(vnet);
+	sx_xlock(&ifnet_detach_sxlock);
 	TAILQ_FOREACH(vs, &fk_vnet_dtors, link)
 		vs->func(vs->arg);
+	sx_xunlock(&ifnet_detach_sxlock);
 	CURVNET_RESTORE();
 }
 

@@ -42,11 +42,18 @@ struct malloc_type M_IFCLONE_fk[1] = { { .ks_version = M_VERSION,
 void
 fk_stack_init(void)
 {
+	sx_init_flags(&ifnet_detach_sxlock, "ifnet_detach_sx", SX_RECURSE);
 	malloc_init(M_IFNET);
 	malloc_init(M_IFADDR);
 	malloc_init(M_IPMADDR);
 	malloc_init(M_IFCLONE_fk);
 }
+
+/*
+ * if.c's: serialises interface detach, cloner destroy and vnet
+ * destruction (recursive, as upstream).
+ */
+struct sx ifnet_detach_sxlock;
 
 /* ------------------------------------------------------------ misc */
 
@@ -372,6 +379,8 @@ void
 if_detach(if_t ifp)
 {
 	fk_assert_sleepable("if_detach");
+	sx_xlock(&ifnet_detach_sxlock);
+	CURVNET_SET_QUIET(ifp->if_vnet);
 	if_purgeaddrs(ifp);
 	fk_ifnet_departure(ifp);
 	if (ifp->if_carp != NULL)
@@ -379,6 +388,8 @@ if_detach(if_t ifp)
 		    ifp->if_xname);
 	fk_tasks_forget(ifp);
 	fk_if_unregister(ifp);
+	CURVNET_RESTORE();
+	sx_xunlock(&ifnet_detach_sxlock);
 	fk_stack.attached--;
 	/* Gone from the index; holders of a reference may still read it. */
 	ifp->if_flags |= IFF_DYING;
@@ -562,7 +573,10 @@ fk_clone_destroy(const char *name)
 			    strcmp(ifc->ifs[u]->if_xname, name) == 0) {
 				if ((u_int)u < ifc->minifs)
 					return (EINVAL);
+				/* if_clone_destroyif */
+				sx_xlock(&ifnet_detach_sxlock);
 				ifc->destroy(ifc->ifs[u]);
+				sx_xunlock(&ifnet_detach_sxlock);
 				ifc->ifs[u] = NULL;
 				return (0);
 			}
@@ -590,11 +604,13 @@ if_clone_detach(struct if_clone *ifc)
 		fk_fail("if_clone_detach(%s) outside the cloner's vnet",
 		    ifc->name);
 	/* Every interface of the cloner is destroyed first. */
+	sx_xlock(&ifnet_detach_sxlock);
 	for (int u = 0; u < 32; u++)
 		if (ifc->ifs[u] != NULL) {
 			ifc->destroy(ifc->ifs[u]);
 			ifc->ifs[u] = NULL;
 		}
+	sx_xunlock(&ifnet_detach_sxlock);
 	for (int i = 0; i < FK_MAXCLONERS; i++)
 		if (fk_stack.cloners[i] == ifc)
 			fk_stack.cloners[i] = NULL;
