@@ -107,6 +107,16 @@ int	fk_kld_load(void);
 int	fk_kld_unload(void);
 int	fk_kld_loaded(void);
 
+/* ---- vnet jails (net/vnet.c; vnet0 always exists) ---- */
+struct vnet *fk_vnet_create(void);	/* vnet_alloc */
+void	fk_vnet_shutdown(struct vnet *);	/* unlisted, destructors run */
+void	fk_vnet_free(struct vnet *);	/* its interfaces, then its data */
+void	fk_vnet_destroy(struct vnet *);	/* both */
+int	fk_vnet_count(void);
+void	fk_vnet_snapshot(void);		/* the initial data (fk_kern_init) */
+void	fk_vnet_net_init(void);		/* curvnet's V_ifnet */
+void	fk_vnet_net_fini(void);		/* curvnet's interfaces destroyed */
+
 /* ---- sysctl ---- */
 struct sysctl_oid *fk_sysctl_find(const char *name);
 /* sysctl(3)-like: read into old (*oldlen bytes) and/or write new/newlen. */
@@ -179,5 +189,6 @@ struct ifaddr *fk_addr_find(struct ifnet *, const char *addr);
 /* ifconfig -alias: find and remove under in_control_sx. */
 int	fk_addr_del(struct ifnet *, const char *addr);
 extern struct sx fk_in_control_sx;
+extern struct sx ifnet_detach_sxlock;	/* net/if.c (fk_x_stack.c) */
 
 #endif

@@ -194,8 +194,8 @@ static struct pcpu fk_pcpu0 __aligned(CACHE_LINE_SIZE);
 static struct ucred fk_cred0;
 static struct proc fk_proc0;
 /*
- * The default vnet with a zero data base: VNET(x) then reads the module's
- * own set_vnet storage, which is what the only vnet of a plain kernel does.
+ * The default vnet with a zero data base: VNET(x) then reads the set_vnet
+ * storage itself.  Vnet jails (fk_vnet_create) get copies.
  */
 static struct vnet fk_vnet0 = { .vnet_magic_n = VNET_MAGIC_N };
 struct vnet *vnet0 = &fk_vnet0;
@@ -223,6 +223,7 @@ fk_kern_init(void)
 	fkh_giant_lock();
 	fk_trec_add(&fk_thread0, fk_edepth_ptr(), fk_eexits_ptr());
 	sx_init(&vnet_sxlock, "vnet_sxlock");
+	fk_vnet_snapshot();
 }
 
 /* --------------------------------------------------------- threads */
@@ -1073,6 +1074,10 @@ _sx_xlock(struct sx *sx, int opts __unused, const char *file, int line)
 	fk_lock_check_live(sx2lo(sx), "sx_xlock", file, line);
 	fk_assert_sleepable("sx_xlock");
 	if (sx->sx_lock == (uintptr_t)curthread) {
+		if ((sx2lo(sx)->lo_flags & LO_RECURSABLE) != 0) {
+			sx->sx_recurse++;
+			return (0);
+		}
 		fk_fail("sx_xlock: recursed on %s at %s:%d",
 		    sx2lo(sx)->lo_name, file, line);
 		return (0);
@@ -1090,6 +1095,10 @@ _sx_xunlock(struct sx *sx, const char *file, int line)
 	if (sx->sx_lock != (uintptr_t)curthread) {
 		fk_fail("sx_xunlock: %s not owned at %s:%d",
 		    sx2lo(sx)->lo_name, file, line);
+		return;
+	}
+	if (sx->sx_recurse > 0) {
+		sx->sx_recurse--;
 		return;
 	}
 	fk_lock_released(sx2lo(sx), file, line);
@@ -1490,6 +1499,7 @@ static bool
 fk_callout_fire_one(sbintime_t until)
 {
 	struct callout *c = NULL;
+	struct vnet *sv;
 	int slot = -1;
 
 	for (int i = 0; i < FK_MAXCALLOUT; i++)
@@ -1520,7 +1530,11 @@ fk_callout_fire_one(sbintime_t until)
 	c->c_iflags &= ~CALLOUT_PENDING;
 	if (fk_nheld != (c->c_lock != NULL ? 1 : 0))
 		fk_fail("callout fired with foreign locks held");
+	/* softclock runs in no vnet. */
+	sv = curthread->td_vnet;
+	curthread->td_vnet = NULL;
 	c->c_func(c->c_arg);
+	curthread->td_vnet = sv;
 	if (c->c_lock != NULL && (c->c_iflags & CALLOUT_RETURNUNLOCKED) == 0)
 		fk_lock_for_callout(c->c_lock, false);
 	if (fk_nheld != 0)
@@ -1798,31 +1812,190 @@ getenv_int(const char *name, int *data)
 	return (1);
 }
 
-/* --------------------------------------------------- VNET_SYSINIT */
+/* ------------------------------------------------------------ VNETs */
 
-/* One vnet exists: a VNET_SYSINIT runs at once, a VNET_SYSUNINIT too. */
+/*
+ * Several vnets, as net/vnet.c keeps them.  The host linker gives the
+ * set_vnet section's bounds; vnet0 keeps the zero data base (VNET(x) is
+ * the section itself), every other vnet gets a copy of the section as it
+ * was at fk_kern_init() (vnet_alloc: base = copy - __start_set_vnet), so
+ * a module's VNET_DEFINE starts from its initial value in each.
+ * Constructors and destructors are kept sorted as vnet_register_sysinit()
+ * and vnet_register_sysuninit() do; a new vnet runs every constructor, a
+ * destroyed one every destructor (vnet_sysinit, vnet_sysuninit).
+ */
+static char *fk_vnet_template;
+TAILQ_HEAD(fk_vsi_list, vnet_sysinit);
+static struct fk_vsi_list fk_vnet_ctors =
+    TAILQ_HEAD_INITIALIZER(fk_vnet_ctors);
+static struct fk_vsi_list fk_vnet_dtors =
+    TAILQ_HEAD_INITIALIZER(fk_vnet_dtors);
+static int fk_nvnets = 1;
+
+static size_t
+fk_vnet_bytes(void)
+{
+	return ((size_t)(VNET_STOP - VNET_START));
+}
+
+void
+fk_vnet_snapshot(void)
+{
+	fk_vnet_template = fkh_calloc(fk_vnet_bytes() + 1);
+	memcpy(fk_vnet_template, (void *)VNET_START, fk_vnet_bytes());
+}
+
+int
+fk_vnet_count(void)
+{
+	return (fk_nvnets);
+}
+
+static void
+fk_vnet_insert(struct fk_vsi_list *list, struct vnet_sysinit *vs,
+    bool reverse)
+{
+	struct vnet_sysinit *vs2;
+
+	TAILQ_FOREACH(vs2, list, link) {
+		int c = vs2->subsystem != vs->subsystem ?
+		    (vs2->subsystem > vs->subsystem ? 1 : -1) :
+		    (vs2->order > vs->order ? 1 : 0);
+
+		if (reverse ? c < 0 : c > 0)
+			break;
+	}
+	if (vs2 != NULL)
+		TAILQ_INSERT_BEFORE(vs2, vs, link);
+	else
+		TAILQ_INSERT_TAIL(list, vs, link);
+}
+
+/* vnet_alloc(): a copy of the data, the constructors run in it, listed. */
+struct vnet *
+fk_vnet_create(void)
+{
+	struct vnet_sysinit *vs;
+	struct vnet *vnet;
+
+	fk_assert_sleepable("vnet_alloc");
+	/* struct vnet is cache-line aligned. */
+	vnet = fkh_aligned(CACHE_LINE_SIZE, roundup2(sizeof(*vnet),
+	    CACHE_LINE_SIZE));
+	memset(vnet, 0, sizeof(*vnet));
+	vnet->vnet_magic_n = VNET_MAGIC_N;
+	vnet->vnet_data_mem = fkh_calloc(fk_vnet_bytes() + 1);
+	memcpy(vnet->vnet_data_mem, fk_vnet_template, fk_vnet_bytes());
+	vnet->vnet_data_base = (uintptr_t)vnet->vnet_data_mem - VNET_START;
+	CURVNET_SET_QUIET(vnet);
+	fk_vnet_net_init();		/* vnet_if_init: V_ifnet */
+	TAILQ_FOREACH(vs, &fk_vnet_ctors, link)
+		vs->func(vs->arg);
+	CURVNET_RESTORE();
+	sx_xlock(&vnet_sxlock);
+	LIST_INSERT_HEAD(&vnet_head, vnet, vnet_le);
+	sx_xunlock(&vnet_sxlock);
+	fk_nvnets++;
+	return (vnet);
+}
+
+/*
+ * vnet_destroy(), first part: unlisted, shut down, every destructor run
+ * in it under ifnet_detach_sxlock (carp's at SI_SUB_PROTO_IFATTACHDOMAIN
+ * comes before the cloners' of its interfaces at SI_SUB_PSEUDO, so they
+ * are still there).
+ */
+void
+fk_vnet_shutdown(struct vnet *vnet)
+{
+	struct vnet_sysinit *vs;
+
+	fk_assert_sleepable("vnet_destroy");
+	if (vnet == vnet0 || vnet->vnet_magic_n != VNET_MAGIC_N) {
+		fk_fail("vnet_destroy: %p is not a live vnet jail", vnet);
+		return;
+	}
+	sx_xlock(&vnet_sxlock);
+	LIST_REMOVE(vnet, vnet_le);
+	sx_xunlock(&vnet_sxlock);
+	vnet->vnet_shutdown = true;
+	CURVNET_SET_QUIET(vnet);
+	sx_xlock(&ifnet_detach_sxlock);
+	TAILQ_FOREACH(vs, &fk_vnet_dtors, link)
+		vs->func(vs->arg);
+	sx_xunlock(&ifnet_detach_sxlock);
+	CURVNET_RESTORE();
+}
+
+/*
+ * vnet_destroy(), the rest: the vnet's own interfaces go (their cloners'
+ * destructors), then its data.
+ */
+void
+fk_vnet_free(struct vnet *vnet)
+{
+	CURVNET_SET_QUIET(vnet);
+	fk_vnet_net_fini();
+	CURVNET_RESTORE();
+	fkh_free(vnet->vnet_data_mem);
+	vnet->vnet_magic_n = 0xdeadbeef;
+	fkh_free(vnet);
+	fk_nvnets--;
+}
+
+void
+fk_vnet_destroy(struct vnet *vnet)
+{
+	fk_vnet_shutdown(vnet);
+	fk_vnet_free(vnet);
+}
+
+/* Added to the constructors and run in every existing vnet. */
 void
 vnet_register_sysinit(void *arg)
 {
 	struct vnet_sysinit *vs = arg;
+	struct vnet *vnet;
 
-	vs->func(vs->arg);
+	fk_vnet_insert(&fk_vnet_ctors, vs, false);
+	sx_slock(&vnet_sxlock);
+	VNET_FOREACH(vnet) {
+		CURVNET_SET_QUIET(vnet);
+		vs->func(vs->arg);
+		CURVNET_RESTORE();
+	}
+	sx_sunlock(&vnet_sxlock);
 }
 
 void
-vnet_deregister_sysinit(void *arg __unused)
+vnet_deregister_sysinit(void *arg)
 {
+	struct vnet_sysinit *vs = arg;
+
+	TAILQ_REMOVE(&fk_vnet_ctors, vs, link);
 }
 
 void
-vnet_register_sysuninit(void *arg __unused)
+vnet_register_sysuninit(void *arg)
 {
+	struct vnet_sysinit *vs = arg;
+
+	fk_vnet_insert(&fk_vnet_dtors, vs, true);
 }
 
+/* Run in every existing vnet, then removed from the destructors. */
 void
 vnet_deregister_sysuninit(void *arg)
 {
 	struct vnet_sysinit *vs = arg;
+	struct vnet *vnet;
 
-	vs->func(vs->arg);
+	sx_slock(&vnet_sxlock);
+	VNET_FOREACH(vnet) {
+		CURVNET_SET_QUIET(vnet);
+		vs->func(vs->arg);
+		CURVNET_RESTORE();
+	}
+	sx_sunlock(&vnet_sxlock);
+	TAILQ_REMOVE(&fk_vnet_dtors, vs, link);
 }

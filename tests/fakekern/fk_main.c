@@ -44,7 +44,7 @@ static int ndeviations, nknown;
 int strict;
 
 /* The parent's primary IPv4 address: FreeBSD's advert source. */
-static const char *pkt_src4 = "192.0.2.2";
+const char *pkt_src4 = "192.0.2.2";
 
 /*
  * A requirement of issue 5 the shim does not meet yet: printed and listed
@@ -609,10 +609,13 @@ vhid_state(const char *ifname, int vhid)
 	return (cr.carpr_state);
 }
 
-/* Hands captured adverts to run.py's checker, with what they must carry. */
-static void
-dump_pkts_af(int af, const char *key, const char *vips, int vhid,
-    int advbase, int advskew)
+/*
+ * Hands captured adverts to run.py's checker, with what they must carry
+ * (those sent out interface ifindex; 0: all).
+ */
+void
+dump_pkts_if(int ifindex, int af, const char *key, const char *vips,
+    int vhid, int advbase, int advskew)
 {
 	for (int i = 0; i < fk_nout_pkts; i++) {
 		char hex[2 * 200 + 1];
@@ -620,15 +623,25 @@ dump_pkts_af(int af, const char *key, const char *vips, int vhid,
 
 		if (af != 0 && fk_out_pkts[i].af != af)
 			continue;
+		if (ifindex != 0 && fk_out_pkts[i].ifindex != ifindex)
+			continue;
 		for (int j = 0; j < n; j++)
 			snprintf(hex + 2 * j, 3, "%02x", fk_out_pkts[i].data[j]);
 		hex[2 * n] = '\0';
-		fk_out("PKT %s af=%d key=%s vips=%s vhid=%d advbase=%d "
-		    "advskew=%d%s%s hex=%s\n", cur, fk_out_pkts[i].af, key, vips,
+		fk_out("PKT %s af=%d ifindex=%d key=%s vips=%s vhid=%d "
+		    "advbase=%d advskew=%d%s%s hex=%s\n", cur,
+		    fk_out_pkts[i].af, fk_out_pkts[i].ifindex, key, vips,
 		    vhid, advbase, advskew,
 		    fk_out_pkts[i].af == 4 ? " src=" : "",
 		    fk_out_pkts[i].af == 4 ? pkt_src4 : "", hex);
 	}
+}
+
+static void
+dump_pkts_af(int af, const char *key, const char *vips, int vhid,
+    int advbase, int advskew)
+{
+	dump_pkts_if(0, af, key, vips, vhid, advbase, advskew);
 }
 
 static void
@@ -639,7 +652,7 @@ dump_pkts(const char *key, const char *vips, int vhid, int advbase,
 }
 
 /* Feeds the good vhid-7 adverts of one capture, one per virtual second. */
-static int
+int
 feed_capture(struct ifnet *ifp, const char *pcap, int advskew, int max)
 {
 	int n = 0;
@@ -2193,6 +2206,9 @@ static const struct {
 	{ "unload_inflight_clone", s_unload_inflight_clone },
 	{ "vnet_sysctls", s_vnet_sysctls },
 	{ "arpbalance", s_arpbalance },
+	{ "vnet_two", s_vnet_two },
+	{ "vnet_destroy_live", s_vnet_destroy_live },
+	{ "vnet_cloners", s_vnet_cloners },
 };
 
 /* Proves the sanitizers are live (run.py expects these to be caught). */

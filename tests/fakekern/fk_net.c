@@ -412,7 +412,7 @@ extern struct sx fk_in_control_sx;
 static struct ifnet *fk_ifs[FK_MAXIF];
 static bool fk_if_valid(const struct ifnet *, const char *);
 
-/* V_ifnet: every attached interface, in attach order. */
+/* V_ifnet: every interface of curvnet, in attach order. */
 VNET_DEFINE(struct ifnethead, ifnet) = CK_STAILQ_HEAD_INITIALIZER(vnet_entry_ifnet);
 VNET_DEFINE(int, ip6_forwarding);
 
@@ -473,7 +473,7 @@ fk_if_register(struct ifnet *ifp)
 	ifp->if_addr = ifa;
 	CK_STAILQ_INSERT_HEAD(&ifp->if_addrhead, ifa, ifa_link);
 	fk_ifs[index] = ifp;
-	CK_STAILQ_INSERT_TAIL(&V_ifnet, ifp, if_link);
+	CK_STAILQ_INSERT_TAIL(&VNET_VNET(ifp->if_vnet, ifnet), ifp, if_link);
 	return (0);
 }
 
@@ -485,7 +485,7 @@ fk_if_unregister(struct ifnet *ifp)
 	if (!fk_if_valid(ifp, "if_detach"))
 		return;
 	fk_ifs[ifp->if_index] = NULL;
-	CK_STAILQ_REMOVE(&V_ifnet, ifp, ifnet, if_link);
+	CK_STAILQ_REMOVE(&VNET_VNET(ifp->if_vnet, ifnet), ifp, ifnet, if_link);
 	while ((ifa = CK_STAILQ_FIRST(&ifp->if_addrhead)) != NULL) {
 		CK_STAILQ_REMOVE_HEAD(&ifp->if_addrhead, ifa_link);
 		if (ifa == ifp->if_addr)
@@ -518,7 +518,7 @@ fk_if_create(const char *name, int index, const uint8_t mac[6])
 	ifp->if_drv_flags = IFF_DRV_RUNNING;
 	ifp->if_link_state = LINK_STATE_UP;
 	ifp->if_refcount = 1;
-	ifp->if_vnet = vnet0;
+	ifp->if_vnet = ifp->if_home_vnet = curvnet;
 	fk_afdata_init(ifp);
 	CK_STAILQ_INIT(&ifp->if_addrhead);
 	CK_STAILQ_INIT(&ifp->if_multiaddrs);
@@ -548,6 +548,33 @@ fk_if_destroy(struct ifnet *ifp)
 	fk_afdata_free(ifp);
 	mtx_destroy(&ifp->if_addr_lock);
 	fk_zfree(ifp);
+}
+
+/* vnet_if_init(): a new vnet's empty interface list. */
+void
+fk_vnet_net_init(void)
+{
+	CK_STAILQ_INIT(&V_ifnet);
+}
+
+/*
+ * A destroyed vnet's own interfaces go, as their cloners' destructors
+ * (SI_SUB_PSEUDO, after the protocols') destroy them.
+ */
+void
+fk_vnet_net_fini(void)
+{
+	struct ifnet *ifp;
+
+	while ((ifp = CK_STAILQ_FIRST(&V_ifnet)) != NULL) {
+		if (strcmp(ifp->if_dname, "fketh") != 0) {
+			fk_fail("vnet destroyed with %s (not ours) left",
+			    ifp->if_xname);
+			CK_STAILQ_REMOVE_HEAD(&V_ifnet, if_link);
+			continue;
+		}
+		fk_if_destroy(ifp);
+	}
 }
 
 /*
@@ -805,11 +832,22 @@ if_getlladdr(const if_t ifp)
 	return (LLADDR((struct sockaddr_dl *)ifp->if_addr->ifa_addr));
 }
 
+/* As if.c's: an interface of another vnet than curvnet is not found. */
+static struct ifnet *
+fk_if_byindex_vnet(u_int idx)
+{
+	struct ifnet *ifp = fk_if_byindex(idx);
+
+	if (curvnet != NULL && ifp != NULL && ifp->if_vnet != curvnet)
+		ifp = NULL;
+	return (ifp);
+}
+
 struct ifnet *
 ifnet_byindex(u_int idx)
 {
 	NET_EPOCH_ASSERT();
-	return (fk_if_byindex(idx));
+	return (fk_if_byindex_vnet(idx));
 }
 
 struct ifnet *
@@ -818,7 +856,7 @@ ifnet_byindex_ref(u_int idx)
 	struct ifnet *ifp;
 
 	NET_EPOCH_ASSERT();
-	ifp = fk_if_byindex(idx);
+	ifp = fk_if_byindex_vnet(idx);
 	if (ifp != NULL)
 		ifp->if_refcount++;
 	return (ifp);
@@ -850,7 +888,7 @@ struct ifnet *
 ifunit_ref(const char *name)
 {
 	for (int i = 1; i < FK_MAXIF; i++)
-		if (fk_ifs[i] != NULL &&
+		if (fk_ifs[i] != NULL && fk_ifs[i]->if_vnet == curvnet &&
 		    strcmp(fk_ifs[i]->if_xname, name) == 0) {
 			fk_ifs[i]->if_refcount++;
 			return (fk_ifs[i]);
@@ -862,7 +900,7 @@ struct ifnet *
 ifunit(const char *name)
 {
 	for (int i = 1; i < FK_MAXIF; i++)
-		if (fk_ifs[i] != NULL &&
+		if (fk_ifs[i] != NULL && fk_ifs[i]->if_vnet == curvnet &&
 		    strcmp(fk_ifs[i]->if_xname, name) == 0)
 			return (fk_ifs[i]);
 	return (NULL);
@@ -1025,11 +1063,14 @@ fk_inject4(struct ifnet *ifp, const char *src, const char *dst, uint8_t ttl,
 		return (-1);
 	if (IN_MULTICAST(ntohl(ip->ip_dst.s_addr)))
 		m->m_flags |= M_MCAST;
+	/* ether_input_internal: the receiving interface's vnet. */
+	CURVNET_SET_QUIET(ifp->if_vnet);
 	NET_EPOCH_ENTER(et);
 	/* Read inside the epoch: an unload may have unregistered it. */
 	rv = fk_ip_proto[IPPROTO_CARP] != NULL ?
 	    fk_ip_proto[IPPROTO_CARP](&m, &off, IPPROTO_CARP) : -1;
 	NET_EPOCH_EXIT(et);
+	CURVNET_RESTORE();
 	if (m != NULL)
 		m_freem(m);
 	return (rv);
@@ -1061,10 +1102,12 @@ fk_inject6(struct ifnet *ifp, const char *src, const char *dst, uint8_t hlim,
 	if (m == NULL)
 		return (-1);
 	m->m_flags |= M_MCAST;
+	CURVNET_SET_QUIET(ifp->if_vnet);
 	NET_EPOCH_ENTER(et);
 	rv = fk_ip6_proto[IPPROTO_CARP] != NULL ?
 	    fk_ip6_proto[IPPROTO_CARP](&m, &off, IPPROTO_CARP) : -1;
 	NET_EPOCH_EXIT(et);
+	CURVNET_RESTORE();
 	if (m != NULL)
 		m_freem(m);
 	return (rv);

@@ -11,6 +11,7 @@
 extern const char *cur;		/* scenario being run */
 extern int cur_fail, strict;
 extern long base_malloc;
+extern const char *pkt_src4;	/* our address in dumped adverts */
 extern const uint8_t mac_em0[6];
 
 #define	CHECK(cond, ...) do {						\
@@ -61,6 +62,9 @@ int	nl_set(const char *ifname, int vhid, int advbase, int advskew,
 	    const char *key);
 int	nl_get(const char *ifname, struct nlvhid *out, int max, int *n);
 int	carp_if_flags(const char *name, bool up);
+int	feed_capture(struct ifnet *, const char *pcap, int advskew, int max);
+void	dump_pkts_if(int ifindex, int af, const char *key, const char *vips,
+	    int vhid, int advbase, int advskew);
 
 /* fk_x_conc.c: issue-11 scenarios. */
 void	s_input_noalloc(void);
@@ -73,6 +77,11 @@ void	s_rename_parent(void);
 void	s_unload_inflight(void);
 void	s_unload_inflight_clone(void);
 void	s_vnet_sysctls(void);
+
+/* fk_x_vnet.c: several vnets (vnet jails). */
+void	s_vnet_two(void);
+void	s_vnet_destroy_live(void);
+void	s_vnet_cloners(void);
 
 /* fk_x_arp.c: arpbalance at the link layer. */
 void	s_arpbalance(void);

@@ -6,7 +6,7 @@
 #ifndef _FK_STACK_H_
 #define	_FK_STACK_H_
 
-#define	FK_MAXCLONERS	4
+#define	FK_MAXCLONERS	8
 #define	FK_MAXGROUPS	32
 
 #define	FK_GROUP_HOLDERS 4

@@ -302,6 +302,7 @@ fk_sysctl(const char *name, void *old, size_t *oldlenp, const void *new,
 {
 	struct sysctl_req req;
 	struct sysctl_oid *oid;
+	void *arg1;
 	int error;
 
 	oid = fk_sysctl_find(name);
@@ -310,6 +311,15 @@ fk_sysctl(const char *name, void *old, size_t *oldlenp, const void *new,
 	if ((oid->oid_kind & CTLTYPE) == CTLTYPE_NODE && oid->oid_handler == NULL)
 		return (EISDIR);
 	if (new != NULL && (oid->oid_kind & CTLFLAG_WR) == 0)
+		return (EPERM);
+	/*
+	 * sysctl_root: the requester inside a vnet jail (curvnet is not
+	 * vnet0) holds PRIV_SYSCTL_WRITEJAIL only: it may write a per-VNET
+	 * or prison leaf, never a global one.
+	 */
+	if (new != NULL && curvnet != vnet0 &&
+	    (oid->oid_kind & (CTLFLAG_VNET | CTLFLAG_PRISON |
+	    CTLFLAG_ANYBODY)) == 0)
 		return (EPERM);
 	memset(&req, 0, sizeof(req));
 	req.td = curthread;
@@ -327,7 +337,11 @@ fk_sysctl(const char *name, void *old, size_t *oldlenp, const void *new,
 	    (oid->oid_kind & CTLTYPE) != CTLTYPE_NODE)
 		fk_fail("sysctl %s: neither CTLFLAG_MPSAFE nor "
 		    "CTLFLAG_NEEDGIANT", name);
-	error = oid->oid_handler(oid, oid->oid_arg1, oid->oid_arg2, &req);
+	/* sysctl_root: a per-VNET variable is the requester's vnet's. */
+	arg1 = oid->oid_arg1;
+	if ((oid->oid_kind & CTLFLAG_VNET) != 0 && arg1 != NULL)
+		arg1 = (void *)(curvnet->vnet_data_base + (uintptr_t)arg1);
+	error = oid->oid_handler(oid, arg1, oid->oid_arg2, &req);
 	if (fk_locks_held() != 0 || fk_epoch_depth() != 0)
 		fk_fail("sysctl %s handler returned with locks held or in "
 		    "epoch", name);

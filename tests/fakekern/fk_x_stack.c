@@ -42,11 +42,18 @@ struct malloc_type M_IFCLONE_fk[1] = { { .ks_version = M_VERSION,
 void
 fk_stack_init(void)
 {
+	sx_init_flags(&ifnet_detach_sxlock, "ifnet_detach_sx", SX_RECURSE);
 	malloc_init(M_IFNET);
 	malloc_init(M_IFADDR);
 	malloc_init(M_IPMADDR);
 	malloc_init(M_IFCLONE_fk);
 }
+
+/*
+ * if.c's: serialises interface detach, cloner destroy and vnet
+ * destruction (recursive, as upstream).
+ */
+struct sx ifnet_detach_sxlock;
 
 /* ------------------------------------------------------------ misc */
 
@@ -193,6 +200,7 @@ static bool
 fk_run_one_task(struct task *only)
 {
 	struct task *t;
+	struct vnet *sv;
 	int pending;
 
 	for (int i = 0; i < fk_ntasks; i++) {
@@ -203,7 +211,11 @@ fk_run_one_task(struct task *only)
 		pending = t->ta_pending;
 		t->ta_pending = 0;
 		fk_task_running[fk_ntask_running++] = t;
+		/* A taskqueue thread runs in no vnet. */
+		sv = curthread->td_vnet;
+		curthread->td_vnet = NULL;
 		t->ta_func(t->ta_context, pending);
+		curthread->td_vnet = sv;
 		for (int j = 0; j < fk_ntask_running; j++)
 			if (fk_task_running[j] == t) {
 				fk_task_running[j] =
@@ -242,8 +254,10 @@ fk_run_tasks(void)
 	for (i = 0; i < fk_nls; i++) {
 		struct ifnet *ifp = fk_ls[i].ifp;
 
+		CURVNET_SET_QUIET(ifp->if_vnet);
 		if (ifp->if_carp != NULL && carp_linkstate_p != NULL)
 			carp_linkstate_p(ifp);
+		CURVNET_RESTORE();
 		devctl_notify("IFNET", ifp->if_xname,
 		    fk_ls[i].state == LINK_STATE_UP ? "LINK_UP" : "LINK_DOWN",
 		    NULL);
@@ -365,6 +379,8 @@ void
 if_detach(if_t ifp)
 {
 	fk_assert_sleepable("if_detach");
+	sx_xlock(&ifnet_detach_sxlock);
+	CURVNET_SET_QUIET(ifp->if_vnet);
 	if_purgeaddrs(ifp);
 	fk_ifnet_departure(ifp);
 	if (ifp->if_carp != NULL)
@@ -372,6 +388,8 @@ if_detach(if_t ifp)
 		    ifp->if_xname);
 	fk_tasks_forget(ifp);
 	fk_if_unregister(ifp);
+	CURVNET_RESTORE();
+	sx_xunlock(&ifnet_detach_sxlock);
 	fk_stack.attached--;
 	/* Gone from the index; holders of a reference may still read it. */
 	ifp->if_flags |= IFF_DYING;
@@ -452,7 +470,9 @@ ifr_data_get_ptr(void *ifrp)
 
 /* ---------------------------------------------------------- cloners */
 
+/* One cloner per name and vnet (if_clone.c keeps V_if_cloners). */
 struct if_clone {
+	struct vnet	*vnet;
 	char		 name[IFNAMSIZ];
 	ifcs_create_t	*create;
 	ifcs_destroy_t	*destroy;
@@ -468,12 +488,14 @@ if_clone_simple(const char *name, ifcs_create_t create,
 
 	for (int i = 0; i < FK_MAXCLONERS; i++)
 		if (fk_stack.cloners[i] != NULL &&
+		    fk_stack.cloners[i]->vnet == curvnet &&
 		    strcmp(fk_stack.cloners[i]->name, name) == 0) {
 			fk_fail("if_clone_simple: cloner %s exists", name);
 			return (NULL);
 		}
 	ifc = malloc(sizeof(*ifc), M_IFCLONE_fk, M_WAITOK | M_ZERO);
 	strlcpy(ifc->name, name, sizeof(ifc->name));
+	ifc->vnet = curvnet;
 	ifc->create = create;
 	ifc->destroy = destroy;
 	ifc->minifs = minifs;
@@ -492,6 +514,7 @@ fk_cloner(const char *name)
 {
 	for (int i = 0; i < FK_MAXCLONERS; i++)
 		if (fk_stack.cloners[i] != NULL &&
+		    fk_stack.cloners[i]->vnet == curvnet &&
 		    strcmp(fk_stack.cloners[i]->name, name) == 0)
 			return (fk_stack.cloners[i]);
 	return (NULL);
@@ -526,7 +549,7 @@ fk_clone_create(const char *name)
 		struct if_clone *ifc = fk_stack.cloners[i];
 		size_t n;
 
-		if (ifc == NULL)
+		if (ifc == NULL || ifc->vnet != curvnet)
 			continue;
 		n = strlen(ifc->name);
 		if (strncmp(name, ifc->name, n) == 0 && name[n] >= '0' &&
@@ -543,14 +566,17 @@ fk_clone_destroy(const char *name)
 	for (int i = 0; i < FK_MAXCLONERS; i++) {
 		struct if_clone *ifc = fk_stack.cloners[i];
 
-		if (ifc == NULL)
+		if (ifc == NULL || ifc->vnet != curvnet)
 			continue;
 		for (int u = 0; u < 32; u++)
 			if (ifc->ifs[u] != NULL &&
 			    strcmp(ifc->ifs[u]->if_xname, name) == 0) {
 				if ((u_int)u < ifc->minifs)
 					return (EINVAL);
+				/* if_clone_destroyif */
+				sx_xlock(&ifnet_detach_sxlock);
 				ifc->destroy(ifc->ifs[u]);
+				sx_xunlock(&ifnet_detach_sxlock);
 				ifc->ifs[u] = NULL;
 				return (0);
 			}
@@ -573,12 +599,18 @@ void
 if_clone_detach(struct if_clone *ifc)
 {
 	fk_assert_sleepable("if_clone_detach");
+	/* V_if_cloners: only curvnet's cloners are found. */
+	if (ifc->vnet != curvnet)
+		fk_fail("if_clone_detach(%s) outside the cloner's vnet",
+		    ifc->name);
 	/* Every interface of the cloner is destroyed first. */
+	sx_xlock(&ifnet_detach_sxlock);
 	for (int u = 0; u < 32; u++)
 		if (ifc->ifs[u] != NULL) {
 			ifc->destroy(ifc->ifs[u]);
 			ifc->ifs[u] = NULL;
 		}
+	sx_xunlock(&ifnet_detach_sxlock);
 	for (int i = 0; i < FK_MAXCLONERS; i++)
 		if (fk_stack.cloners[i] == ifc)
 			fk_stack.cloners[i] = NULL;

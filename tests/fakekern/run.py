@@ -198,11 +198,13 @@ def main():
             fields = dict(kv.split("=", 1) for kv in line.split()[2:])
             pkts += 1
             problems = check_pkt(fields)
-            # FreeBSD's counter grows by one per advert of a vhid.
+            # FreeBSD's counter grows by one per advert of a vhid (its
+            # softc: one per vhid and interface, so per vnet too).
             raw = bytes.fromhex(fields["hex"])
             if fields.get("proto") != "vrrp3" and len(raw) >= 36:
                 hl = (raw[0] & 15) * 4 if fields["af"] == "4" else 40
-                key = (line.split()[1], fields["af"], raw[hl + 1])
+                key = (line.split()[1], fields["af"], fields.get("ifindex"),
+                       raw[hl + 1])
                 ctr = int.from_bytes(raw[hl + 8:hl + 16], "big")
                 if key in counters and ctr <= counters[key]:
                     problems.append("counter %#x not above the previous %#x" % (
