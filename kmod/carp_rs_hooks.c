@@ -317,25 +317,34 @@ static eventhandler_tag carp_rs_departure_tag;	/* carp_rs_ifdeparture */
 
 /*
  * Every carp(4) hook pointer of the stack with ours (X-macro): installed
- * only when all are free (another carp owns them otherwise), cleared at
- * unload before the grace periods of carp_rs_unload().
+ * only when all are free (another carp owns them otherwise), parked at
+ * unload.  Parked, not cleared: ifioctl() (carp_ioctl_p), in_aifaddr_ioctl()
+ * (carp_attach_p, checked 100 lines before the call), pfsync
+ * (carp_demote_adj_p) and rtsock (carp_get_vhid_p) read a hook twice, to
+ * test it for NULL and to call it, and a request between the two while
+ * unload cleared it called address 0 (a page fault under SIOCSVH).  So
+ * each hook is left at a placeholder of the kernel's own text, which
+ * outlives the module: eopnotsupp() refuses a request, nullop() answers
+ * 0 (no vhid, not ours, not MASTER, NULL) and does nothing.  A parked
+ * hook counts as free at the next load; stock carp.ko overwrites them.
  */
 #define	CARP_RS_HOOKS(X)						\
-	X(carp_ioctl_p, carp_rs_hook_ioctl)				\
-	X(carp_attach_p, carp_rs_hook_attach)				\
-	X(carp_detach_p, carp_rs_hook_detach)				\
-	X(carp_linkstate_p, carp_rs_hook_linkstate)			\
-	X(carp_demote_adj_p, carp_rs_hook_demote_adj)			\
-	X(carp_master_p, carp_rs_hook_master)				\
-	X(carp_forus_p, carp_rs_hook_forus)				\
-	X(carp_output_p, carp_rs_hook_output)				\
-	X(carp_get_vhid_p, carp_rs_hook_get_vhid)			\
-	X(carp_iamatch_p, carp_rs_hook_iamatch)				\
-	X(carp_iamatch6_p, carp_rs_hook_iamatch6)			\
-	X(carp_macmatch6_p, carp_rs_hook_macmatch6)
-#define	CARP_RS_HOOK_BUSY(p, f)		|| (p) != NULL
-#define	CARP_RS_HOOK_SET(p, f)		(p) = (f);
-#define	CARP_RS_HOOK_CLEAR(p, f)	(p) = NULL;
+	X(carp_ioctl_p, carp_rs_hook_ioctl, eopnotsupp)			\
+	X(carp_attach_p, carp_rs_hook_attach, eopnotsupp)		\
+	X(carp_detach_p, carp_rs_hook_detach, nullop)			\
+	X(carp_linkstate_p, carp_rs_hook_linkstate, nullop)		\
+	X(carp_demote_adj_p, carp_rs_hook_demote_adj, nullop)		\
+	X(carp_master_p, carp_rs_hook_master, nullop)			\
+	X(carp_forus_p, carp_rs_hook_forus, nullop)			\
+	X(carp_output_p, carp_rs_hook_output, nullop)			\
+	X(carp_get_vhid_p, carp_rs_hook_get_vhid, nullop)		\
+	X(carp_iamatch_p, carp_rs_hook_iamatch, nullop)			\
+	X(carp_iamatch6_p, carp_rs_hook_iamatch6, nullop)		\
+	X(carp_macmatch6_p, carp_rs_hook_macmatch6, nullop)
+#define	CARP_RS_HOOK_BUSY(p, f, s)					\
+	|| ((p) != NULL && (void *)(p) != (void *)(s))
+#define	CARP_RS_HOOK_SET(p, f, s)	(p) = (f);
+#define	CARP_RS_HOOK_PARK(p, f, s)	(p) = (void *)(s);
 
 int
 carp_rs_hooks_init(void)
@@ -357,5 +366,5 @@ carp_rs_hooks_fini(void)
 		EVENTHANDLER_DEREGISTER(ifnet_departure_event,
 		    carp_rs_departure_tag);
 	carp_rs_departure_tag = NULL;
-	CARP_RS_HOOKS(CARP_RS_HOOK_CLEAR)
+	CARP_RS_HOOKS(CARP_RS_HOOK_PARK)
 }

@@ -445,11 +445,12 @@ fail:
  *
  * Then nothing of ours may run once this returns: the dying flag turns
  * new requests away (carp_rs_enter(), and again under the sx lock), the
- * hook pointers are cleared, and with none of our locks held we wait for
- * the net epoch (input and the hooks that run inside it) and for the
+ * hook pointers are parked at the kernel's placeholders
+ * (carp_rs_hooks_fini()), and with none of our locks held we wait for the
+ * net epoch (input and the hooks that run inside it) and for the
  * in-flight count to drain (a request asleep on our sx wakes up, sees
  * dying and leaves).  The short pause covers a thread that read a hook
- * pointer before it was cleared and has not reached carp_rs_enter() yet,
+ * pointer before it was parked and has not reached carp_rs_enter() yet,
  * or is between carp_rs_exit() and its return.
  */
 static int

@@ -24,14 +24,31 @@ char *(*carp_macmatch6_p)(struct ifnet *, struct mbuf *,
 
 int	fk_hooks_set(void);
 
-/* How many of the 12 hooks are non-NULL. */
+/* kern_conf.c's placeholders, part of the kernel's own text. */
+int
+nullop(void)
+{
+	return (0);
+}
+
+int
+eopnotsupp(void)
+{
+	return (EOPNOTSUPP);
+}
+
+/* Set: neither NULL nor one of the kernel's placeholders. */
+#define	FK_HOOK_SET(p)	((p) != NULL && (void *)(p) != (void *)nullop && \
+    (void *)(p) != (void *)eopnotsupp)
+
+/* How many of the 12 hooks point into a module. */
 int
 fk_hooks_set(void)
 {
-	return ((carp_ioctl_p != NULL) + (carp_attach_p != NULL) +
-	    (carp_detach_p != NULL) + (carp_linkstate_p != NULL) +
-	    (carp_demote_adj_p != NULL) + (carp_master_p != NULL) +
-	    (carp_forus_p != NULL) + (carp_output_p != NULL) +
-	    (carp_get_vhid_p != NULL) + (carp_iamatch_p != NULL) +
-	    (carp_iamatch6_p != NULL) + (carp_macmatch6_p != NULL));
+	return (FK_HOOK_SET(carp_ioctl_p) + FK_HOOK_SET(carp_attach_p) +
+	    FK_HOOK_SET(carp_detach_p) + FK_HOOK_SET(carp_linkstate_p) +
+	    FK_HOOK_SET(carp_demote_adj_p) + FK_HOOK_SET(carp_master_p) +
+	    FK_HOOK_SET(carp_forus_p) + FK_HOOK_SET(carp_output_p) +
+	    FK_HOOK_SET(carp_get_vhid_p) + FK_HOOK_SET(carp_iamatch_p) +
+	    FK_HOOK_SET(carp_iamatch6_p) + FK_HOOK_SET(carp_macmatch6_p));
 }

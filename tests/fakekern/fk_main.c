@@ -534,7 +534,7 @@ s_sysctl_knobs(void)
 	fk_out("  %d of %zu knobs present\n", present, nitems(knobs));
 }
 
-/* The hooks of §4.2 are installed at load and cleared at unload. */
+/* The hooks of §4.2 are installed at load and parked at unload. */
 static void
 s_hooks_lifecycle(void)
 {
@@ -547,6 +547,59 @@ s_hooks_lifecycle(void)
 	if (n == 0)
 		SKIP("the shim sets no carp hook pointer yet");
 	CHECK(n == 12, "only %d of 12 hook pointers set at load", n);
+	/* Parked hooks are free: the module loads again. */
+	if (load() != 0)
+		return;
+	CHECK(fk_hooks_set() == 12, "%d of 12 hook pointers set at reload",
+	    fk_hooks_set());
+	unload();
+}
+
+/*
+ * The stack reads some hooks twice, to test them for NULL and to call
+ * them: ifioctl (carp_ioctl_p), in_aifaddr_ioctl (carp_attach_p, a
+ * hundred lines apart), pfsync (carp_demote_adj_p), rtsock
+ * (carp_get_vhid_p).  A request that passed the test before kldunload
+ * makes its call after it: the hook must lead to the kernel's own text,
+ * not to address 0 (the FreeBSD 15.1 INVARIANTS kernel took a page fault
+ * at 0 under ifioctl in vmtest stress_unload) nor into the module.
+ */
+static void
+s_unload_hook_race(void)
+{
+	struct carpreq cr;
+	struct ifreq ifr;
+	struct ifnet *ifp;
+
+	if (load() != 0)
+		return;
+	ifp = setup_em0();
+	CHECK(carp_ioctl_p != NULL && carp_attach_p != NULL &&
+	    carp_demote_adj_p != NULL && carp_get_vhid_p != NULL,
+	    "a hook is NULL while loaded");
+	unload();
+	CHECK(carp_ioctl_p != NULL && carp_attach_p != NULL &&
+	    carp_demote_adj_p != NULL && carp_get_vhid_p != NULL,
+	    "a hook the stack reads twice is NULL after unload: a request "
+	    "that passed its NULL test calls address 0");
+	CHECK(fk_hooks_set() == 0, "%d hook(s) still point into the module",
+	    fk_hooks_set());
+	if (carp_ioctl_p != NULL) {
+		memset(&cr, 0, sizeof(cr));
+		memset(&ifr, 0, sizeof(ifr));
+		strlcpy(ifr.ifr_name, "em0", sizeof(ifr.ifr_name));
+		ifr.ifr_ifru.ifru_data = (caddr_t)&cr;
+		CHECK(carp_ioctl_p(&ifr, SIOCSVH, curthread) == EOPNOTSUPP,
+		    "SIOCSVH after unload not refused");
+	}
+	if (carp_attach_p != NULL)
+		CHECK(carp_attach_p(ifp->if_addr, 1) == EOPNOTSUPP,
+		    "an address with a vhid after unload not refused");
+	if (carp_get_vhid_p != NULL)
+		CHECK(carp_get_vhid_p(ifp->if_addr) == 0, "a vhid after unload");
+	if (carp_demote_adj_p != NULL)
+		carp_demote_adj_p(240, __DECONST(char *, "pfsync bulk start"));
+	fk_if_destroy(ifp);
 }
 
 /* ------------------------------------------- configured vhids (§5) */
@@ -2179,6 +2232,7 @@ static const struct {
 	{ "stats_sysctl", s_stats_sysctl },
 	{ "sysctl_knobs", s_sysctl_knobs },
 	{ "hooks_lifecycle", s_hooks_lifecycle },
+	{ "unload_hook_race", s_unload_hook_race },
 	{ "ioctl_vhid_v4", s_ioctl_vhid_v4 },
 	{ "unload_live", s_unload_live },
 	{ "ioctl_multi", s_ioctl_multi },
