@@ -436,6 +436,30 @@ s_ifnet_departure(void)
 }
 
 /*
+ * Loads the module; em0 (192.0.2.2/24) and carp0 (vhid 1, 192.0.2.50/24,
+ * bound to em0).  NULL, unloaded, when carp0 cannot be made.
+ */
+static struct ifnet *
+carp0_on_em0(struct ifnet **cifp)
+{
+	struct ifnet *ifp;
+
+	if (load() != 0)
+		return (NULL);
+	ifp = setup_em0();
+	CHECK(fk_clone_create("carp0") == 0, "carp0 create");
+	if ((*cifp = ifunit("carp0")) == NULL) {
+		unload();
+		fk_if_destroy(ifp);
+		return (NULL);
+	}
+	CHECK(siocsvh("carp0", 1, 1, 0, "secret", 0) == 0, "SIOCSVH carp0");
+	CHECK(fk_addr_add4(*cifp, "192.0.2.50", 24, 0, NULL) == 0,
+	    "carp0 192.0.2.50/24");
+	return (ifp);
+}
+
+/*
  * Review of issue 11: carp0's parent is destroyed under it.  The stack
  * purges the parent's multicast memberships (in_ifdetach) before the
  * departure event; carp0's are the ones no parent address holds, and the
@@ -452,18 +476,8 @@ s_departure_carpn(void)
 	size_t len;
 	int demotion = -1;
 
-	if (load() != 0)
+	if ((ifp = carp0_on_em0(&cifp)) == NULL)
 		return;
-	ifp = setup_em0();
-	CHECK(fk_clone_create("carp0") == 0, "carp0 create");
-	if ((cifp = ifunit("carp0")) == NULL) {
-		unload();
-		fk_if_destroy(ifp);
-		return;
-	}
-	CHECK(siocsvh("carp0", 1, 1, 0, "secret", 0) == 0, "SIOCSVH carp0");
-	CHECK(fk_addr_add4(cifp, "192.0.2.50", 24, 0, NULL) == 0,
-	    "carp0 192.0.2.50/24");
 	fk_advance_ns(4000000000ULL);
 	fk_run_tasks();
 	CHECK(vhid_state("carp0", 1) == ST_MASTER, "carp0 state %d",
@@ -546,18 +560,8 @@ s_departure_carpn_unloading(void)
 	extern volatile u_int carp_rs_dying;
 	struct ifnet *ifp, *cifp;
 
-	if (load() != 0)
+	if ((ifp = carp0_on_em0(&cifp)) == NULL)
 		return;
-	ifp = setup_em0();
-	CHECK(fk_clone_create("carp0") == 0, "carp0 create");
-	if ((cifp = ifunit("carp0")) == NULL) {
-		unload();
-		fk_if_destroy(ifp);
-		return;
-	}
-	CHECK(siocsvh("carp0", 1, 1, 0, "secret", 0) == 0, "SIOCSVH carp0");
-	CHECK(fk_addr_add4(cifp, "192.0.2.50", 24, 0, NULL) == 0,
-	    "carp0 192.0.2.50/24");
 	fk_run_tasks();
 	atomic_store_rel_int(&carp_rs_dying, 1);	/* unload has begun */
 	fk_if_destroy(ifp);	/* fails on if_carp left or references */

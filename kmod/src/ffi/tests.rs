@@ -1175,13 +1175,8 @@ fn departing_interface_drops_its_vhids() {
     }
 }
 
-/// Review of issue 11: carp0's parent departs. carp0's vhid goes and carp0
-/// is unbound with its addresses forgotten (the shim unlinks their records
-/// with the parent's); before, the carpN kept the removed vhid's handle.
-/// Setting the address again binds anew.
-#[test]
-fn a_departing_parent_unbinds_its_carpn() {
-    let h = carp_rs_engine_new();
+/// em0 as a parent candidate: 198.51.100.11/24, Ethernet, up, multicast.
+fn em0_cand() -> CarpRsCand {
     let mut cand = CarpRsCand {
         ifindex: EM0,
         flags: 0x8000 | 1,
@@ -1191,6 +1186,17 @@ fn a_departing_parent_unbinds_its_carpn() {
     };
     cand.addr[..4].copy_from_slice(&[198, 51, 100, 11]);
     cand.mask[..3].fill(0xff);
+    cand
+}
+
+/// Review of issue 11: carp0's parent departs. carp0's vhid goes and carp0
+/// is unbound with its addresses forgotten (the shim unlinks their records
+/// with the parent's); before, the carpN kept the removed vhid's handle.
+/// Setting the address again binds anew.
+#[test]
+fn a_departing_parent_unbinds_its_carpn() {
+    let h = carp_rs_engine_new();
+    let cand = em0_cand();
     let vip = [198, 51, 100, 50];
     let mut out = CarpRsLegacyOut::default();
     unsafe {
@@ -1247,15 +1253,7 @@ fn a_departing_parent_unbinds_its_carpn() {
 #[test]
 fn legacy_add_addr_decides_vip_and_implicit_vhid() {
     let h = carp_rs_engine_new();
-    let mut cand = CarpRsCand {
-        ifindex: EM0,
-        flags: 0x8000 | 1,
-        if_type: 0x06,
-        af: CARP_RS_AF_INET,
-        ..CarpRsCand::default()
-    };
-    cand.addr[..4].copy_from_slice(&[198, 51, 100, 11]);
-    cand.mask[..3].fill(0xff);
+    let cand = em0_cand();
     let add = |vhid: u8, af: u8, a: &[u8], out: &mut CarpRsLegacyOut| unsafe {
         *out = CarpRsLegacyOut {
             vip: 9,
